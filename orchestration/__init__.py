@@ -1,0 +1,1 @@
+"""KPI Warehouse: the Dagster code location (definitions, sources, assets, checks)."""

@@ -1,0 +1,118 @@
+"""Settings from the environment, with defaults that work from a fresh clone.
+
+Every value is validated here, once, so a typo fails the run at start with the variable's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration.countries import known_iso3
+from orchestration.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+BUNDLED_SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
+
+SOURCE_MODES = ("replay", "live")
+DEFAULT_COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
+FIRST_YEAR = 2000
+
+
+def _path(env: dict[str, str], name: str, default: Path) -> Path:
+    raw = env.get(name, "").strip()
+    path = Path(raw).expanduser() if raw else default
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    return path.resolve()
+
+
+def _url(env: dict[str, str], name: str, default: str) -> str:
+    url = env.get(name, "").strip() or default
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise SettingsError(f"{name}={url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+def parse_countries(raw: str) -> tuple[str, ...]:
+    codes = tuple(code.strip().upper() for code in raw.split(",") if code.strip())
+    if not codes:
+        raise SettingsError("KPI_COUNTRIES is empty: give comma-separated ISO3 codes, e.g. HND,GTM")
+    known = known_iso3()
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise SettingsError(
+            f"KPI_COUNTRIES has codes the warehouse does not know: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known))}; add a country to dbt_project/seeds/countries.csv)"
+        )
+    if len(set(codes)) != len(codes):
+        raise SettingsError(f"KPI_COUNTRIES lists a country twice: {raw!r}")
+    return codes
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_path: Path
+    serving_dir: Path
+    source_mode: str
+    snapshot_dir: Path
+    landing_dir: Path
+    worldbank_base_url: str
+    state_dept_base_url: str
+    cbp_base_url: str
+    countries: tuple[str, ...] = DEFAULT_COUNTRIES
+    first_year: int = FIRST_YEAR
+    last_year: int = field(default_factory=lambda: dt.date.today().year)
+    http_timeout_seconds: float = 30.0
+    http_retries: int = 4
+    http_backoff_factor: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        mode = env.get("KPI_SOURCE_MODE", "replay").strip().lower() or "replay"
+        if mode not in SOURCE_MODES:
+            raise SettingsError(f"KPI_SOURCE_MODE={mode!r}: use one of {', '.join(SOURCE_MODES)}")
+        data_dir = PROJECT_ROOT / "data"
+        settings = cls(
+            warehouse_path=_path(env, "KPI_WAREHOUSE_PATH", data_dir / "warehouse" / "kpi.duckdb"),
+            serving_dir=_path(env, "KPI_SERVING_DIR", data_dir / "serving"),
+            source_mode=mode,
+            snapshot_dir=_path(env, "KPI_SNAPSHOT_DIR", BUNDLED_SNAPSHOT_DIR),
+            landing_dir=_path(env, "KPI_LANDING_DIR", data_dir / "landing"),
+            worldbank_base_url=_url(env, "KPI_WORLDBANK_BASE_URL", "https://api.worldbank.org/v2"),
+            state_dept_base_url=_url(env, "KPI_STATE_DEPT_BASE_URL", "https://travel.state.gov"),
+            cbp_base_url=_url(env, "KPI_CBP_BASE_URL", "https://www.cbp.gov"),
+            countries=parse_countries(env.get("KPI_COUNTRIES", ",".join(DEFAULT_COUNTRIES))),
+            http_timeout_seconds=_positive_float(env, "KPI_HTTP_TIMEOUT_SECONDS", 30.0),
+            http_retries=int(_positive_float(env, "KPI_HTTP_RETRIES", 4, allow_zero=True)),
+            http_backoff_factor=_positive_float(env, "KPI_HTTP_BACKOFF_FACTOR", 1.0, allow_zero=True),
+        )
+        if settings.serving_dir == settings.warehouse_path.parent:
+            raise SettingsError(
+                "KPI_SERVING_DIR must not be the warehouse's own directory: BI tools would open "
+                "the file the pipeline writes"
+            )
+        return settings
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt process, so profiles.yml points at this warehouse."""
+        return {"KPI_WAREHOUSE_PATH": str(self.warehouse_path)}
+
+
+def _positive_float(env: dict[str, str], name: str, default: float, allow_zero: bool = False) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value < 0 or (value == 0 and not allow_zero):
+        raise SettingsError(f"{name}={raw!r} must be {'>= 0' if allow_zero else '> 0'}")
+    return value

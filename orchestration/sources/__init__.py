@@ -1,0 +1,1 @@
+"""One module per source: how to fetch it live, and how to parse its landed bytes."""
