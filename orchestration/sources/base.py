@@ -36,5 +36,7 @@ class SourceSpec:
     fetch: Callable[["LiveFetcher", "Settings"], dict]
     parse: Callable[[list["Landing"], "Settings"], dict[str, pd.DataFrame]]
     # extra frames to validate beside the loads (reconciliations such as "classes sum to the total"),
-    # keyed by suite name; they are validated, never loaded
+    # keyed by suite name; they are validated, never loaded. ``check_suites`` names them up front so
+    # each becomes a Dagster asset check.
     check_frames: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] = field(default=lambda frames: {})
+    check_suites: tuple[str, ...] = ()

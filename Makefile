@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`. Each sets up what is missing first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Set-up is redone only when the lock file changed since the last install.
+SETUP_STAMP := $(VENV)/.installed-from-lock
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: setup run test dev lock clean
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): requirements.lock
+	@echo "Setting up $(VENV) from requirements.lock (once; again only when the lock changes)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	@$(BIN)/python -m pip check >/dev/null
+	@touch $(SETUP_STAMP)
+
+run: setup
+	@$(BIN)/python -m orchestration.cli run
+
+test: setup
+	@$(BIN)/python -m pytest
+
+dev: setup
+	@mkdir -p $(DAGSTER_HOME) && test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h $${KPI_DAGSTER_HOST:-127.0.0.1} -p $${KPI_DAGSTER_PORT:-3000}
+
+# Re-resolve the pins from requirements.in (see README "Updating the lock").
+lock: setup
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,40 @@
+-- One row per country x KPI x year, from every source's int_<source>__kpi_values.
+with kpi_values as (
+
+    {% for model in ['int_worldbank__kpi_values'] %}
+    select * from {{ ref(model) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+with_previous as (
+
+    select
+        *,
+        lag(year) over (partition by country_iso3, kpi_id order by year) as previous_year,
+        lag(value) over (partition by country_iso3, kpi_id order by year) as previous_value
+    from kpi_values
+
+)
+
+select
+    cast(with_previous.country_iso3 as varchar) as country_iso3,
+    cast(dim_country.country_name as varchar) as country_name,
+    cast(with_previous.kpi_id as varchar) as kpi_id,
+    cast(dim_kpi.kpi_name as varchar) as kpi_name,
+    cast(with_previous.year as integer) as year,
+    cast(with_previous.value as double precision) as value,
+    cast(with_previous.unit as varchar) as unit,
+    cast(case when with_previous.previous_year = with_previous.year - 1
+        then with_previous.value - with_previous.previous_value end as double precision) as yoy_change,
+    cast(case when with_previous.previous_year = with_previous.year - 1 and with_previous.previous_value <> 0
+        then (with_previous.value - with_previous.previous_value)
+            / cast(abs(with_previous.previous_value) as double precision) * 100 end as double precision) as yoy_change_pct,
+    cast(with_previous.source_id as varchar) as source_id,
+    cast(with_previous.source_vintage as varchar) as source_vintage
+from with_previous
+inner join {{ ref('dim_country') }} as dim_country
+    on with_previous.country_iso3 = dim_country.country_iso3
+inner join {{ ref('dim_kpi') }} as dim_kpi
+    on with_previous.kpi_id = dim_kpi.kpi_id

@@ -1,0 +1,12 @@
+select
+    cast(country_iso3 as varchar) as country_iso3,
+    cast(year as integer) as year,
+    cast(labour_force as double precision) as labour_force,
+    cast(unemployment_rate_pct as double precision) as unemployment_rate_pct,
+    cast(employed_persons as double precision) as employed_persons,
+    cast(jobs_created as double precision) as jobs_created,
+    cast(employment_to_population_pct as double precision) as employment_to_population_pct,
+    cast(population as double precision) as population,
+    cast(labour_force_vintage as date) as labour_force_vintage,
+    cast(unemployment_rate_vintage as date) as unemployment_rate_vintage
+from {{ ref('int_worldbank__labour_market') }}

@@ -1,0 +1,18 @@
+with source as (
+
+    select * from {{ source('worldbank', 'worldbank_indicator_values') }}
+
+)
+
+select
+    cast(country_iso3 as varchar) as country_iso3,
+    cast(indicator_id as varchar) as indicator_id,
+    cast(year as integer) as year,
+    cast(value as double precision) as value,
+    cast(vintage as date) as vintage,
+    source_url,
+    fetch_id,
+    load_id,
+    loaded_at
+from source
+where year >= {{ var('first_year') }}

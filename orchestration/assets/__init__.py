@@ -1,0 +1,1 @@
+"""Dagster assets: one loading asset per source (assets/sources.py), the dbt project, publishing."""

@@ -1,0 +1,142 @@
+"""The whole job, end to end: replay snapshot -> GX -> DuckDB raw -> real dbt build -> publish."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.publish import current_publication
+from tests.conftest import SNAPSHOT_DIR, warehouse_env
+
+pytestmark = pytest.mark.integration
+
+
+def run_full_build(env: dict[str, str], monkeypatch) -> dg.ExecuteInProcessResult:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def("kpi_full_build").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+
+
+def serving_value(serving_dir, country, kpi, year):
+    with duckdb.connect(str(serving_dir / "kpi.duckdb"), read_only=True) as conn:
+        row = conn.execute(
+            "select value from marts.kpi_annual where country_iso3 = ? and kpi_id = ? and year = ?", [country, kpi, year]
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+def raw_rows(warehouse_path, table):
+    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
+        return conn.execute(f"select * exclude (load_id, loaded_at) from raw.{table} order by all").fetchall()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One full build shared by the tests of this module (a dbt build costs seconds)."""
+    root = tmp_path_factory.mktemp("warehouse")
+    env = warehouse_env(root)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        result = run_full_build(env, monkeypatch)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return root, env, result
+
+
+def test_full_build_publishes_the_acceptance_values(built):
+    root, _, _ = built
+    serving = root / "serving"
+    assert round(serving_value(serving, "HND", "homicide_rate", 2023), 2) == 31.44
+    assert round(serving_value(serving, "HND", "primary_completion_rate", 2024), 2) == 71.99
+    assert serving_value(serving, "HND", "jobs_created", 2024) == pytest.approx(144_744, abs=1)
+    # a year the publisher has no value for has no row, never a zero
+    assert serving_value(serving, "HND", "homicide_rate", 2024) is None
+    assert serving_value(serving, "GTM", "lower_secondary_completion_rate", 2020) is None
+
+
+def test_marts_use_each_series_newest_vintage(built):
+    root, _, _ = built
+    with duckdb.connect(str(root / "serving" / "kpi.duckdb"), read_only=True) as conn:
+        vintages = dict(conn.execute(
+            "select country_iso3, max(source_vintage) from marts.kpi_annual where kpi_id = 'homicide_rate' group by 1"
+        ).fetchall())
+    assert vintages["HND"] == "2026-04-08"
+    assert vintages["GTM"] == "2024-02-21"
+    with duckdb.connect(str(root / "warehouse" / "kpi.duckdb"), read_only=True) as conn:
+        kept = conn.execute(
+            "select count(distinct vintage) from raw.worldbank_indicator_values "
+            "where country_iso3 = 'HND' and indicator_id = 'VC.IHR.PSRC.P5' and year = 2011"
+        ).fetchone()[0]
+    assert kept == 3
+
+
+def test_publication_has_parquet_record_and_checks(built):
+    root, _, result = built
+    serving = root / "serving"
+    record = current_publication(serving)
+    assert record["row_counts"]["kpi_annual"] > 0
+    assert (serving / "parquet" / "kpi_annual.parquet").is_file()
+    with duckdb.connect() as conn:
+        parquet_rows = conn.execute(f"select count(*) from '{serving / 'parquet' / 'kpi_annual.parquet'}'").fetchone()[0]
+    assert parquet_rows == record["row_counts"]["kpi_annual"]
+    with duckdb.connect(str(serving / "kpi.duckdb"), read_only=True) as conn:
+        published_id = conn.execute("select publication_id from marts.publication").fetchone()[0]
+    assert published_id == record["publication_id"]
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(check.passed for check in checks)
+    assert any(check.check_name == "gx_worldbank_indicator_values" for check in checks)
+
+
+def test_loading_the_same_data_twice_leaves_the_same_rows(built, monkeypatch):
+    root, env, _ = built
+    before = raw_rows(root / "warehouse" / "kpi.duckdb", "worldbank_indicator_values")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("kpi_full_build")
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(),
+                                    asset_selection=[dg.AssetKey(["raw", "worldbank_indicator_values"])])
+    assert result.success
+    assert raw_rows(root / "warehouse" / "kpi.duckdb", "worldbank_indicator_values") == before
+
+
+def test_out_of_range_value_fails_the_run_and_keeps_the_publication(built, tmp_path, monkeypatch):
+    root, env, _ = built
+    before = current_publication(root / "serving")
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(SNAPSHOT_DIR / "worldbank", snapshot / "worldbank")
+    landing = next(p for p in (snapshot / "worldbank").iterdir() if "API_HND_DS2_es" in p.name)
+    page = landing / "VC.IHR.PSRC.P5__HND__p001.json"
+    header, rows = json.loads(page.read_text())
+    next(r for r in rows if r["date"] == "2023")["value"] = -5
+    _rewrite_with_manifest(landing, page, json.dumps([header, rows]).encode())
+
+    result = run_full_build({**env, "KPI_SNAPSHOT_DIR": str(snapshot)}, monkeypatch)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error.message) + str(failure.event_specific_data.error.cause)
+    assert "worldbank_indicator_values" in message
+    assert "expect_column_values_to_be_between on column 'value'" in message
+    assert current_publication(root / "serving") == before
+    assert round(serving_value(root / "serving", "HND", "homicide_rate", 2023), 2) == 31.44
+    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert [c.check_name for c in failed_checks] == ["gx_worldbank_indicator_values"]
+
+
+def _rewrite_with_manifest(landing, page, body):
+    from orchestration.transport import sha256_bytes
+
+    page.write_bytes(body)
+    manifest_path = landing / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for entry in manifest["entries"]:
+        if entry["file"] == page.name:
+            entry["sha256"] = sha256_bytes(body)
+    manifest_path.write_text(json.dumps(manifest))

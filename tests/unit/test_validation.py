@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from orchestration.errors import ValidationFailed
+from orchestration.sources import worldbank
+from orchestration.settings import Settings
+from orchestration.transport import list_landings
+from orchestration.validation import validate_frame
+from tests.conftest import SNAPSHOT_DIR
+
+DATASET = "worldbank_indicator_values"
+
+
+@pytest.fixture(scope="module")
+def values() -> pd.DataFrame:
+    return worldbank.SPEC.parse(list_landings(SNAPSHOT_DIR, "worldbank"), Settings.from_env({}))[DATASET]
+
+
+def test_the_real_snapshot_passes(values):
+    report = validate_frame(DATASET, values)
+    assert report.success, report.message()
+    assert report.evaluated >= 15
+    report.raise_for_failure()
+
+
+def _corrupt(values, **changes):
+    frame = values.copy()
+    row = frame.index[(frame.country_iso3 == "HND") & (frame.indicator_id == "VC.IHR.PSRC.P5") & (frame.year == 2023)][0]
+    for column, value in changes.items():
+        frame.loc[row, column] = value
+    return frame
+
+
+def test_negative_homicide_rate_fails_naming_dataset_and_expectation(values):
+    report = validate_frame(DATASET, _corrupt(values, value=-5.0))
+    assert not report.success
+    with pytest.raises(ValidationFailed, match=r"worldbank_indicator_values: .*expect_column_values_to_be_between on column 'value'.*-5\.0"):
+        report.raise_for_failure()
+
+
+def test_unknown_indicator_fails(values):
+    report = validate_frame(DATASET, _corrupt(values, indicator_id="VC.IHR.PSRC.XX"))
+    assert [f.expectation for f in report.failures] == ["expect_column_values_to_be_in_set"]
+
+
+def test_rate_above_100_fails(values):
+    frame = values.copy()
+    frame.loc[frame.indicator_id == "SL.UEM.TOTL.ZS", "value"] = 101.0
+    assert "expect_column_values_to_be_between" in {f.expectation for f in validate_frame(DATASET, frame).failures}
+
+
+def test_conflicting_values_of_one_vintage_fail_uniqueness(values):
+    duplicate = _corrupt(values).iloc[[0]].assign(value=1.0)
+    frame = pd.concat([values, duplicate], ignore_index=True)
+    assert "expect_compound_columns_to_be_unique" in {f.expectation for f in validate_frame(DATASET, frame).failures}
+
+
+def test_future_year_fails(values):
+    assert not validate_frame(DATASET, _corrupt(values, year=2101)).success
+
+
+def test_renamed_column_fails(values):
+    report = validate_frame(DATASET, values.rename(columns={"value": "obs_value"}))
+    assert "expect_table_columns_to_match_ordered_list" in {f.expectation for f in report.failures}
