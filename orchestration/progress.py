@@ -33,7 +33,8 @@ class ConciseFormatter(logging.Formatter):
             return f"  FAILED {step}: {message}"
         if kind == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
-            return f"  FAILED check {data.check_name} on {data.asset_key.to_user_string()}"
+            label = "WARN" if data.severity.value == "WARN" else "FAILED"
+            return f"  {label} check {data.check_name} on {data.asset_key.to_user_string()}"
         return record.getMessage()
 
 

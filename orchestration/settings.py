@@ -65,6 +65,7 @@ class Settings:
     worldbank_base_url: str
     state_dept_base_url: str
     cbp_base_url: str
+    foreign_assistance_base_url: str
     countries: tuple[str, ...] = DEFAULT_COUNTRIES
     first_year: int = FIRST_YEAR
     last_year: int = field(default_factory=lambda: dt.date.today().year)
@@ -88,6 +89,7 @@ class Settings:
             worldbank_base_url=_url(env, "KPI_WORLDBANK_BASE_URL", "https://api.worldbank.org/v2"),
             state_dept_base_url=_url(env, "KPI_STATE_DEPT_BASE_URL", "https://travel.state.gov"),
             cbp_base_url=_url(env, "KPI_CBP_BASE_URL", "https://www.cbp.gov"),
+            foreign_assistance_base_url=_url(env, "KPI_FOREIGN_ASSISTANCE_BASE_URL", "https://foreignassistance.gov"),
             countries=parse_countries(env.get("KPI_COUNTRIES", ",".join(DEFAULT_COUNTRIES))),
             http_timeout_seconds=_positive_float(env, "KPI_HTTP_TIMEOUT_SECONDS", 30.0),
             http_retries=int(_positive_float(env, "KPI_HTTP_RETRIES", 4, allow_zero=True)),

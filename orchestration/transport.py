@@ -244,6 +244,11 @@ def http_session(retries: int, backoff_factor: float) -> requests.Session:
     return session
 
 
+def looks_like_html(body: bytes) -> bool:
+    head = body[:2048].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head[:512]
+
+
 # What a body must look like, by the kind of file a source expects; checked before parsing so an
 # HTML challenge page or a truncated download gets its own clear message.
 _KIND_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
@@ -251,19 +256,15 @@ _KIND_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
     "xlsx": lambda body: body[:4] == b"PK\x03\x04",
     "pdf": lambda body: body[:5] == b"%PDF-",
     "csv": lambda body: b"\0" not in body[:4096],
+    "html": looks_like_html,
 }
-
-
-def looks_like_html(body: bytes) -> bool:
-    head = body[:2048].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head[:512]
 
 
 def check_body_kind(source: str, location: str, body: bytes, kind: str) -> None:
     """Raise a SourceFormatError when ``body`` is not a ``kind`` file (empty, HTML, truncated, other)."""
     if not body:
         raise SourceFormatError(source, location, f"empty body where a {kind} file was expected")
-    if looks_like_html(body):
+    if kind != "html" and looks_like_html(body):
         raise SourceFormatError(
             source, location, f"received an HTML page (a bot challenge, error or maintenance page?) where a {kind} file was expected"
         )
@@ -286,6 +287,15 @@ class LiveFetcher:
         self.allowed_host = urlsplit(allowed_base_url).netloc
         self.timeout_seconds = timeout_seconds
         self.retries = retries
+
+    def for_base_url(self, base_url: str) -> "LiveFetcher":
+        """A fetcher for a second configured host of the same source, archiving into the same landing."""
+        return LiveFetcher(self.source, self.writer, self.session, base_url, self.timeout_seconds, self.retries)
+
+    def get_text(self, url: str, file_name: str) -> str:
+        """An HTML page (a publisher's index of files), archived like any other response."""
+        landed = self.get(url, file_name, kind="html")
+        return landed.read_bytes().decode("utf-8", errors="replace")
 
     def get(self, url: str, file_name: str, kind: str) -> LandedFile:
         host = urlsplit(url).netloc

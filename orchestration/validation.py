@@ -27,9 +27,16 @@ class FailedExpectation:
     unexpected_count: int | None
     sample: list
     observed: object = None
+    condition: str | None = None
+    bounds: tuple | None = None
 
     def describe(self) -> str:
         where = f" on column {self.column!r}" if self.column else ""
+        if self.bounds:
+            low, high = ("-inf" if self.bounds[0] is None else self.bounds[0]), ("inf" if self.bounds[1] is None else self.bounds[1])
+            where += f" (expected {low} to {high})"
+        if self.condition:
+            where += f" where {self.condition}"
         detail = []
         if self.unexpected_count:
             detail.append(f"{self.unexpected_count} unexpected value(s)")
@@ -137,9 +144,18 @@ def validate_frame(dataset: str, frame: pd.DataFrame) -> ValidationReport:
                 unexpected_count=outcome.get("unexpected_count"),
                 sample=[_plain(v) for v in outcome.get("partial_unexpected_list") or []],
                 observed=_plain(observed),
+                condition=_condition_text(config.kwargs.get("row_condition")),
+                bounds=(config.kwargs.get("min_value"), config.kwargs.get("max_value")) if "min_value" in config.kwargs or "max_value" in config.kwargs else None,
             )
         )
     return ValidationReport(dataset, suite_path(dataset).name, len(frame), len(result.results), tuple(failures))
+
+
+def _condition_text(condition) -> str | None:
+    # GX 1.x turns a pandas row_condition string into a dict on the way in
+    if isinstance(condition, dict):
+        return condition.get("pass_through_filter") or str(condition)
+    return condition
 
 
 def _plain(value):

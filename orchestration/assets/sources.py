@@ -7,6 +7,7 @@ failed suite fails the step, so nothing downstream runs and the raw tables keep 
 
 import dagster as dg
 
+from orchestration.errors import SourceFormatError
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec
 from orchestration.transport import acquire_landings, describe_landings
@@ -62,9 +63,16 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             backoff_factor=settings.http_backoff_factor,
         )
         context.log.info(f"{spec.name}: {len(landings)} landing(s) to parse ({settings.source_mode} mode)")
-        frames = spec.parse(landings, settings)
+        try:
+            frames = spec.parse(landings, settings)
+        except SourceFormatError as exc:
+            # bad bytes stay bad: retrying would only repeat the failure (network faults do retry)
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         reports = [validate_frame(dataset.name, frames[dataset.name]) for dataset in spec.datasets]
-        reports += [validate_frame(suite, frame) for suite, frame in spec.check_frames(frames).items()]
+        check_frames = spec.check_frames(frames)
+        if set(check_frames) != set(spec.check_suites):
+            raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
+        reports += [validate_frame(suite, frame) for suite, frame in check_frames.items()]
         for report in reports:
             owner = report.dataset if report.dataset in frames else spec.datasets[0].name
             yield dg.AssetCheckResult(
@@ -77,6 +85,7 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             raise dg.Failure(
                 description=f"[{spec.name}] validation failed, nothing was loaded: " + " | ".join(r.message() for r in failed),
                 metadata={"failed_suites": [r.suite_file for r in failed]},
+                allow_retries=False,
             )
         load_id = new_load_id()
         for dataset in spec.datasets:
