@@ -1,0 +1,90 @@
+-- The visa KPIs in the shape every source gives kpi_annual (fiscal years):
+--   visas_nonimmigrant   = the nationality's published NIV Detail Table Grand Total;
+--   visas_immigrant      = the published Table III total;
+--   visas_issued         = their sum, only for years where both exist;
+--   visas_temporary_work = NIV issuances in the seed's pathway group 'temporary_work'
+--                          (H-2A + H-2B, and H-2R, the returning H-2B workers of FY2005-FY2007).
+with niv_nationality_totals as (
+
+    select distinct
+        country_iso3,
+        fiscal_year,
+        nationality,
+        nationality_grand_total,
+        source_vintage
+    from {{ ref('stg_state_dept__niv_issuances') }}
+
+),
+
+nonimmigrant as (
+
+    select
+        country_iso3,
+        fiscal_year,
+        sum(nationality_grand_total) as value,
+        min(source_vintage) as source_vintage
+    from niv_nationality_totals
+    group by country_iso3, fiscal_year
+
+),
+
+immigrant as (
+
+    select
+        country_iso3,
+        fiscal_year,
+        total as value,
+        source_vintage
+    from {{ ref('stg_state_dept__iv_issuances') }}
+
+),
+
+temporary_work as (
+
+    select
+        country_iso3,
+        fiscal_year,
+        sum(issuances) as value,
+        min(source_vintage) as source_vintage
+    from {{ ref('int_state_dept__visa_issuances') }}
+    where visa_type = 'NIV'
+        and pathway_group = 'temporary_work'
+    group by country_iso3, fiscal_year
+
+),
+
+issued as (
+
+    select
+        nonimmigrant.country_iso3,
+        nonimmigrant.fiscal_year,
+        nonimmigrant.value + immigrant.value as value,
+        nonimmigrant.source_vintage || ' + ' || immigrant.source_vintage as source_vintage
+    from nonimmigrant
+    inner join immigrant
+        on nonimmigrant.country_iso3 = immigrant.country_iso3
+        and nonimmigrant.fiscal_year = immigrant.fiscal_year
+
+),
+
+unioned as (
+
+    select country_iso3, 'visas_nonimmigrant' as kpi_id, fiscal_year, value, source_vintage from nonimmigrant
+    union all
+    select country_iso3, 'visas_immigrant' as kpi_id, fiscal_year, value, source_vintage from immigrant
+    union all
+    select country_iso3, 'visas_issued' as kpi_id, fiscal_year, value, source_vintage from issued
+    union all
+    select country_iso3, 'visas_temporary_work' as kpi_id, fiscal_year, value, source_vintage from temporary_work
+
+)
+
+select
+    cast(country_iso3 as varchar) as country_iso3,
+    cast(kpi_id as varchar) as kpi_id,
+    cast(fiscal_year as integer) as year,
+    cast(value as double precision) as value,
+    cast('visas' as varchar) as unit,
+    cast('state_dept_visas' as varchar) as source_id,
+    cast(source_vintage as varchar) as source_vintage
+from unioned
