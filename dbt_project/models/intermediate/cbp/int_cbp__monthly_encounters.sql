@@ -1,0 +1,86 @@
+-- Monthly encounters of both publishers in one shape, each citizenship from the release of that
+-- source loaded last. OHSS rows are Border Patrol only and not broken down by demographic, title
+-- or encounter type ('All'); CBP rows are all at the Southwest land border.
+with ohss as (
+
+    select * from {{ ref('stg_cbp__ohss_monthly_encounters') }}
+
+),
+
+ohss_latest_load as (
+
+    select citizenship_code, max(loaded_at) as loaded_at
+    from ohss
+    group by citizenship_code
+
+),
+
+cbp as (
+
+    select * from {{ ref('stg_cbp__sbo_monthly_encounters') }}
+
+),
+
+cbp_latest_load as (
+
+    select citizenship_code, max(loaded_at) as loaded_at
+    from cbp
+    group by citizenship_code
+
+),
+
+ohss_rows as (
+
+    select
+        ohss.citizenship_code,
+        ohss.citizenship,
+        ohss.fiscal_year,
+        ohss.fiscal_month,
+        ohss.calendar_year,
+        ohss.calendar_month,
+        ohss.region,
+        'U.S. Border Patrol' as component,
+        'All' as demographic,
+        'All' as title_of_authority,
+        'All' as encounter_type,
+        ohss.encounters,
+        'dhs_ohss_encounters' as source_id,
+        ohss.vintage as source_vintage,
+        ohss.is_partial_year,
+        true as is_rounded
+    from ohss
+    inner join ohss_latest_load
+        on ohss.citizenship_code = ohss_latest_load.citizenship_code
+        and ohss.loaded_at = ohss_latest_load.loaded_at
+
+),
+
+cbp_rows as (
+
+    select
+        cbp.citizenship_code,
+        cbp.citizenship,
+        cbp.fiscal_year,
+        cbp.fiscal_month,
+        cbp.calendar_year,
+        cbp.calendar_month,
+        'Southwest Land Border' as region,
+        cbp.component,
+        cbp.demographic,
+        cbp.title_of_authority,
+        cbp.encounter_type,
+        cbp.encounters,
+        'cbp_sbo_encounters' as source_id,
+        cbp.vintage as source_vintage,
+        cbp.is_partial_year,
+        false as is_rounded
+    from cbp
+    inner join cbp_latest_load
+        on cbp.citizenship_code = cbp_latest_load.citizenship_code
+        and cbp.loaded_at = cbp_latest_load.loaded_at
+
+)
+
+select * from ohss_rows
+union all
+select * from cbp_rows
