@@ -1,0 +1,13 @@
+-- One row per country x transaction type x fiscal year x Country Summary release.
+select
+    cast(country_iso3 as varchar) as country_iso3,
+    cast(transaction_type_id as integer) as transaction_type_id,
+    cast(transaction_type_name as varchar) as transaction_type_name,
+    cast(fiscal_year as integer) as fiscal_year,
+    cast(current_amount as bigint) as current_amount,
+    cast(constant_amount as bigint) as constant_amount,
+    cast(constant_dollars_base_year as integer) as constant_dollars_base_year,
+    cast(is_partial_year as boolean) as is_partial_year,
+    cast(vintage as date) as vintage,
+    cast(fetch_id as varchar) as fetch_id
+from {{ source('foreign_assistance', 'foreign_assistance_country_summary') }}
