@@ -8,9 +8,9 @@ from orchestration.assets.dbt import dbt_resource, kpi_dbt_models
 from orchestration.assets.publish import published_marts
 from orchestration.assets.sources import build_source_asset
 from orchestration.progress import concise_progress_logger
-from orchestration.sources import worldbank
+from orchestration.sources import cbp, foreign_assistance, state_dept, worldbank
 
-SOURCES = (worldbank.SPEC,)
+SOURCES = (worldbank.SPEC, state_dept.SPEC, cbp.SPEC, foreign_assistance.SPEC)
 
 source_assets = [build_source_asset(spec) for spec in SOURCES]
 
