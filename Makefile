@@ -8,7 +8,7 @@ SETUP_STAMP := $(VENV)/.installed-from-lock
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup run test dev lock clean
+.PHONY: setup run test dev backfill daily lock clean
 
 setup: $(SETUP_STAMP)
 
@@ -22,6 +22,15 @@ $(SETUP_STAMP): requirements.lock
 run: setup
 	@$(BIN)/python -m orchestration.cli run
 
+# Reload and rebuild a range of years in one run, then publish: make backfill FROM=2005 TO=2010
+backfill: setup
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=<year> TO=<year>"; exit 2; }
+	@$(BIN)/python -m orchestration.cli backfill --from $(FROM) --to $(TO)
+
+# What the daily schedule runs: the revision window; sources whose bytes did not change are skipped
+daily: setup
+	@$(BIN)/python -m orchestration.cli daily
+
 test: setup
 	@$(BIN)/python -m pytest
 
@@ -31,7 +40,7 @@ dev: setup
 
 # Re-resolve the pins from requirements.in (see README "Updating the lock").
 lock: setup
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock
 
 clean:

@@ -16,13 +16,16 @@ if TYPE_CHECKING:
 class RawDataset:
     """A raw table ``raw.<name>``, validated by ``expectations/<name>.json``.
 
-    ``replace_on``: a load replaces every row whose values in these columns occur in the load
-    (e.g. country, indicator and vintage), so loading the same data twice leaves the same rows.
+    ``replace_on``: a load of a range of years replaces every row of those years whose values in
+    these columns occur in the load (e.g. country, indicator and vintage), so loading the same data
+    twice leaves the same rows and other vintages stay as history.
     """
 
     name: str
     replace_on: tuple[str, ...]
     description: str
+    # the partition column (data year, or fiscal year for US sources); None: not partitioned by year
+    year_column: str | None = "fiscal_year"
 
 
 @dataclass(frozen=True)

@@ -546,6 +546,7 @@ SPEC = SourceSpec(
         RawDataset(
             name="foreign_assistance_usg_sectors",
             replace_on=("vintage",),
+            year_column=None,
             description="The USG sector taxonomy (sector -> category) of each API release.",
         ),
     ),

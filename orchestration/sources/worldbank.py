@@ -173,6 +173,7 @@ SPEC = SourceSpec(
         RawDataset(
             name="worldbank_indicator_values",
             replace_on=("country_iso3", "indicator_id", "vintage"),
+            year_column="year",
             description="WDI values per country, indicator, year and vintage (the publisher's last-updated date).",
         ),
     ),

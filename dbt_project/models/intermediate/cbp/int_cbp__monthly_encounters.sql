@@ -1,5 +1,5 @@
--- Monthly encounters of both publishers in one shape, each citizenship from the release of that
--- source loaded last. OHSS rows are Border Patrol only and not broken down by demographic, title
+-- Monthly encounters of both publishers in one shape, each citizenship from the newest release of that
+-- source (first loaded last). OHSS rows are Border Patrol only and not broken down by demographic, title
 -- or encounter type ('All'); CBP rows are all at the Southwest land border.
 with ohss as (
 
@@ -7,11 +7,9 @@ with ohss as (
 
 ),
 
-ohss_latest_load as (
+ohss_latest_release as (
 
-    select citizenship_code, max(loaded_at) as loaded_at
-    from ohss
-    group by citizenship_code
+    {{ latest_release('ohss') }}
 
 ),
 
@@ -21,11 +19,9 @@ cbp as (
 
 ),
 
-cbp_latest_load as (
+cbp_latest_release as (
 
-    select citizenship_code, max(loaded_at) as loaded_at
-    from cbp
-    group by citizenship_code
+    {{ latest_release('cbp') }}
 
 ),
 
@@ -49,9 +45,9 @@ ohss_rows as (
         ohss.is_partial_year,
         true as is_rounded
     from ohss
-    inner join ohss_latest_load
-        on ohss.citizenship_code = ohss_latest_load.citizenship_code
-        and ohss.loaded_at = ohss_latest_load.loaded_at
+    inner join ohss_latest_release
+        on ohss.citizenship_code = ohss_latest_release.citizenship_code
+        and ohss.vintage = ohss_latest_release.vintage
 
 ),
 
@@ -75,9 +71,9 @@ cbp_rows as (
         cbp.is_partial_year,
         false as is_rounded
     from cbp
-    inner join cbp_latest_load
-        on cbp.citizenship_code = cbp_latest_load.citizenship_code
-        and cbp.loaded_at = cbp_latest_load.loaded_at
+    inner join cbp_latest_release
+        on cbp.citizenship_code = cbp_latest_release.citizenship_code
+        and cbp.vintage = cbp_latest_release.vintage
 
 )
 

@@ -1,4 +1,4 @@
--- Each citizenship's figures from the release loaded last: every OHSS release restates the whole
+-- Each citizenship's figures from its newest release (the release first loaded last): every OHSS release restates the whole
 -- history, so a revision replaces the series rather than mixing releases year by year.
 with annual as (
 
@@ -6,16 +6,14 @@ with annual as (
 
 ),
 
-latest_load as (
+latest_release as (
 
-    select citizenship_code, max(loaded_at) as loaded_at
-    from annual
-    group by citizenship_code
+    {{ latest_release('annual') }}
 
 )
 
 select annual.*
 from annual
-inner join latest_load
-    on annual.citizenship_code = latest_load.citizenship_code
-    and annual.loaded_at = latest_load.loaded_at
+inner join latest_release
+    on annual.citizenship_code = latest_release.citizenship_code
+    and annual.vintage = latest_release.vintage

@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='fiscal_year',
+          on_schema_change='fail', tags=['incremental']) }}
+
 -- Border encounters per citizenship (country or publisher group), month, region or component and
 -- demographic, from both publishers; see the YAML for how the two sources relate.
 with monthly as (
@@ -26,3 +29,4 @@ select
     cast(is_partial_year as boolean) as is_partial_year,
     cast(is_rounded as boolean) as is_rounded
 from monthly
+where {{ incremental_years('fiscal_year') }}

@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='fiscal_year',
+          on_schema_change='fail', tags=['incremental']) }}
+
 -- Encounters per month against the same month a year earlier, to show surges. Totals over
 -- demographics, titles and encounter types, per source, citizenship, region and component.
 with encounters as (
@@ -51,3 +54,4 @@ left join monthly as year_earlier
     and current_month.component = year_earlier.component
     and current_month.fiscal_month = year_earlier.fiscal_month
     and current_month.fiscal_year = year_earlier.fiscal_year + 1
+where {{ incremental_years('current_month.fiscal_year') }}

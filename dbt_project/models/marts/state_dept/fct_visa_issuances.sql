@@ -1,9 +1,13 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='fiscal_year',
+          on_schema_change='fail', tags=['incremental']) }}
+
 -- Visas issued per country, fiscal year, visa type and normalised class. Classes the seed maps to
 -- one normalised class (e.g. a relabelled class) are summed; an unmapped class keeps its published
 -- label as visa_class and a NULL pathway_group, which the mart's tests report.
 with issuances as (
 
     select * from {{ ref('int_state_dept__visa_issuances') }}
+    where {{ incremental_years('fiscal_year') }}
 
 )
 

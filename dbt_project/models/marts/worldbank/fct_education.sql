@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='year',
+          on_schema_change='fail', tags=['incremental']) }}
+
 with completion as (
 
     select
@@ -35,3 +38,4 @@ select
     cast(completion_rate_pct - previous_rate as double precision) as change_pp_since_previous,
     cast(vintage as date) as source_vintage
 from with_previous
+where {{ incremental_years('year') }}

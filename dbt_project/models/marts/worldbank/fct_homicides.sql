@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='year',
+          on_schema_change='fail', tags=['incremental']) }}
+
 with homicides as (
 
     select country_iso3, year, value as homicide_rate_per_100k, vintage
@@ -25,3 +28,4 @@ from homicides
 inner join vintage_counts
     on homicides.country_iso3 = vintage_counts.country_iso3
     and homicides.year = vintage_counts.year
+where {{ incremental_years('homicides.year') }}

@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='year',
+          on_schema_change='fail', tags=['incremental']) }}
+
 select
     cast(country_iso3 as varchar) as country_iso3,
     cast(year as integer) as year,
@@ -10,3 +13,4 @@ select
     cast(labour_force_vintage as date) as labour_force_vintage,
     cast(unemployment_rate_vintage as date) as unemployment_rate_vintage
 from {{ ref('int_worldbank__labour_market') }}
+where {{ incremental_years('year') }}

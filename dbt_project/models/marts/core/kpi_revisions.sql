@@ -1,0 +1,53 @@
+-- Every published value of the series that publishers revise, per vintage (release), with what
+-- changed since the previous vintage that carried the same country, series and year. The marts
+-- use the latest vintage; this shows analysts the history behind it.
+with published as (
+
+    select
+        'worldbank_wdi' as source_id,
+        country_iso3,
+        indicator_id as series_id,
+        year,
+        cast(vintage as varchar) as vintage,
+        value
+    from {{ ref('stg_worldbank__indicator_values') }}
+
+    union all
+
+    select
+        'foreign_assistance_gov' as source_id,
+        country_iso3,
+        transaction_type_name as series_id,
+        fiscal_year as year,
+        cast(vintage as varchar) as vintage,
+        cast(current_amount as double precision) as value
+    from {{ ref('stg_foreign_assistance__country_summary_amounts') }}
+    where transaction_type_name in ('Obligations', 'Disbursements')
+
+),
+
+with_previous as (
+
+    select
+        *,
+        lag(vintage) over (partition by source_id, country_iso3, series_id, year order by vintage) as previous_vintage,
+        lag(value) over (partition by source_id, country_iso3, series_id, year order by vintage) as previous_value,
+        max(vintage) over (partition by source_id, country_iso3, series_id) as latest_vintage_of_series
+    from published
+
+)
+
+select
+    cast(source_id as varchar) as source_id,
+    cast(country_iso3 as varchar) as country_iso3,
+    cast(series_id as varchar) as series_id,
+    cast(year as integer) as year,
+    cast(vintage as varchar) as vintage,
+    cast(value as double precision) as value,
+    cast(previous_vintage as varchar) as previous_vintage,
+    cast(previous_value as double precision) as previous_value,
+    cast(value - previous_value as double precision) as revision,
+    cast(case when previous_value <> 0
+        then (value - previous_value) / cast(abs(previous_value) as double precision) * 100 end as double precision) as revision_pct,
+    cast(vintage = latest_vintage_of_series as boolean) as is_latest_vintage
+from with_previous

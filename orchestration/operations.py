@@ -1,0 +1,68 @@
+"""Operations: a record (and optional webhook post) of every failed run, and freshness policies per source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import requests
+
+from orchestration.settings import PROJECT_ROOT
+
+WEBHOOK_ENV = "KPI_ALERT_WEBHOOK_URL"  # a secret (it usually carries a token): never logged
+
+# How long a source's raw tables may go without a new load, by publication cadence: annual
+# series arrive once a year (and months late), the encounters workbook monthly. Dagster evaluates
+# these freshness policies itself and shows stale assets in the UI.
+FRESHNESS_BY_SOURCE = {
+    "worldbank": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=200), fail_window=dt.timedelta(days=400)),
+    "state_dept": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=200), fail_window=dt.timedelta(days=400)),
+    "foreign_assistance": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=120), fail_window=dt.timedelta(days=200)),
+    "cbp": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=45), fail_window=dt.timedelta(days=75)),
+}
+
+
+def failure_record(run_id: str, job_name: str, message: str, failed_steps: list[str], when: dt.datetime) -> dict:
+    return {
+        "run_id": run_id,
+        "job": job_name,
+        "failed_at": when.isoformat(timespec="seconds"),
+        "failed_steps": failed_steps,
+        "message": message,
+        "how_to_see_it": f"dagster dev -w workspace.yaml, then Runs > {run_id}",
+    }
+
+
+def write_failure_record(record: dict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record['failed_at'][:19].replace(':', '')}-{record['run_id'][:8]}.json"
+    path.write_text(json.dumps(record, indent=2))
+    return path
+
+
+def post_to_webhook(record: dict, url: str, timeout_seconds: float = 10) -> int:
+    text = f"KPI warehouse run {record['run_id'][:8]} ({record['job']}) failed: {record['message'][:500]}"
+    response = requests.post(url, json={"text": text, "record": record}, timeout=timeout_seconds)
+    return response.status_code
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Writes data/failures/<time>-<run>.json for every failed run and posts it to KPI_ALERT_WEBHOOK_URL when set.")
+def kpi_run_failure_record(context: dg.RunFailureSensorContext):
+    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
+    record = failure_record(
+        context.dagster_run.run_id, context.dagster_run.job_name,
+        context.failure_event.message or "run failed", failed_steps, dt.datetime.now(dt.timezone.utc),
+    )
+    path = write_failure_record(record, Path(os.environ.get("KPI_FAILURES_DIR", PROJECT_ROOT / "data" / "failures")))
+    context.log.info(f"failure record written to {path}")
+    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    if url:
+        try:
+            status = post_to_webhook(record, url)
+            context.log.info(f"alert webhook answered HTTP {status}")
+        except requests.RequestException as exc:
+            # the URL is a secret: report the failure's kind, never the URL
+            context.log.warning(f"alert webhook post failed: {type(exc).__name__}")

@@ -1,0 +1,31 @@
+"""Yearly partitions (data year; fiscal year for US sources) shared by loading assets and incremental dbt models."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.settings import FIRST_YEAR
+
+YEARLY = dg.TimeWindowPartitionsDefinition(
+    start=str(FIRST_YEAR),
+    fmt="%Y",
+    cron_schedule="0 0 1 1 *",
+    # the current year is a partition too: US fiscal years and provisional series start before it ends
+    end_offset=1,
+)
+
+# Run tag: "true" reloads and rebuilds even when a source's bytes are unchanged (backfills, make run).
+FORCE_TAG = "kpi/force_reload"
+
+
+def year_range(context: dg.AssetExecutionContext) -> tuple[int, int]:
+    """First and last year of the run's partition (range); every year when the run is unpartitioned."""
+    if context.has_partition_key_range:
+        key_range = context.partition_key_range
+        return int(key_range.start), int(key_range.end)
+    keys = YEARLY.get_partition_keys()
+    return int(keys[0]), int(keys[-1])
+
+
+def forced(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(FORCE_TAG, "false").lower() == "true"
