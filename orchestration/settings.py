@@ -72,6 +72,7 @@ class Settings:
     http_timeout_seconds: float = 30.0
     http_retries: int = 4
     http_backoff_factor: float = 1.0
+    log_dir: Path = PROJECT_ROOT / "data" / "logs"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -92,14 +93,11 @@ class Settings:
             foreign_assistance_base_url=_url(env, "KPI_FOREIGN_ASSISTANCE_BASE_URL", "https://foreignassistance.gov"),
             countries=parse_countries(env.get("KPI_COUNTRIES", ",".join(DEFAULT_COUNTRIES))),
             http_timeout_seconds=_positive_float(env, "KPI_HTTP_TIMEOUT_SECONDS", 30.0),
-            http_retries=int(_positive_float(env, "KPI_HTTP_RETRIES", 4, allow_zero=True)),
+            http_retries=_whole_number(env, "KPI_HTTP_RETRIES", 4, maximum=20),
             http_backoff_factor=_positive_float(env, "KPI_HTTP_BACKOFF_FACTOR", 1.0, allow_zero=True),
+            log_dir=_path(env, "KPI_LOG_DIR", data_dir / "logs"),
         )
-        if settings.serving_dir == settings.warehouse_path.parent:
-            raise SettingsError(
-                "KPI_SERVING_DIR must not be the warehouse's own directory: BI tools would open "
-                "the file the pipeline writes"
-            )
+        _check_paths(settings)
         return settings
 
     def dbt_env(self) -> dict[str, str]:
@@ -118,3 +116,38 @@ def _positive_float(env: dict[str, str], name: str, default: float, allow_zero: 
     if value < 0 or (value == 0 and not allow_zero):
         raise SettingsError(f"{name}={raw!r} must be {'>= 0' if allow_zero else '> 0'}")
     return value
+
+
+def _whole_number(env: dict[str, str], name: str, default: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > maximum:
+        raise SettingsError(f"{name}={raw!r} must be a whole number from 0 to {maximum}")
+    return int(raw)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
+
+
+def _check_paths(settings: "Settings") -> None:
+    """The directories must not overlap in ways that would let one step read or clobber another's
+    files: BI tools open the serving directory only, and the landing archive holds publishers' bytes."""
+    warehouse, serving, landing = settings.warehouse_path, settings.serving_dir, settings.landing_dir
+    if warehouse.is_dir():
+        raise SettingsError(f"KPI_WAREHOUSE_PATH={str(warehouse)!r} is a directory: give the DuckDB file's path")
+    if serving == warehouse.parent or _inside(warehouse, serving):
+        raise SettingsError(
+            "KPI_SERVING_DIR must not be the warehouse's own directory or contain the warehouse: BI tools "
+            "would open the file the pipeline writes"
+        )
+    for name, path in (("KPI_WAREHOUSE_PATH", warehouse), ("KPI_SERVING_DIR", serving)):
+        if _inside(path, landing):
+            raise SettingsError(f"{name}={str(path)!r} is inside KPI_LANDING_DIR={str(landing)!r}: the landing archive holds only publishers' files")
+        if _inside(path, settings.snapshot_dir):
+            raise SettingsError(f"{name}={str(path)!r} is inside KPI_SNAPSHOT_DIR={str(settings.snapshot_dir)!r}: the snapshot is read-only input")
+    if _inside(landing, serving):
+        raise SettingsError(f"KPI_LANDING_DIR={str(landing)!r} is inside KPI_SERVING_DIR: BI tools would see raw publisher files")
+    if settings.source_mode == "live" and _inside(landing, settings.snapshot_dir):
+        raise SettingsError(f"KPI_LANDING_DIR={str(landing)!r} is inside KPI_SNAPSHOT_DIR: live fetches would change the replay snapshot")

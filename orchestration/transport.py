@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from orchestration.errors import SourceError, SourceFetchError, SourceFormatError
@@ -280,17 +282,19 @@ class LiveFetcher:
     """GETs URLs of one source's host, archiving every response as received before checking it."""
 
     def __init__(self, source: str, writer: LandingWriter, session: requests.Session, allowed_base_url: str,
-                 timeout_seconds: float, retries: int):
+                 timeout_seconds: float, retries: int, backoff_factor: float = 1.0):
         self.source = source
         self.writer = writer
         self.session = session
         self.allowed_host = urlsplit(allowed_base_url).netloc
         self.timeout_seconds = timeout_seconds
         self.retries = retries
+        self.backoff_factor = backoff_factor
 
     def for_base_url(self, base_url: str) -> "LiveFetcher":
         """A fetcher for a second configured host of the same source, archiving into the same landing."""
-        return LiveFetcher(self.source, self.writer, self.session, base_url, self.timeout_seconds, self.retries)
+        return LiveFetcher(self.source, self.writer, self.session, base_url, self.timeout_seconds, self.retries,
+                           self.backoff_factor)
 
     def get_text(self, url: str, file_name: str) -> str:
         """An HTML page (a publisher's index of files), archived like any other response."""
@@ -301,10 +305,7 @@ class LiveFetcher:
         host = urlsplit(url).netloc
         if host != self.allowed_host:
             raise SourceFetchError(self.source, url, f"refusing to fetch from {host!r}: this source only fetches from {self.allowed_host!r}")
-        try:
-            response = self.session.get(url, timeout=self.timeout_seconds)
-        except requests.RequestException as exc:
-            raise SourceFetchError(self.source, url, f"request failed after {self.retries} retries: {_describe(exc)}") from None
+        response = self._get_whole_body(url)
         landed = self.writer.add(file_name, response.content, url=url, status=response.status_code, headers=dict(response.headers))
         if response.status_code != 200:
             raise SourceFetchError(
@@ -315,6 +316,30 @@ class LiveFetcher:
             raise SourceFormatError(self.source, url, f"truncated download: {len(response.content)} of {expected_length} bytes")
         check_body_kind(self.source, url, response.content, kind)
         return landed
+
+    def _get_whole_body(self, url: str) -> requests.Response:
+        """GET with urllib3's retries (connect, status, reset before the response) and, around them,
+        retries of a body that broke off mid-transfer (a dropped connection or a stall while reading
+        the body), which urllib3 does not retry because requests reads the body after it returns."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.session.get(url, timeout=self.timeout_seconds)
+            except requests.RequestException as exc:
+                if attempt <= self.retries and _body_broke_off(exc):
+                    time.sleep(min(60.0, self.backoff_factor * 2 ** (attempt - 1)))
+                    continue
+                tries = f"{attempt} attempt(s)" if _body_broke_off(exc) else f"up to {self.retries} retries"
+                raise SourceFetchError(self.source, url, f"request failed after {tries}: {_describe(exc)}") from None
+
+
+def _body_broke_off(exc: requests.RequestException) -> bool:
+    """A response whose body was cut short or stalled after the headers arrived."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(exc, requests.exceptions.ConnectionError) and isinstance(reason, ReadTimeoutError)
 
 
 def _describe(exc: requests.RequestException) -> str:
@@ -342,7 +367,8 @@ def acquire_landings(
             raise SourceError(source, str(snapshot_dir / source), "replay snapshot has no complete landing for this source")
         return landings
     writer = LandingWriter(landing_dir, source, licence=licence)
-    fetcher = LiveFetcher(source, writer, http_session(retries, backoff_factor), base_url, timeout_seconds, retries)
+    fetcher = LiveFetcher(source, writer, http_session(retries, backoff_factor), base_url, timeout_seconds, retries,
+                          backoff_factor)
     try:
         metadata = fetch(fetcher)
     except BaseException as exc:
@@ -350,6 +376,15 @@ def acquire_landings(
         raise
     writer.metadata.update(metadata or {})
     return [writer.finish(complete=True)]
+
+
+def landings_fingerprint(landings: Iterable[Landing]) -> str:
+    """One sha256 over every landing's files: equal when a source sent the same bytes again
+    (a new live fetch of unchanged files gets a new fetch id but the same fingerprint)."""
+    digest = hashlib.sha256()
+    for landing_sha256 in sorted(landing.sha256 for landing in landings):
+        digest.update(f"{landing_sha256}\n".encode())
+    return digest.hexdigest()
 
 
 def describe_landings(landings: Iterable[Landing]) -> list[dict]:

@@ -39,3 +39,59 @@ def test_countries_are_normalised():
 
 def test_relative_paths_are_from_the_project_root():
     assert Settings.from_env({"KPI_SERVING_DIR": "elsewhere/serving"}).serving_dir == PROJECT_ROOT / "elsewhere" / "serving"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KPI_HTTP_RETRIES": "2.5"}, "KPI_HTTP_RETRIES='2.5' must be a whole number"),
+        ({"KPI_HTTP_RETRIES": "-1"}, "KPI_HTTP_RETRIES='-1' must be a whole number"),
+        ({"KPI_HTTP_RETRIES": "1000"}, "from 0 to 20"),
+        ({"KPI_HTTP_BACKOFF_FACTOR": "-1"}, "KPI_HTTP_BACKOFF_FACTOR='-1' must be >= 0"),
+        ({"KPI_CBP_BASE_URL": "file:///etc"}, "KPI_CBP_BASE_URL='file:///etc' is not an http"),
+        ({"KPI_FOREIGN_ASSISTANCE_BASE_URL": "javascript:alert(1)"}, "is not an http"),
+    ],
+)
+def test_bad_http_settings_are_named(env, message):
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("paths", "message"),
+    [
+        ({"KPI_WAREHOUSE_PATH": "w/kpi.duckdb", "KPI_SERVING_DIR": "w"}, "KPI_SERVING_DIR must not be the warehouse's own directory"),
+        ({"KPI_WAREHOUSE_PATH": "s/inner/kpi.duckdb", "KPI_SERVING_DIR": "s"}, "or contain the warehouse"),
+        ({"KPI_SERVING_DIR": "l/serving", "KPI_LANDING_DIR": "l"}, "KPI_SERVING_DIR=.* is inside KPI_LANDING_DIR"),
+        ({"KPI_WAREHOUSE_PATH": "l/kpi.duckdb", "KPI_LANDING_DIR": "l"}, "KPI_WAREHOUSE_PATH=.* is inside KPI_LANDING_DIR"),
+        ({"KPI_LANDING_DIR": "s/landing", "KPI_SERVING_DIR": "s"}, "KPI_LANDING_DIR=.* is inside KPI_SERVING_DIR"),
+        ({"KPI_SERVING_DIR": "snap/out", "KPI_SNAPSHOT_DIR": "snap"}, "is inside KPI_SNAPSHOT_DIR"),
+        ({"KPI_SOURCE_MODE": "live", "KPI_LANDING_DIR": "snap/l", "KPI_SNAPSHOT_DIR": "snap"}, "live fetches would change the replay snapshot"),
+        ({"KPI_WAREHOUSE_PATH": "."}, "is a directory"),
+    ],
+)
+def test_overlapping_paths_are_refused(tmp_path, paths, message):
+    env = {"KPI_WAREHOUSE_PATH": "wh/kpi.duckdb", "KPI_SERVING_DIR": "serving", "KPI_LANDING_DIR": "landing",
+           "KPI_SNAPSHOT_DIR": "snapshot", **paths}
+    env = {name: str(tmp_path / value) for name, value in env.items() if name.endswith(("_PATH", "_DIR"))} | {
+        name: value for name, value in env.items() if not name.endswith(("_PATH", "_DIR"))}
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_replay_may_read_the_landing_archive_as_its_snapshot(tmp_path):
+    """Re-parsing earlier live fetches: the snapshot dir may be the landing dir when nothing is fetched."""
+    settings = Settings.from_env({"KPI_SNAPSHOT_DIR": str(tmp_path / "landing"), "KPI_LANDING_DIR": str(tmp_path / "landing"),
+                                  "KPI_WAREHOUSE_PATH": str(tmp_path / "wh" / "kpi.duckdb"), "KPI_SERVING_DIR": str(tmp_path / "serving")})
+    assert settings.snapshot_dir == settings.landing_dir
+
+
+def test_log_dir_is_a_setting(tmp_path):
+    assert Settings.from_env({"KPI_LOG_DIR": str(tmp_path / "logs")}).log_dir == tmp_path / "logs"
+    assert Settings.from_env({}).log_dir == PROJECT_ROOT / "data" / "logs"
+
+
+def test_countries_cannot_smuggle_sql_or_paths():
+    for raw in ("HND'; DROP TABLE raw.x; --", "../HND", "HND OR 1=1"):
+        with pytest.raises(SettingsError, match="KPI_COUNTRIES"):
+            Settings.from_env({"KPI_COUNTRIES": raw})

@@ -1,0 +1,392 @@
+"""Fault injection for the reliability tests: the four publishers served from the real snapshot bytes
+by pytest-httpserver, behind a small TCP proxy that can reset a connection, cut a body short or stall.
+
+HTTP-level faults (a status code, an HTML page, an empty body, another content type) are answered by
+the werkzeug handler; socket-level faults (a reset, a truncated body under its full Content-Length, a
+read timeout) by the proxy, because a WSGI handler cannot break its own connection. Each fault is
+queued for one path and consumed by the next request of that path, so "503 then success" is
+``faults.add(path, Status(503))``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import signal
+import socket
+import struct
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from werkzeug import Request, Response
+
+from orchestration.settings import Settings
+from orchestration.sources import cbp, foreign_assistance, state_dept, worldbank
+from orchestration.sources.base import SourceSpec
+from orchestration.transport import Landing, acquire_landings, list_landings
+from orchestration.validation import ValidationReport, validate_frame
+from tests.conftest import SNAPSHOT_DIR, warehouse_env
+
+HTML_CHALLENGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
+HTML_MAINTENANCE = b"<html><body><h1>Down for maintenance</h1></body></html>"
+
+
+# ------------------------------------------------------------------------------------------ faults
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    """Answer with this status (and headers, body) instead of the file."""
+    code: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b"busy"
+    content_type: str = "text/plain"
+
+
+@dataclasses.dataclass(frozen=True)
+class Body:
+    """Answer 200 with this body instead of the file (an HTML page, an empty body, half the file)."""
+    body: bytes | None = None  # None: the real file
+    content_type: str | None = None  # None: the real content type
+    keep: float | None = None  # serve only this fraction of the real file, with a matching length
+
+
+@dataclasses.dataclass(frozen=True)
+class Reset:
+    """Read the request, then close the socket with SO_LINGER 0: the client sees ECONNRESET."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CutBody:
+    """Send the real headers (full Content-Length) and only ``keep`` of the body, then close."""
+    keep: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Stall:
+    """Read the request and answer nothing for ``seconds`` (longer than the client's read timeout)."""
+    seconds: float = 1.5
+
+
+class FaultQueue:
+    """Faults per request path, each consumed by one request; every request is counted."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults: dict[str, list] = defaultdict(list)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.request_seen = threading.Event()
+
+    def add(self, path: str, *faults) -> None:
+        with self._lock:
+            self._faults[path].extend(faults)
+
+    def take(self, path: str, layer: type | tuple[type, ...]):
+        """The next fault of ``path`` if it belongs to ``layer`` (proxy or handler), consuming it."""
+        with self._lock:
+            queue = self._faults.get(path)
+            if queue and isinstance(queue[0], layer):
+                return queue.pop(0)
+        return None
+
+    def count(self, path: str) -> None:
+        with self._lock:
+            self.calls[path] += 1
+        self.request_seen.set()
+
+
+_PROXY_FAULTS = (Reset, CutBody, Stall)
+
+
+class FaultProxy:
+    """A TCP proxy in front of the HTTP server that breaks connections on request."""
+
+    def __init__(self, upstream: tuple[str, int], faults: FaultQueue):
+        self.upstream = upstream
+        self.faults = faults
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def url_for(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        with client:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                request += chunk
+            path = unquote(urlsplit(request.split(b" ", 2)[1].decode()).path)
+            fault = self.faults.take(path, _PROXY_FAULTS)
+            if isinstance(fault, (Reset, Stall)):  # never reaches the server: counted here
+                self.faults.count(path)
+            if isinstance(fault, Reset):
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return  # closing with linger 0 sends RST
+            if isinstance(fault, Stall):
+                time.sleep(fault.seconds)
+                return
+            with socket.create_connection(self.upstream) as upstream:
+                upstream.sendall(request)
+                response = b""
+                while chunk := upstream.recv(65536):
+                    response += chunk
+            if isinstance(fault, CutBody):
+                head, _, body = response.partition(b"\r\n\r\n")
+                response = head + b"\r\n\r\n" + body[: int(len(body) * fault.keep)]
+            try:
+                client.sendall(response)
+            except OSError:
+                pass
+
+
+# ------------------------------------------------------------------------------------------ publishers
+
+
+def _snapshot_landing(source: str, prefix: str) -> Landing:
+    return next(landing for landing in list_landings(SNAPSHOT_DIR, source) if landing.fetch_id.startswith(prefix))
+
+
+def _file(landing: Landing, prefix: str) -> bytes:
+    return next(f for f in landing.files if f.file.startswith(prefix)).read_bytes()
+
+
+def _fa_api_pages(fiscal_years: range) -> dict[int, bytes]:
+    """API pages (JSON) of the snapshot's rows transcribed from the API, one page per fiscal year."""
+    rows = list(csv.DictReader(io.StringIO(_file(_snapshot_landing("foreign_assistance", "3-"), "fa_api_by_usg_sector").decode())))
+    pages = {}
+    for year in fiscal_years:
+        data = [
+            {"id": index, "country_code": r["country_code"], "country_name": r["country_name"],
+             "usg_category_id": int(r["usg_category_id"]), "usg_category_name": r["usg_category_name"],
+             "usg_sector_id": int(r["usg_sector_id"]), "usg_sector_name": r["usg_sector_name"],
+             "transaction_type_id": int(r["transaction_type_id"]), "fiscal_year": r["fiscal_year"],
+             "current_amount": int(r["current_amount"])}
+            for index, r in enumerate(rows) if int(r["fiscal_year"]) == year
+        ]
+        pages[year] = json.dumps({"data": data, "page_info": {"current_page": 1, "total_pages": 1, "total_records": len(data)}}).encode()
+    return pages
+
+
+@dataclasses.dataclass
+class Publisher:
+    """One source served live: its files by path, the path a fault is aimed at, env and settings tweaks."""
+    spec: SourceSpec
+    files: dict[str, tuple[bytes, str]]  # path -> (body, content type)
+    target: str  # the main data file's path
+    kind: str  # what the target is: xlsx, pdf, csv, json
+    env: dict[str, str]  # extra environment (explicit file URLs), with {base} for the server's URL
+    settings_overrides: dict = dataclasses.field(default_factory=dict)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def publishers() -> dict[str, Publisher]:
+    """The four sources, each served from real snapshot bytes (small configurations, for speed)."""
+    hnd = _snapshot_landing("worldbank", "2026-04-08__wdi-bulk__API_HND")
+    wb_files = {f"/v2/country/HND/indicator/{f.file.split('__')[0]}": (f.read_bytes(), "application/json;charset=utf-8")
+                for f in hnd.files}
+    niv = _snapshot_landing("state_dept", "niv-")
+    table_iii = _snapshot_landing("state_dept", "visa-office-")
+    ohss = _snapshot_landing("cbp", "ohss-")
+    sbo = _snapshot_landing("cbp", "cbp-sbo-")
+    fa_files = {foreign_assistance.SECTOR_API_PATH + f"/fy{year}": (body, "application/json")
+                for year, body in _fa_api_pages(range(2024, 2026)).items()}
+    fa_files["/files/us_foreign_aid_country.csv"] = (_file(_snapshot_landing("foreign_assistance", "2-"), "us_foreign_aid_country"), "text/csv")
+    return {
+        "worldbank": Publisher(
+            worldbank.SPEC, wb_files, target="/v2/country/HND/indicator/SE.PRM.CMPT.ZS", kind="json",
+            env={"KPI_COUNTRIES": "HND", "KPI_WORLDBANK_BASE_URL": "{base}/v2"},
+        ),
+        "state_dept": Publisher(
+            state_dept.SPEC,
+            {"/sd/FYs97-24_NIVDetailTable.xlsx": (_file(niv, "FYs97-24"), XLSX),
+             "/sd/FY23_Table_III.pdf": (_file(table_iii, "FY23_"), "application/pdf")},
+            target="/sd/FYs97-24_NIVDetailTable.xlsx", kind="xlsx",
+            env={"KPI_STATE_DEPT_BASE_URL": "{base}",
+                 state_dept.NIV_WORKBOOK_URL_ENV: "{base}/sd/FYs97-24_NIVDetailTable.xlsx",
+                 state_dept.TABLE_III_URLS_ENV: "{base}/sd/FY23_Table_III.pdf"},
+        ),
+        "cbp": Publisher(
+            cbp.SPEC,
+            {"/ohss/KHSM_Encounters_USBP_fy25m11.xlsx": (_file(ohss, "KHSM"), XLSX),
+             "/cbp/sbo-encounters-fy22-fy25-aug.csv": (_file(sbo, "sbo-"), "text/csv")},
+            target="/cbp/sbo-encounters-fy22-fy25-aug.csv", kind="csv",
+            env={"KPI_CBP_BASE_URL": "{base}", cbp.OHSS_BASE_URL_ENV: "{base}",
+                 cbp.OHSS_WORKBOOK_URL_ENV: "{base}/ohss/KHSM_Encounters_USBP_fy25m11.xlsx",
+                 cbp.CBP_CSV_URL_ENV: "{base}/cbp/sbo-encounters-fy22-fy25-aug.csv"},
+        ),
+        "foreign_assistance": Publisher(
+            foreign_assistance.SPEC, fa_files, target="/files/us_foreign_aid_country.csv", kind="csv",
+            env={"KPI_FOREIGN_ASSISTANCE_BASE_URL": "{base}",
+                 foreign_assistance.COUNTRY_SUMMARY_URL_ENV: "{base}/files/us_foreign_aid_country.csv"},
+            settings_overrides={"first_year": 2024, "last_year": 2024},  # API fiscal years 2024 and 2025
+        ),
+    }
+
+
+class PublisherHandler:
+    """The werkzeug handler: the real file, or the HTTP-level fault queued for its path."""
+
+    def __init__(self, files: dict[str, tuple[bytes, str]], faults: FaultQueue):
+        self.files = files
+        self.faults = faults
+
+    def _path(self, request: Request) -> str:
+        # the foreign assistance API is one path with a fiscal_year query: one "file" per year
+        if request.path == foreign_assistance.SECTOR_API_PATH:
+            return f"{request.path}/fy{request.args.get('fiscal_year')}"
+        return request.path
+
+    def __call__(self, request: Request) -> Response:
+        path = self._path(request)
+        fault = self.faults.take(path, (Status, Body))
+        self.faults.count(path)
+        if path not in self.files:
+            return Response("not found", status=404)
+        body, content_type = self.files[path]
+        if isinstance(fault, Status):
+            return Response(fault.body, status=fault.code, headers=list(fault.headers), content_type=fault.content_type)
+        if isinstance(fault, Body):
+            if fault.keep is not None:
+                body = body[: int(len(body) * fault.keep)]
+            elif fault.body is not None:
+                body = fault.body
+            content_type = fault.content_type or content_type
+        return Response(body, content_type=content_type, headers={"Last-Modified": "Mon, 03 Nov 2025 12:00:00 GMT"})
+
+
+class LivePublishers:
+    """Every publisher on one local server (behind the fault proxy); ``url`` is what sources fetch."""
+
+    def __init__(self, httpserver):
+        self.faults = FaultQueue()
+        self.publishers = publishers()
+        files = {path: item for publisher in self.publishers.values() for path, item in publisher.files.items()}
+        self.handler = PublisherHandler(files, self.faults)
+        for path in {p.split("/fy")[0] if p.startswith(foreign_assistance.SECTOR_API_PATH) else p for p in files}:
+            httpserver.expect_request(path).respond_with_handler(self.handler)
+        self.proxy = FaultProxy((httpserver.host, httpserver.port), self.faults)
+        self.base = f"http://127.0.0.1:{self.proxy.port}"
+
+    def url_for(self, path: str) -> str:
+        return self.base + path
+
+    def env(self, source: str, root: Path, **overrides: str) -> dict[str, str]:
+        publisher = self.publishers[source]
+        extra = {name: value.format(base=self.base) for name, value in publisher.env.items()}
+        return warehouse_env(root, KPI_SOURCE_MODE="live", **{**extra, **overrides})
+
+    def stop(self) -> None:
+        self.proxy.stop()
+
+
+def live_settings(live: LivePublishers, source: str, root: Path, monkeypatch, **overrides: str) -> Settings:
+    """Settings for a live fetch of ``source``; the env also goes to os.environ (sources read file URLs there)."""
+    env = live.env(source, root, **overrides)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env(env)
+    return dataclasses.replace(settings, **live.publishers[source].settings_overrides)
+
+
+def fetch(spec: SourceSpec, settings: Settings) -> list[Landing]:
+    """SPEC.fetch through the real transport, as the loading asset does."""
+    return acquire_landings(
+        spec.name, settings.source_mode, settings.snapshot_dir, settings.landing_dir,
+        lambda fetcher: spec.fetch(fetcher, settings),
+        base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
+        timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
+        backoff_factor=settings.http_backoff_factor,
+    )
+
+
+_VALIDATED: dict[tuple[str, str], list[ValidationReport]] = {}
+
+
+def parse_and_validate(spec: SourceSpec, landings: list[Landing], settings: Settings) -> list[ValidationReport]:
+    """SPEC.parse then every suite, as the loading asset does. Landings with the same bytes (sha256)
+    parse to the same frames, so the reports of bytes already validated are reused."""
+    key = (spec.name, "".join(sorted(landing.sha256 for landing in landings)))
+    if key not in _VALIDATED:
+        frames = spec.parse(landings, settings)
+        reports = [validate_frame(dataset.name, frames[dataset.name]) for dataset in spec.datasets]
+        reports += [validate_frame(suite, frame) for suite, frame in spec.check_frames(frames).items()]
+        assert all(len(frames[dataset.name]) for dataset in spec.datasets), {d.name: len(frames[d.name]) for d in spec.datasets}
+        _VALIDATED[key] = reports
+    return _VALIDATED[key]
+
+
+# ------------------------------------------------------------------------------------------ processes
+
+
+def children(pid: int) -> list[int]:
+    """Every descendant process of ``pid`` (from /proc)."""
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children") as handle:
+                kids = [int(k) for k in handle.read().split()]
+        except OSError:
+            kids = []
+        found += kids
+        frontier += kids
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open."""
+    target = str(path)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def kill_group(process) -> None:
+    """SIGKILL the process and every child it started (it runs in its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)

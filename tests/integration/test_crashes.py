@@ -1,0 +1,203 @@
+"""Crash tests: the real job (``python -m orchestration.cli run``) in a subprocess, killed with SIGKILL
+(its whole process group, dbt included) during a download, a raw load, dbt and publishing.
+
+After every kill: the warehouse opens read-write, its raw tables hold exactly what they held
+before (no half-visible load), the serving copy is the last good publication (publication.json
+and marts.publication unchanged, every mart with the row count the publication records), and no
+interrupted landing is listed for loading. At the end one more run, on everything the kills left
+behind (stale .partial files, an incomplete landing, a WAL), completes without manual repair.
+
+Each stage is hit by polling for evidence the process leaves, not by test hooks in the code: a
+request reaching the publisher's server (download), a DuckDB WAL beside the warehouse while no
+dbt process exists yet (raw load), a dbt child process holding the warehouse open (dbt), a
+``.partial`` serving file (publishing). The tests run in file order and share one warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from werkzeug import Response
+
+from orchestration.transport import MANIFEST_NAME, list_landings
+from orchestration.warehouse import LEDGER_TABLE
+from tests.conftest import REPO_ROOT, warehouse_env
+from tests.faults import children, cmdline, has_open, kill_group
+
+pytestmark = pytest.mark.integration
+
+SOURCES = ("worldbank", "state_dept", "cbp", "foreign_assistance")
+STAGE_TIMEOUT = 400  # seconds to wait for a stage's evidence before giving up (a loaded CI machine)
+KILLED: list[str] = []
+
+
+def _env(root: Path, **overrides: str) -> dict[str, str]:
+    env = {**os.environ, **warehouse_env(root), "DAGSTER_HOME": str(root / "dagster_home"), "KPI_LOG_DIR": str(root / "logs"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DAGSTER_DISABLE_TELEMETRY": "true"}
+    env.update(overrides)
+    return env
+
+
+def _start(root: Path, env: dict[str, str], name: str) -> subprocess.Popen:
+    out = open(root / f"{name}.out", "wb")
+    return subprocess.Popen([sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env,
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _run_to_end(root: Path, env: dict[str, str], name: str) -> None:
+    process = _start(root, env, name)
+    code = process.wait(timeout=1200)
+    assert code == 0, (root / f"{name}.out").read_text()[-3000:]
+
+
+def _kill_when(process: subprocess.Popen, evidence, name: str) -> str:
+    """Poll ``evidence()`` (every few ms) and SIGKILL the process group as soon as it holds."""
+    deadline = time.monotonic() + STAGE_TIMEOUT
+    while time.monotonic() < deadline:
+        found = evidence()
+        if found:
+            kill_group(process)
+            KILLED.append(f"{name}: {found}")
+            return found
+        if process.poll() is not None:
+            pytest.fail(f"the run ended (exit {process.returncode}) before the {name} stage was seen")
+        time.sleep(0.002)
+    kill_group(process)
+    pytest.fail(f"no evidence of the {name} stage within {STAGE_TIMEOUT} s")
+
+
+def _raw_state(warehouse: Path) -> dict:
+    """Per raw table: row count and a checksum of every value but the load bookkeeping. Opening
+    read-write is part of the check (DuckDB replays a WAL left by a kill)."""
+    state = {}
+    with duckdb.connect(str(warehouse)) as conn:
+        tables = [t for (t,) in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY 1").fetchall()]
+        for table in tables:
+            columns = [c for (c,) in conn.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = ?", [table]).fetchall()]
+            if table == LEDGER_TABLE or "load_id" not in columns:
+                continue  # bookkeeping (the load ledger: a load that committed before the kill is recorded), not data
+            state[table] = conn.execute(
+                f'SELECT count(*), sum(hash(COLUMNS(* EXCLUDE (load_id, loaded_at)))) FROM raw."{table}"').fetchall()
+    return state
+
+
+def _serving_state(serving: Path) -> dict:
+    record = json.loads((serving / "publication.json").read_text())
+    with duckdb.connect(str(serving / "kpi.duckdb"), read_only=True) as conn:
+        published_id = conn.execute("SELECT publication_id FROM marts.publication").fetchone()[0]
+        counts = {table: conn.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0] for table in record["row_counts"]}
+    return {"record": record, "published_id": published_id, "counts": counts}
+
+
+@pytest.fixture(scope="module")
+def last_good(tmp_path_factory):
+    """One complete run: the last good publication every kill must leave in place."""
+    root = tmp_path_factory.mktemp("crash")
+    env = _env(root)
+    _run_to_end(root, env, "last_good")
+    serving = _serving_state(root / "serving")
+    assert serving["published_id"] == serving["record"]["publication_id"]
+    assert serving["counts"] == serving["record"]["row_counts"]
+    return root, env, _raw_state(root / "warehouse" / "kpi.duckdb"), serving
+
+
+def _assert_nothing_changed(last_good) -> None:
+    root, _, raw_before, serving_before = last_good
+    assert _raw_state(root / "warehouse" / "kpi.duckdb") == raw_before
+    assert _serving_state(root / "serving") == serving_before
+    for source in SOURCES:
+        for landing in list_landings(root / "landing", source):
+            assert json.loads((landing.path / MANIFEST_NAME).read_text())["complete"] is True
+
+
+def test_kill_during_download(last_good, httpserver):
+    root, env, _, _ = last_good
+    requested, release = threading.Event(), threading.Event()
+
+    def stalls(request):
+        requested.set()
+        release.wait(60)  # the publisher sends nothing until the client is dead
+        return Response("gone", status=503)
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(stalls)
+    base = httpserver.url_for("").rstrip("/")
+    live = _env(root, KPI_SOURCE_MODE="live", KPI_WORLDBANK_BASE_URL=f"{base}/v2", KPI_STATE_DEPT_BASE_URL=base,
+                KPI_CBP_BASE_URL=base, KPI_CBP_OHSS_BASE_URL=base, KPI_FOREIGN_ASSISTANCE_BASE_URL=base,
+                KPI_FOREIGN_ASSISTANCE_COUNTRY_SUMMARY_URL=f"{base}/files/us_foreign_aid_country.csv")
+    process = _start(root, live, "download")
+    try:
+        _kill_when(process, lambda: requested.is_set() and "a request reached the publisher", "download")
+    finally:
+        release.set()
+    fetch_dirs = [d for source in SOURCES if (root / "landing" / source).is_dir() for d in (root / "landing" / source).iterdir()]
+    assert len(fetch_dirs) == 1  # the interrupted fetch is archived...
+    assert not (fetch_dirs[0] / MANIFEST_NAME).exists()  # ...with no manifest: never loaded
+    _assert_nothing_changed(last_good)
+
+
+def test_kill_during_raw_load(last_good):
+    root, env, _, _ = last_good
+    wal = root / "warehouse" / "kpi.duckdb.wal"
+    process = _start(root, env, "raw_load")
+
+    def loading():
+        if wal.exists() and not any("dbt" in cmdline(pid) for pid in children(process.pid)):
+            return f"WAL {wal.name} present, {wal.stat().st_size if wal.exists() else 0} bytes, no dbt process yet"
+        return None
+
+    _kill_when(process, loading, "raw load")
+    _assert_nothing_changed(last_good)
+
+
+def test_kill_during_dbt(last_good):
+    root, env, _, _ = last_good
+    warehouse = root / "warehouse" / "kpi.duckdb"
+    process = _start(root, env, "dbt")
+    seen: dict[str, float] = {}
+
+    def building():
+        dbt = [pid for pid in children(process.pid) if "dbt" in cmdline(pid) and has_open(pid, warehouse)]
+        if dbt:
+            started = seen.setdefault("at", time.monotonic())
+            if time.monotonic() - started > 1.0:  # well into the build: some models replaced, others not
+                return f"dbt process {dbt[0]} building for 1 s"
+        return None
+
+    _kill_when(process, building, "dbt")
+    assert not [pid for pid in children(process.pid)]  # the whole group died, dbt included
+    _assert_nothing_changed(last_good)
+
+
+def test_kill_during_publishing(last_good):
+    root, env, _, _ = last_good
+    serving = root / "serving"
+    process = _start(root, env, "publishing")
+
+    def publishing():
+        partial = [p.name for p in serving.glob(".kpi.duckdb.*.partial")]
+        return f"{partial[0]} being written" if partial else None
+
+    _kill_when(process, publishing, "publishing")
+    _assert_nothing_changed(last_good)
+
+
+def test_next_run_completes_without_repair(last_good):
+    root, env, _, serving_before = last_good
+    assert list(root.glob("serving/.kpi.duckdb.*.partial")), "publishing kill left no stale partial file"
+    _run_to_end(root, env, "after_crashes")
+    after = _serving_state(root / "serving")
+    assert after["published_id"] != serving_before["published_id"]
+    assert after["counts"] == after["record"]["row_counts"]
+    assert after["counts"] == serving_before["counts"]  # same snapshot, same marts
+    print("\n".join(KILLED))

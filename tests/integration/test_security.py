@@ -1,0 +1,182 @@
+"""Security promises: secrets only from the environment and never written anywhere; the Dagster UI on
+127.0.0.1; no settings or publisher values spliced into SQL; sources fetch only from their hosts."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+
+import dagster as dg
+import pytest
+
+from orchestration.errors import SourceFetchError
+from orchestration.sources import cbp, state_dept
+from orchestration.transport import LandingWriter, list_landings, read_landing
+from orchestration.errors import SourceFormatError
+from tests.conftest import REPO_ROOT
+from tests.faults import LivePublishers, fetch, live_settings
+
+pytestmark = pytest.mark.integration
+
+PG_PASSWORD = "pg-Secr3t-7f1c9e0a"
+WEBHOOK_URL = "https://hooks.slack.example/services/T0000/B0000/tok3n-5b2e8d41c0ff33"
+SECRETS = {"KPI_PG_PASSWORD": PG_PASSWORD, "KPI_ALERT_WEBHOOK_URL": WEBHOOK_URL}
+
+
+def _texts_under(root):
+    for path in root.rglob("*"):
+        if path.is_file():
+            yield path, path.read_bytes().decode("utf-8", errors="replace")
+
+
+def test_secrets_never_reach_landings_logs_or_run_metadata(httpserver, tmp_path, monkeypatch):
+    """A live fetch and a job run (the World Bank load, live, with the run's full log file) with a
+    database password and a webhook token in the environment: neither string is written anywhere."""
+    live = LivePublishers(httpserver)
+    try:
+        for name, value in SECRETS.items():
+            monkeypatch.setenv(name, value)
+        settings = live_settings(live, "worldbank", tmp_path, monkeypatch)
+        fetch(live.publishers["worldbank"].spec, settings)  # a live fetch on its own...
+
+        from orchestration.cli import partition_range_tags  # ...and through the job, as the CLI runs it
+        from orchestration.definitions import defs
+        from orchestration.partitions import YEARLY
+
+        keys = YEARLY.get_partition_keys()
+        log_file = tmp_path / "logs" / "run.log"
+        log_file.parent.mkdir()
+        (tmp_path / "dagster_home").mkdir()
+        instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+        result = defs.resolve_job_def("kpi_full_build").execute_in_process(
+            instance=instance, raise_on_error=False,
+            asset_selection=[dg.AssetKey(["raw", "worldbank_indicator_values"])],
+            run_config={"loggers": {"concise": {"config": {"log_file": str(log_file)}}}},
+            tags=partition_range_tags(int(keys[0]), int(keys[-1]), True),
+        )
+        assert result.success
+    finally:
+        live.stop()
+
+    landings = list_landings(settings.landing_dir, "worldbank")
+    assert len(landings) == 2 and log_file.stat().st_size > 0
+    written = dict(_texts_under(tmp_path / "landing")) | {log_file: log_file.read_text()}
+    records = instance.get_records_for_run(result.run_id).records
+    assert records
+    written["event log"] = "\n".join(dg.serialize_value(record.event_log_entry) for record in records)
+    run = instance.get_run_by_id(result.run_id)
+    written["run"] = json.dumps({"tags": run.tags, "config": run.run_config}, default=str)
+    for place, text in written.items():
+        for secret in SECRETS.values():
+            assert secret not in text, f"secret found in {place}"
+            assert secret.split("/")[-1] not in text, f"webhook token found in {place}"
+
+
+def test_tracked_files_hold_no_secret():
+    """Secrets come only from the environment: profiles.yml reads them with env_var(), and no tracked
+    file holds a literal password or a webhook URL with a token."""
+    files = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert files
+    profiles = (REPO_ROOT / "dbt_project" / "profiles.yml").read_text()
+    assert re.search(r"password:\s*\"\{\{\s*env_var\('KPI_PG_PASSWORD',\s*''\)\s*\}\}\"", profiles)
+    literal_password = re.compile(r"""(?i)\b(password|passwd|secret|token)\s*[:=]\s*['"]?(?!\{\{|\$|env_var|os\.environ|<)[A-Za-z0-9+/_\-]{8,}""")
+    webhook = re.compile(r"https://hooks\.slack\.com/services/\S+|https://[^\s\"']+/webhook[^\s\"']*token=\w+")
+    for name in files:
+        path = REPO_ROOT / name
+        if not path.is_file() or path.suffix in (".xlsx", ".pdf", ".duckdb", ".parquet"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for secret in SECRETS.values():
+            assert secret not in text, name
+        if path.suffix in (".yml", ".yaml", ".toml", ".cfg", ".ini", ".env", ".json", ".py", ".sql"):
+            assert not literal_password.search(text), f"{name}: {literal_password.search(text).group(0)!r}"
+        assert not webhook.search(text), name
+
+
+def test_dagster_webserver_binds_to_localhost_unless_configured():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    dev = re.search(r"^dev:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert dev, "no dev target"
+    command = next(line for line in dev.group(1).splitlines() if "dagster dev" in line)
+    assert re.search(r"-h \$\$\{KPI_DAGSTER_HOST:-127\.0\.0\.1\}", command), command
+    assert "0.0.0.0" not in makefile
+
+
+# ---------------------------------------------------------------------------- SQL is never spliced with values
+
+# Expressions allowed inside an f-string of SQL: quoted identifiers, constants, escaped literals, and
+# local names each module builds from those (reviewed: qualified/keys/columns/where/source/target).
+_SAFE_CALLS = {"identifier", "_quote", "sql_string"}
+_SAFE_NAMES = {"qualified", "keys", "columns", "where", "source", "target", "column_sql"}
+# Known splices of values without escaping (file, expression): none.
+_KNOWN: set[tuple[str, str]] = set()
+
+
+def _sql_fstrings(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+            if re.match(r"\s*(SELECT|INSERT|DELETE|UPDATE|CREATE|DROP|ALTER|ATTACH|DETACH|COPY|WITH)\b", text):
+                yield node
+
+
+def _unsafe(value: ast.expr) -> bool:
+    if isinstance(value, ast.Call):
+        name = value.func.id if isinstance(value.func, ast.Name) else getattr(value.func, "attr", "")
+        return name not in _SAFE_CALLS
+    if isinstance(value, ast.Name):
+        return not (value.id.isupper() or value.id in _SAFE_NAMES)
+    if isinstance(value, ast.Attribute):
+        return not value.attr.isupper()
+    return True
+
+
+def test_sql_takes_values_as_parameters_and_identifiers_from_a_fixed_list():
+    found = set()
+    for path in sorted((REPO_ROOT / "orchestration").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for fstring in _sql_fstrings(tree):
+            for part in fstring.values:
+                if isinstance(part, ast.FormattedValue) and _unsafe(part.value):
+                    found.add((str(path.relative_to(REPO_ROOT)), ast.unparse(part.value)))
+    assert found - _KNOWN == set(), "values spliced into SQL text; pass them as ? parameters or through identifier()"
+
+
+def test_identifier_refuses_anything_but_a_plain_name():
+    from orchestration.warehouse import identifier
+
+    assert identifier("fiscal_year") == '"fiscal_year"'
+    for bad in ('x"; DROP TABLE raw.a; --', "a b", "A", "1x", "", "raw.t"):
+        with pytest.raises(ValueError):
+            identifier(bad)
+
+
+# ---------------------------------------------------------------------------- archive paths and hosts
+
+
+def test_a_manifest_entry_pointing_outside_its_landing_is_refused(tmp_path):
+    writer = LandingWriter(tmp_path, "cbp")
+    writer.add("data.csv", b"a\n1\n", url="http://example/data.csv")
+    landing = writer.finish()
+    manifest = json.loads((landing.path / "manifest.json").read_text())
+    manifest["entries"][0]["file"] = "../../../etc/passwd"
+    (landing.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SourceFormatError, match="points outside its landing"):
+        read_landing(landing.path, "cbp")
+
+
+def test_a_file_url_on_another_host_is_refused_before_any_request(httpserver, tmp_path, monkeypatch):
+    live = LivePublishers(httpserver)
+    try:
+        settings = live_settings(live, "cbp", tmp_path, monkeypatch, **{cbp.CBP_CSV_URL_ENV: "http://evil.example/sbo-encounters.csv"})
+        with pytest.raises(SourceFetchError, match=r"\[cbp\] http://evil\.example/sbo-encounters\.csv: refusing to fetch from 'evil\.example'"):
+            fetch(cbp.SPEC, settings)
+    finally:
+        live.stop()
+
+
+def test_index_page_links_to_other_hosts_are_fetched_from_the_configured_host():
+    assert state_dept.rebase_url("https://evil.example/content/x/FY23_Table_III.pdf", "http://127.0.0.1:1") == \
+        "http://127.0.0.1:1/content/x/FY23_Table_III.pdf"
