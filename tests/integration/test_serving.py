@@ -1,0 +1,205 @@
+"""The serving copy under load: whole publications only, a record BI users can query, old clients.
+
+Real processes throughout: reader processes query the serving DuckDB file while a Dagster run
+publishes; DuckDB 1.1.3 (what BI tools' drivers bundle) runs in its own virtualenv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.publish import PUBLICATION_FILE, RELEASES_DIR, SERVING_FILE, current_publication, publish
+from orchestration.settings import Settings
+from tests.helpers_serving import run_publish, start_readers, stop_readers
+
+pytestmark = pytest.mark.integration
+
+READERS = 4
+OLD_DUCKDB = "duckdb==1.1.3"
+# x86_64 manylinux wheel for CPython 3.11 (from `pip download duckdb==1.1.3 --no-deps` + `pip hash`)
+OLD_DUCKDB_HASHES = {
+    "x86_64": "sha256:9d0767ada9f06faa5afcf63eb7ba1befaccfbcfdac5ff86f0168c673dd1f47aa",
+}
+
+
+@pytest.fixture(scope="module")
+def build(built_warehouse):
+    root, env, _ = built_warehouse
+    return root, env
+
+
+def test_readers_see_only_whole_publications_while_a_run_publishes(build, tmp_path):
+    root, env = build
+    serving = root / "serving"
+    before = current_publication(serving)["publication_id"]
+    processes, stop = start_readers(serving / SERVING_FILE, tmp_path, READERS)
+    published = []
+    try:
+        for _ in range(2):  # two real Dagster runs of the publishing assets while the readers read
+            result = run_publish(env)
+            assert result.success, [str(e.message) for e in result.all_events if e.is_failure]
+            published.append(current_publication(serving)["publication_id"])
+    finally:
+        results = stop_readers(processes, stop)
+
+    assert [r["errors"] for r in results] == [[]] * READERS
+    checksums: dict[str, set] = {}
+    for r in results:
+        assert r["answers"], "a reader got no answer"
+        for publication_id, rows, checksum in r["answers"]:
+            checksums.setdefault(publication_id, set()).add((rows, checksum))
+        # each reader read again after the last publication: it saw it whole
+        assert r["answers"][-1][0] == published[-1]
+    assert set(checksums) <= {before, *published}
+    assert all(len(pairs) == 1 for pairs in checksums.values()), checksums
+    with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as conn:
+        rows, checksum = conn.execute(
+            "select count(*), sum(hash(country_iso3, kpi_id, year, value, source_vintage)) from marts.kpi_annual").fetchone()
+    assert checksums[published[-1]] == {(rows, str(checksum))}
+
+
+def test_serving_dir_holds_file_parquet_record_docs_and_report(build):
+    root, _ = build
+    serving = root / "serving"
+    record = current_publication(serving)
+    assert record["storage_version"] == "v1.0.0"
+    assert set(record) >= {"publication_id", "published_at", "git_revision", "source_vintages", "row_counts"}
+    assert record["source_vintages"]["worldbank_wdi"]["newest"] == "2026-04-08"
+    with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as conn:
+        row = conn.execute("select publication_id, git_revision, source_vintages, row_counts from marts.publication").fetchone()
+        marts = {r[0] for r in conn.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' and table_name <> 'publication'").fetchall()}
+    assert (row[0], row[1]) == (record["publication_id"], record["git_revision"])
+    assert json.loads(row[2]) == record["source_vintages"] and json.loads(row[3]) == record["row_counts"]
+    assert marts == set(record["row_counts"]) and {"kpi_annual", "kpi_scorecard", "dim_kpi"} <= marts
+    for mart in marts:
+        assert (serving / "parquet" / f"{mart}.parquet").is_file(), mart
+    assert (serving / "parquet").resolve() == (serving / RELEASES_DIR / record["publication_id"]).resolve()
+    docs = serving / "docs"
+    assert docs.resolve().parent.name == record["publication_id"]
+    manifest = json.loads((docs / "manifest.json").read_text())
+    described = manifest["nodes"]["model.kpi_warehouse.kpi_annual"]["columns"]["value"]["description"]
+    assert described
+    catalog = json.loads((docs / "catalog.json").read_text())
+    assert "value" in {c.lower() for c in catalog["nodes"]["model.kpi_warehouse.kpi_annual"]["columns"]}
+    assert "<html" in (docs / "index.html").read_text()[:2000].lower()
+    validation = (docs / "validation.html").read_text()
+    assert "gx_worldbank_indicator_values" in validation and "unique_combination_of_columns_kpi_annual_country_iso3__kpi_id__year" in validation
+    assert "<html" in (serving / "kpi_report.html").read_text()[:200].lower()
+    assert (serving / RELEASES_DIR / record["publication_id"] / "kpi_report.html").is_file()
+
+
+def test_the_build_publishes_the_results_of_its_validation(built_warehouse):
+    root, _, result = built_warehouse
+    published = [event for event in result.get_asset_materialization_events()
+                 if event.asset_key == dg.AssetKey(["serving", "kpi_marts"])]
+    publication_id = published[-1].materialization.metadata["publication_id"].value
+    release = root / "first_publication"  # the build's own release (see the built_warehouse fixture)
+    assert (release / "publication.json").read_text().count(publication_id)
+    validation = (release / "docs" / "validation.html").read_text()
+    assert "<tr class='ok'><td>raw/worldbank_indicator_values</td><td>gx_worldbank_indicator_values</td><td>passed</td>" in validation
+    assert "<td>unique_combination_of_columns_kpi_annual_country_iso3__kpi_id__year</td><td>passed</td>" in validation
+    assert "<td>failed</td>" not in validation
+    assert "<td>warn_us_assistance_revisions_between_releases</td><td>warning</td>" in validation
+    report = (release / "kpi_report.html").read_text()
+    assert publication_id in report
+
+
+def test_a_crashed_publish_leaves_nothing_the_next_one_keeps(build, tmp_path):
+    root, env = build
+    serving = tmp_path / "serving"
+    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(serving)})
+    first = publish(settings)
+    # what a publish killed half-way leaves behind
+    (serving / f".{SERVING_FILE}.20990101T000000Z-dead00.partial").write_bytes(b"half a file")
+    (serving / f".{SERVING_FILE}.20990101T000000Z-dead00.partial.wal").write_bytes(b"wal")
+    (serving / ".parquet.partial").symlink_to(Path(RELEASES_DIR) / "20990101T000000Z-dead00", target_is_directory=True)
+    unfinished = serving / RELEASES_DIR / "20990101T000000Z-dead00"
+    unfinished.mkdir()
+    (unfinished / "kpi_annual.parquet").write_bytes(b"partial")
+
+    second = publish(settings)
+    assert sorted(second["cleaned_stale"]) == sorted([
+        f".{SERVING_FILE}.20990101T000000Z-dead00.partial", f".{SERVING_FILE}.20990101T000000Z-dead00.partial.wal",
+        ".parquet.partial", f"{RELEASES_DIR}/20990101T000000Z-dead00",
+    ])
+    assert not unfinished.exists()
+    assert [p.name for p in serving.iterdir() if p.name.startswith(".")] == []
+    assert {p.name for p in (serving / RELEASES_DIR).iterdir()} == {first["publication_id"], second["publication_id"]}
+    assert (serving / RELEASES_DIR / first["publication_id"] / PUBLICATION_FILE).is_file()
+    assert current_publication(serving)["publication_id"] == second["publication_id"]
+
+
+def _old_duckdb_python(cache_dir: Path) -> Path:
+    """A virtualenv with DuckDB 1.1.3 only (hash-pinned), made once and reused across runs."""
+    machine = os.uname().machine
+    if machine not in OLD_DUCKDB_HASHES or sys.version_info[:2] != (3, 11):
+        pytest.fail(f"no pinned {OLD_DUCKDB} wheel hash for {machine} / Python {sys.version_info[:2]}: add one")
+    venv = cache_dir / "venv"
+    python = venv / "bin" / "python"
+    marker = venv / ".installed"
+    if not marker.is_file():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
+        requirements = cache_dir / "requirements.txt"
+        requirements.write_text(f"{OLD_DUCKDB} --hash={OLD_DUCKDB_HASHES[machine]}\n")
+        result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                                 "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", str(requirements)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, f"installing {OLD_DUCKDB} failed:\n{result.stdout}\n{result.stderr}"
+        marker.write_text(OLD_DUCKDB)
+    return python
+
+
+OLD_CLIENT = r"""
+import json, sys
+import duckdb
+out = {"version": duckdb.__version__}
+try:
+    conn = duckdb.connect(sys.argv[1], read_only=True)
+    out["rows"] = conn.execute("select count(*), sum(value) from marts.kpi_annual").fetchone()
+    out["hnd_homicide_2023"] = conn.execute(
+        "select value from marts.kpi_annual where country_iso3 = 'HND' and kpi_id = 'homicide_rate' and year = 2023").fetchone()[0]
+    out["publication_id"] = conn.execute("select publication_id from marts.publication").fetchone()[0]
+    if len(sys.argv) > 2:
+        out["parquet_rows"] = duckdb.connect().execute(f"select count(*) from read_parquet('{sys.argv[2]}')").fetchone()[0]
+except Exception as exc:
+    out["error"] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(out))
+"""
+
+
+def _old_client(python: Path, *args: str) -> dict:
+    result = subprocess.run([str(python), "-c", OLD_CLIENT, *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
+    root, _ = build
+    serving = root / "serving"
+    python = _old_duckdb_python(Path(request.config.cache.mkdir("duckdb-1.1.3-client")))
+    answer = _old_client(python, str(serving / SERVING_FILE), str(serving / "parquet" / "kpi_annual.parquet"))
+    assert answer["version"] == "1.1.3"
+    assert "error" not in answer, answer["error"]
+    with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as conn:
+        expected = conn.execute("select count(*), sum(value) from marts.kpi_annual").fetchone()
+        publication_id = conn.execute("select publication_id from marts.publication").fetchone()[0]
+    assert answer["rows"][0] == expected[0] and answer["rows"][1] == pytest.approx(expected[1], rel=1e-12)
+    assert round(answer["hnd_homicide_2023"], 2) == 31.44
+    assert answer["publication_id"] == publication_id
+    assert answer["parquet_rows"] == expected[0]
+
+    # the control: DuckDB 2.0's default storage is what 1.1 cannot read
+    default_file = tmp_path / "default_storage.duckdb"
+    with duckdb.connect(str(default_file)) as conn:
+        conn.execute("create schema marts; create table marts.kpi_annual as select 1.0 as value")
+    refused = _old_client(python, str(default_file))
+    assert "version number" in refused.get("error", ""), refused
