@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from orchestration.errors import KpiWarehouseError, SettingsError
 from orchestration.settings import PROJECT_ROOT, Settings
 
 
@@ -28,8 +29,7 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
-def _log_file() -> Path:
-    log_dir = PROJECT_ROOT / "data" / "logs"
+def _log_file(log_dir: Path) -> Path:
     log_dir.mkdir(parents=True, exist_ok=True)
     return log_dir / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
 
@@ -39,14 +39,16 @@ def summary_rows(settings: Settings) -> list[tuple[str, str, str]]:
     import duckdb
 
     from orchestration.publish import SERVING_FILE, current_publication
+    from orchestration.warehouse import LEDGER_TABLE, identifier
 
     rows: list[tuple[str, str, str]] = []
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         for (table,) in conn.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY table_name"
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name <> ? ORDER BY table_name",
+            [LEDGER_TABLE],
         ).fetchall():
             count, vintages = conn.execute(
-                f'SELECT count(*), count(DISTINCT vintage) FROM raw."{table}"'
+                f"SELECT count(*), count(DISTINCT vintage) FROM raw.{identifier(table)}"
             ).fetchone()
             rows.append((f"loaded raw.{table}", f"{count:,}", f"{vintages} vintage(s)"))
     publication = current_publication(settings.serving_dir)
@@ -63,47 +65,93 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
         print(f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]}")
 
 
-def run(job_name: str) -> int:
-    settings = Settings.from_env()
-    log_file = _log_file()
-    print(f"KPI warehouse: {job_name} in {settings.source_mode} mode, countries {','.join(settings.countries)}")
-    print(f"  warehouse {settings.warehouse_path}")
-    print(f"  full log  {log_file}", flush=True)
-    started = time.monotonic()
+def partition_range_tags(first_year: int, last_year: int, force: bool) -> dict[str, str]:
+    """Run tags for one run over a range of yearly partitions (a backfill in a single run)."""
+    from orchestration.partitions import FORCE_TAG
+
+    return {
+        "dagster/asset_partition_range_start": str(first_year),
+        "dagster/asset_partition_range_end": str(last_year),
+        FORCE_TAG: "true" if force else "false",
+    }
+
+
+def _execute(job_name: str, tags: dict[str, str], log_file: Path):
     from orchestration.definitions import defs
 
     # dbt's own output goes to stdout (Dagster captures it as compute logs); here, into the log file
-    with open(log_file, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        result = defs.resolve_job_def(job_name).execute_in_process(
+    with open(log_file, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        return defs.resolve_job_def(job_name).execute_in_process(
             instance=_instance(),
             run_config={"loggers": {"concise": {"config": {"log_file": str(log_file)}}}},
+            tags=tags,
             raise_on_error=False,
         )
+
+
+def run(first_year: int, last_year: int, force: bool, label: str) -> int:
+    """One run of the full build (``force``), or the daily pair: load, then transform and publish
+    only if a load changed something (what the schedule and its sensor do)."""
+    import dagster as dg
+
+    from orchestration.schedules import transform_request_after
+
+    settings = Settings.from_env()
+    log_file = _log_file(settings.log_dir)
+    print(f"KPI warehouse: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
+          f"countries {','.join(settings.countries)}")
+    print(f"  warehouse {settings.warehouse_path}")
+    print(f"  full log  {log_file}", flush=True)
+    started = time.monotonic()
+    tags = partition_range_tags(first_year, last_year, force)
+    result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file)
+    reloaded = sorted({event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+                       if event.asset_key.path[0] == "raw"})
+    if result.success and not force:
+        request = transform_request_after(result.dagster_run, reloaded)
+        if isinstance(request, dg.RunRequest):
+            result = _execute("kpi_transform_publish", request.tags, log_file)
     elapsed = time.monotonic() - started
     if not result.success:
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f} s; the serving copy still holds the last good publication.")
         print(f"Details: {log_file} (or the run in `dagster dev -w workspace.yaml`).")
         return 1
-    print(f"\nRun {result.run_id} succeeded in {elapsed:.1f} s.\n")
+    print(f"\nSucceeded in {elapsed:.1f} s; years {first_year}-{last_year} "
+          + (f"reloaded for {len(reloaded)} raw table(s)." if reloaded
+             else "unchanged at every source: nothing reloaded, rebuilt or published."))
+    print()
     print_table(summary_rows(settings))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from orchestration.partitions import YEARLY
+
+    keys = YEARLY.get_partition_keys()
+    first, last = int(keys[0]), int(keys[-1])
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="materialize every asset and publish the marts")
-    run_parser.add_argument("--job", default="kpi_full_build")
+    commands.add_parser("run", help=f"full build: every asset, every year ({first}-{last}), then publish")
+    backfill = commands.add_parser("backfill", help="reload and rebuild a range of years in one run, then publish")
+    backfill.add_argument("--from", dest="first_year", type=int, required=True)
+    backfill.add_argument("--to", dest="last_year", type=int, required=True)
+    daily = commands.add_parser("daily", help="what the daily schedule runs: the revision window; unchanged sources are skipped")
+    daily.add_argument("--window-years", type=int, default=None)
     args = parser.parse_args(argv)
     try:
-        return run(args.job)
-    except Exception as exc:  # settings errors and the like: one clear line, not a traceback
-        from orchestration.errors import KpiWarehouseError
+        if args.command == "run":
+            return run(first, last, force=True, label="full build")
+        if args.command == "backfill":
+            if not first <= args.first_year <= args.last_year <= last:
+                raise SettingsError(f"backfill years must be within {first}-{last} and FROM <= TO (got {args.first_year}-{args.last_year})")
+            return run(args.first_year, args.last_year, force=True, label="backfill")
+        from orchestration.schedules import revision_window
 
-        if isinstance(exc, KpiWarehouseError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+        window = revision_window(dt.date.today(), args.window_years)
+        return run(*window, force=False, label="daily run")
+    except KpiWarehouseError as exc:  # settings errors and the like: one clear line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_resource, kpi_dbt_models
+from orchestration.assets.dbt import dbt_resource, kpi_dbt_incremental_models, kpi_dbt_models
 from orchestration.assets.publish import published_marts
-from orchestration.assets.sources import build_source_asset
+from orchestration.assets.report import kpi_report
+from orchestration.assets.sources import RAW_GROUP, build_source_asset
+from orchestration.operations import kpi_run_failure_record
 from orchestration.progress import concise_progress_logger
+from orchestration.schedules import build_daily_schedule, build_transform_after_load_sensor
 from orchestration.sources import cbp, foreign_assistance, state_dept, worldbank
 
 SOURCES = (worldbank.SPEC, state_dept.SPEC, cbp.SPEC, foreign_assistance.SPEC)
@@ -17,12 +20,28 @@ source_assets = [build_source_asset(spec) for spec in SOURCES]
 full_build_job = dg.define_asset_job(
     "kpi_full_build",
     selection=dg.AssetSelection.all(),
-    description="Every source, the dbt build (models and tests) and publishing.",
+    description="Every source, the dbt build (models and tests) and publishing, in one run.",
+)
+
+# The daily path is two runs, so that an unchanged source costs nothing: the schedule loads (a
+# source whose bytes did not change materializes nothing), and only when a load changed something
+# does the sensor start the transform-and-publish run.
+load_job = dg.define_asset_job(
+    "kpi_load",
+    selection=dg.AssetSelection.groups(RAW_GROUP),
+    description="Fetch, validate and load every source; unchanged sources are skipped.",
+)
+transform_job = dg.define_asset_job(
+    "kpi_transform_publish",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP),
+    description="dbt build (models and tests) and publishing, after a load that changed something.",
 )
 
 defs = dg.Definitions(
-    assets=[*source_assets, kpi_dbt_models, published_marts],
-    jobs=[full_build_job],
+    assets=[*source_assets, kpi_dbt_models, kpi_dbt_incremental_models, published_marts, kpi_report],
+    jobs=[full_build_job, load_job, transform_job],
+    schedules=[build_daily_schedule(load_job)],
+    sensors=[kpi_run_failure_record, build_transform_after_load_sensor(load_job, transform_job)],
     resources={"dbt": dbt_resource()},
     executor=dg.in_process_executor,
     loggers={"concise": concise_progress_logger},

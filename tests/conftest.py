@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,48 @@ def warehouse_env(root: Path, **overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
+
+
+def run_job(env: dict[str, str], first_year: int, last_year: int, force: bool = True, instance=None,
+            asset_selection=None, job: str = "kpi_full_build", tags: dict[str, str] | None = None):
+    """One run of ``job`` over a range of yearly partitions, with ``env`` as settings."""
+    import dagster as dg
+
+    from orchestration.cli import partition_range_tags
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        from orchestration.definitions import defs
+
+        return defs.resolve_job_def(job).execute_in_process(
+            instance=instance or dg.DagsterInstance.ephemeral(),
+            tags=tags or partition_range_tags(first_year, last_year, force),
+            asset_selection=asset_selection,
+            raise_on_error=False,
+        )
+
+
+def all_years() -> tuple[int, int]:
+    from orchestration.partitions import YEARLY
+
+    keys = YEARLY.get_partition_keys()
+    return int(keys[0]), int(keys[-1])
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory):
+    """One full build of the bundled snapshot, shared by the integration tests (a build costs a minute).
+
+    Tests that change it must leave it as they found it (a backfill of the same bytes does).
+    """
+    root = tmp_path_factory.mktemp("built")
+    env = warehouse_env(root)
+    result = run_job(env, *all_years())
+    assert result.success, [event.message for event in result.all_events if event.is_failure]
+    # later tests publish again and only the last releases are kept: keep this build's own for them
+    from orchestration.publish import current_publication
+
+    publication_id = current_publication(root / "serving")["publication_id"]
+    shutil.copytree(root / "serving" / "releases" / publication_id, root / "first_publication")
+    return root, env, result

@@ -10,19 +10,9 @@ import duckdb
 import pytest
 
 from orchestration.publish import current_publication
-from tests.conftest import SNAPSHOT_DIR, warehouse_env
+from tests.conftest import SNAPSHOT_DIR, all_years, run_job
 
 pytestmark = pytest.mark.integration
-
-
-def run_full_build(env: dict[str, str], monkeypatch) -> dg.ExecuteInProcessResult:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    from orchestration.definitions import defs
-
-    return defs.resolve_job_def("kpi_full_build").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
 
 
 def serving_value(serving_dir, country, kpi, year):
@@ -39,14 +29,8 @@ def raw_rows(warehouse_path, table):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One full build shared by the tests of this module (a dbt build costs seconds)."""
-    root = tmp_path_factory.mktemp("warehouse")
-    env = warehouse_env(root)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        result = run_full_build(env, monkeypatch)
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
-    return root, env, result
+def built(built_warehouse):
+    return built_warehouse
 
 
 def test_full_build_publishes_the_acceptance_values(built):
@@ -96,21 +80,15 @@ def test_publication_has_parquet_record_and_checks(built):
     assert any(check.check_name == "gx_worldbank_indicator_values" for check in checks)
 
 
-def test_loading_the_same_data_twice_leaves_the_same_rows(built, monkeypatch):
+def test_loading_the_same_data_twice_leaves_the_same_rows(built):
     root, env, _ = built
     before = raw_rows(root / "warehouse" / "kpi.duckdb", "worldbank_indicator_values")
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    from orchestration.definitions import defs
-
-    job = defs.resolve_job_def("kpi_full_build")
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(),
-                                    asset_selection=[dg.AssetKey(["raw", "worldbank_indicator_values"])])
+    result = run_job(env, *all_years(), asset_selection=[dg.AssetKey(["raw", "worldbank_indicator_values"])])
     assert result.success
     assert raw_rows(root / "warehouse" / "kpi.duckdb", "worldbank_indicator_values") == before
 
 
-def test_out_of_range_value_fails_the_run_and_keeps_the_publication(built, tmp_path, monkeypatch):
+def test_out_of_range_value_fails_the_run_and_keeps_the_publication(built, tmp_path):
     root, env, _ = built
     before = current_publication(root / "serving")
     snapshot = tmp_path / "snapshot"
@@ -121,7 +99,7 @@ def test_out_of_range_value_fails_the_run_and_keeps_the_publication(built, tmp_p
     next(r for r in rows if r["date"] == "2023")["value"] = -5
     _rewrite_with_manifest(landing, page, json.dumps([header, rows]).encode())
 
-    result = run_full_build({**env, "KPI_SNAPSHOT_DIR": str(snapshot)}, monkeypatch)
+    result = run_job({**env, "KPI_SNAPSHOT_DIR": str(snapshot)}, *all_years())
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = str(failure.event_specific_data.error.message) + str(failure.event_specific_data.error.cause)
