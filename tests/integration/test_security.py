@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import secrets
 import subprocess
 
 import dagster as dg
@@ -20,8 +21,9 @@ from tests.faults import LivePublishers, fetch, live_settings
 
 pytestmark = pytest.mark.integration
 
-PG_PASSWORD = "pg-Secr3t-7f1c9e0a"
-WEBHOOK_URL = "https://hooks.slack.example/services/T0000/B0000/tok3n-5b2e8d41c0ff33"
+# made up at run time, so that no file (this one included) holds them
+PG_PASSWORD = f"pg-Secr3t-{secrets.token_hex(6)}"
+WEBHOOK_URL = f"https://hooks.slack.example/services/T0000/B0000/tok3n-{secrets.token_hex(8)}"
 SECRETS = {"KPI_PG_PASSWORD": PG_PASSWORD, "KPI_ALERT_WEBHOOK_URL": WEBHOOK_URL}
 
 
