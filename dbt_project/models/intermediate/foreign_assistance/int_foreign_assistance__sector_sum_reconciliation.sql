@@ -44,8 +44,15 @@ compared as (
         and sector_sums.transaction_type_name = country_summary.transaction_type_name
 ),
 
+-- a declared revision is expected only in a year that is loaded (a backfill may load a few years)
 revisions as (
-    select * from {{ ref('known_revisions') }}
+    select known_revisions.*
+    from {{ ref('known_revisions') }} as known_revisions
+    where exists (
+        select 1 from sector_sums
+        where sector_sums.country_iso3 = known_revisions.country_iso3
+            and sector_sums.fiscal_year = known_revisions.fiscal_year
+    )
 )
 
 select
