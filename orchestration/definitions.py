@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_resource, kpi_dbt_incremental_models, kpi_dbt_models
+from orchestration.assets.dbt import kpi_dbt_incremental_models, kpi_dbt_models
 from orchestration.assets.publish import published_marts
 from orchestration.assets.report import kpi_report
 from orchestration.assets.sources import RAW_GROUP, build_source_asset
@@ -42,7 +42,6 @@ defs = dg.Definitions(
     jobs=[full_build_job, load_job, transform_job],
     schedules=[build_daily_schedule(load_job)],
     sensors=[kpi_run_failure_record, build_transform_after_load_sensor(load_job, transform_job)],
-    resources={"dbt": dbt_resource()},
     executor=dg.in_process_executor,
     loggers={"concise": concise_progress_logger},
 )

@@ -5,23 +5,22 @@ by year and rebuild only the run's years (vars min_year/max_year), a backfill of
 run; every other model is rebuilt whole (they are views or small tables over all years).
 ``dbt build`` runs models and their tests in DAG order and skips a model's dependants when one of
 its tests fails, and a failed build fails the step, so publishing (downstream) never runs on a
-build with a failed test.
+build with a failed test. dbt runs in-process (``orchestration.dbt_runner``), once parsed per process.
 """
 
 import json
 import os
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from orchestration.assets.sources import RAW_PREFIX, WAREHOUSE_POOL
 from orchestration.dbt_manifest import ensure_manifest
+from orchestration.dbt_runner import build
 from orchestration.partitions import YEARLY, year_range
-from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.settings import Settings
 
 INCREMENTAL_SELECTOR = "tag:incremental"
 
@@ -56,9 +55,9 @@ def _point_dbt_at_the_warehouse() -> None:
 
 
 @dbt_assets(manifest=ensure_manifest(), exclude=INCREMENTAL_SELECTOR, dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
-def kpi_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def kpi_dbt_models(context: dg.AssetExecutionContext):
     _point_dbt_at_the_warehouse()
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+    yield from build(context, dbt_build_args())
 
 
 @dbt_assets(
@@ -69,13 +68,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
 )
-def kpi_dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def kpi_dbt_incremental_models(context: dg.AssetExecutionContext):
     _point_dbt_at_the_warehouse()
-    yield from dbt.cli(dbt_build_args(year_range(context)), context=context).stream()
-
-
-def dbt_resource() -> DbtCliResource:
-    # the dbt of this virtual environment, whatever PATH says (dagster dev, cron, CI)
-    dbt_executable = Path(sys.executable).with_name("dbt")
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                          dbt_executable=str(dbt_executable))
+    yield from build(context, dbt_build_args(year_range(context)))

@@ -1,0 +1,145 @@
+"""dbt invoked in-process through dbt's programmatic API, with dagster-dbt's translation of its events.
+
+dagster-dbt's ``DbtCliResource`` starts a ``dbt`` process for every step, and on this 2-core
+machine each one cost about 15 s before the first model ran: ``dbt --version`` (5 s), an adapter
+handle in the parent (5 s), the child's interpreter and imports, and a full re-parse (the
+profile's warehouse path is part of dbt's partial-parse hash). Here the project is parsed once per
+process and profile, and every ``dbt build`` reuses that parsed manifest, so a step costs only
+its models and tests. Events are converted by dagster-dbt itself (``DbtCoreCliEventMessage``), so
+models materialize and tests report as asset checks exactly as with the CLI resource.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from orchestration.settings import DBT_PROJECT_DIR
+
+# dbt's structured events that carry a node's result; the only ones Dagster needs
+RESULT_EVENT_NAMES = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
+_PROFILE_ENV = ("KPI_WAREHOUSE_PATH", "KPI_DBT_TARGET", "KPI_PG_HOST", "KPI_PG_PORT", "KPI_PG_USER",
+                "KPI_PG_DATABASE")
+_parsed_manifests: dict[tuple, Any] = {}
+
+
+class DbtBuildError(dg.Failure):
+    """A dbt build that failed: a model error, or a test of severity error."""
+
+
+def project_args(project_dir: Path, target_path: Path) -> list[str]:
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+            "--target-path", str(target_path), "--log-path", str(target_path)]
+
+
+def invocation_args(command: Sequence[str], selection: Sequence[str], indirect_selection: str | None,
+                    project_dir: Path, target_path: Path) -> list[str]:
+    """The argv of one in-process dbt invocation (pure, so it is unit-tested)."""
+    args = [*command, *selection]
+    if indirect_selection:
+        args += ["--indirect-selection", indirect_selection]
+    return args + project_args(project_dir, target_path)
+
+
+def _profile_key(project_dir: Path) -> tuple:
+    return (str(project_dir), *(os.environ.get(name, "") for name in _PROFILE_ENV))
+
+
+def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR):
+    """The project parsed by dbt, once per process and profile (dbt's partial parse makes it quick)."""
+    from dbt.cli.main import dbtRunner
+
+    key = _profile_key(project_dir)
+    if key not in _parsed_manifests:
+        # --no-write-json: target/manifest.json stays the one the definitions were built from
+        # (publishing caches the dbt docs by its hash); dbt's partial-parse state is still saved
+        try:
+            result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json",
+                                         *project_args(project_dir, project_dir / "target")])
+        finally:
+            release_warehouse()
+        if not result.success:
+            raise DbtBuildError(f"dbt parse of {project_dir} failed: {result.exception}")
+        _parsed_manifests[key] = result.result
+    return _parsed_manifests[key]
+
+
+def release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation.
+
+    Otherwise the warehouse file stays locked by this process (other processes, such as
+    ``dbt docs generate`` or a test's reader, cannot open it) until the process ends.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # the duckdb adapter was never loaded
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _failures(result) -> list[str]:
+    if result.exception is not None:
+        return [f"{type(result.exception).__name__}: {result.exception}"]
+    failed = [node for node in getattr(result.result, "results", []) if str(node.status) in ("error", "fail", "runtime error")]
+    return [f"{node.node.unique_id}: {node.status}: {(node.message or '').strip()[:500]}" for node in failed]
+
+
+def build(context: dg.AssetExecutionContext, command: Sequence[str],
+          project_dir: Path = DBT_PROJECT_DIR) -> Iterator[Any]:
+    """Run ``dbt <command>`` for this step's selection in-process; yield Dagster's events for it.
+
+    Raises ``DbtBuildError`` after the events of the nodes that did run, so a failed build fails
+    the step (and nothing downstream, such as publishing, runs on it).
+    """
+    from dagster_dbt.asset_utils import (
+        DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+        DAGSTER_DBT_SELECT_METADATA_KEY,
+        DAGSTER_DBT_SELECTOR_METADATA_KEY,
+        get_manifest_and_translator_from_dbt_assets,
+        get_subset_selection_for_context,
+    )
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    selection, indirect_selection = get_subset_selection_for_context(
+        context=context,
+        manifest=manifest,
+        select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        selector=context.op.tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None,
+    )
+    # artefacts of each step apart, as dagster-dbt does, so runs never overwrite each other's
+    target_path = project_dir / "target" / f"{context.op.name}-{context.run_id[:8]}"
+    result_events: list[Mapping[str, Any]] = []
+
+    def keep_result(event) -> None:
+        if event.info.name in RESULT_EVENT_NAMES:
+            result_events.append(msg_to_dict(event))
+
+    args = invocation_args(command, selection, indirect_selection, project_dir, target_path)
+    context.log.info(f"dbt (in-process): {' '.join(args)}")
+    try:
+        result = dbtRunner(manifest=parsed_manifest(project_dir), callbacks=[keep_result]).invoke(args)
+    finally:
+        release_warehouse()
+    for raw_event in result_events:
+        event = DbtCoreCliEventMessage(raw_event=dict(raw_event), event_history_metadata={})
+        yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
+                                                 context=context, target_path=target_path)
+    if not result.success:
+        failures = _failures(result)
+        raise DbtBuildError(
+            description=f"dbt {' '.join(command)} failed ({len(failures)} node(s)); dbt's log: {target_path / 'dbt.log'}\n"
+            + "\n".join(failures),
+        )

@@ -1,0 +1,77 @@
+"""dbt run in-process by orchestration.dbt_runner: real dbt builds of a small project on a DuckDB file."""
+
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+
+from orchestration import dbt_runner
+
+SCHEMA_YML = """
+version: 2
+models:
+  - name: visa_counts
+    columns:
+      - name: visas
+        data_tests: [not_null]
+"""
+
+
+def write_project(root: Path, visas_sql: str) -> Path:
+    project = root / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: runner_test\nversion: '1.0'\nprofile: runner_test\n")
+    (project / "profiles.yml").write_text(textwrap.dedent(f"""
+        runner_test:
+          target: dev
+          outputs:
+            dev: {{type: duckdb, path: "{root / 'runner.duckdb'}", threads: 1}}
+    """))
+    (project / "models" / "visa_counts.sql").write_text(visas_sql)
+    (project / "models" / "schema.yml").write_text(SCHEMA_YML)
+    return project
+
+
+def assets_for(project: Path):
+    manifest = dbt_runner.parsed_manifest(project)
+    manifest_path = project / "target" / "runner_manifest.json"
+    manifest.write(str(manifest_path))
+
+    @dbt_assets(manifest=manifest_path,
+                dagster_dbt_translator=DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)))
+    def runner_models(context: dg.AssetExecutionContext):
+        yield from dbt_runner.build(context, ["build"], project_dir=project)
+
+    return runner_models
+
+
+def test_a_build_materializes_models_and_reports_tests_as_checks(tmp_path):
+    project = write_project(tmp_path, "select 'HND' as country, 78163 as visas")
+    result = dg.materialize([assets_for(project)], instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    assert [event.asset_key.path[-1] for event in result.get_asset_materialization_events()] == ["visa_counts"]
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed and check.check_name == "not_null_visa_counts_visas"
+    # the warehouse file is released after the build: another connection can write it
+    with duckdb.connect(str(tmp_path / "runner.duckdb")) as conn:
+        assert conn.execute("select visas from main.visa_counts").fetchone() == (78163,)
+
+
+def test_a_failed_test_fails_the_step_naming_it(tmp_path):
+    project = write_project(tmp_path, "select 'HND' as country, cast(null as integer) as visas")
+    result = dg.materialize([assets_for(project)], instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    description = failure.step_failure_data.error.message + (failure.step_failure_data.user_failure_data.description or "")
+    assert "test.runner_test.not_null_visa_counts_visas" in description and "fail" in description
+
+
+def test_invocation_args_carry_selection_and_artefact_paths():
+    args = dbt_runner.invocation_args(["build", "--vars", '{"min_year": 2010}'], ["--select", "tag:incremental"],
+                                      "empty", Path("/p"), Path("/p/target/step"))
+    assert args == ["build", "--vars", '{"min_year": 2010}', "--select", "tag:incremental", "--indirect-selection", "empty",
+                    "--project-dir", "/p", "--profiles-dir", "/p", "--target-path", "/p/target/step", "--log-path", "/p/target/step"]
