@@ -1,0 +1,104 @@
+"""The Dagster instance's SQLite storage, with one connection pool per database file.
+
+Dagster's default SQLite event log creates a new SQLAlchemy engine, and opens and closes a new
+SQLite connection, for every statement it writes; a full build writes about 1,300 events (one
+materialization per asset and year, one evaluation per check, and their planned events), at
+about 20 ms each on this machine. Keeping one engine per file, with its connections pooled,
+brings that to about 8 ms (measured by ``bench/dagster_events.py``). Same files, same schema, same
+durability (SQLite's defaults); only the connection handling differs, so an instance can switch
+between this and Dagster's ``storage: sqlite`` either way.
+
+Configured in ``dagster.yaml`` as ``storage: custom: {module: orchestration.instance_storage,
+class: PooledSqliteStorage, config: {base_dir: ...}}``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
+from dagster._core.storage.runs import SqliteRunStorage
+from dagster._core.storage.schedules import SqliteScheduleStorage
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from dagster._utils import mkdir_p
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's run-sharded SQLite event log, with one pooled engine per shard (database file)."""
+
+    # the index plus the runs being written or read now; a webserver browsing old runs must not
+    # keep a file open for each of them
+    MAX_POOLED_SHARDS = 8
+
+    def __init__(self, base_dir: str, inst_data=None):
+        # set before the parent's __init__, which already connects (schema checks)
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines_lock = threading.Lock()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    def _engine(self, shard: str) -> Engine:
+        evicted = None
+        with self._engines_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = create_engine(self.conn_string_for_shard(shard), pool_size=1, max_overflow=4,
+                                       connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+                self._engines[shard] = engine
+                if len(self._engines) > self.MAX_POOLED_SHARDS:
+                    _, evicted = self._engines.popitem(last=False)
+            self._engines.move_to_end(shard)
+        if evicted is not None:
+            evicted.dispose()  # connections checked out now stay valid until returned
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def delete_events(self, run_id: str) -> None:
+        # a deleted run is never written again: release its pooled connection (an open file handle)
+        super().delete_events(run_id)
+        with self._engines_lock:
+            engine = self._engines.pop(run_id, None)
+        if engine is not None:
+            engine.dispose()
+
+    def dispose(self) -> None:
+        with self._engines_lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
+        super().dispose()
+
+
+class PooledSqliteStorage(DagsterSqliteStorage):
+    """``storage: sqlite`` with the pooled event log; runs and schedules as Dagster stores them."""
+
+    def __init__(self, base_dir: str, inst_data=None):
+        self.base_dir = base_dir
+        self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))
+        self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        self._inst_data = inst_data
+        super(DagsterSqliteStorage, self).__init__()  # DagsterSqliteStorage's own __init__ builds the default event log
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> PooledSqliteStorage:
+        mkdir_p(config_value["base_dir"])
+        return cls(config_value["base_dir"], inst_data=inst_data)

@@ -1,0 +1,75 @@
+"""The instance storage configured in dagster.yaml: pooled SQLite, same files as Dagster's default."""
+
+import shutil
+
+import dagster as dg
+import pytest
+
+from orchestration.instance_storage import PooledSqliteEventLogStorage
+from orchestration.settings import PROJECT_ROOT
+
+YEARS = dg.StaticPartitionsDefinition(["2023", "2024"])
+
+
+@dg.asset(partitions_def=YEARS)
+def yearly_value(context: dg.AssetExecutionContext) -> int:
+    return int(context.partition_key)
+
+
+@dg.asset_check(asset=yearly_value, blocking=True)
+def yearly_value_positive() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def test_the_project_instance_uses_the_pooled_event_log_and_records_runs(dagster_home):
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        for year in YEARS.get_partition_keys():
+            result = dg.materialize([yearly_value, yearly_value_positive], instance=instance, partition_key=year)
+            assert result.success
+        records = instance.fetch_materializations(yearly_value.key, limit=10).records
+        assert sorted(record.partition_key for record in records) == ["2023", "2024"]
+        assert len(instance.get_records_for_run(result.run_id).records) > 5
+
+
+def test_what_it_wrote_reads_back_with_dagsters_default_sqlite_storage(dagster_home):
+    with dg.DagsterInstance.get() as instance:
+        run_id = dg.materialize([yearly_value], instance=instance, partition_key="2024").run_id
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.get() as default_instance:
+        assert type(default_instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert default_instance.get_run_by_id(run_id).is_success
+        [record] = default_instance.fetch_materializations(yearly_value.key, limit=10).records
+        assert record.partition_key == "2024"
+
+
+def test_deleting_a_run_drops_its_pooled_connections(dagster_home):
+    with dg.DagsterInstance.get() as instance:
+        run_id = dg.materialize([yearly_value], instance=instance, partition_key="2023").run_id
+        assert run_id in instance.event_log_storage._engines
+        instance.delete_run(run_id)
+        assert run_id not in instance.event_log_storage._engines
+        assert instance.get_run_by_id(run_id) is None
+        assert not list(instance.event_log_storage.get_records_for_run(run_id).records)
+
+
+def test_only_the_most_recently_used_shards_keep_a_pool(dagster_home, monkeypatch):
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "MAX_POOLED_SHARDS", 3)
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        run_ids = [dg.materialize([yearly_value], instance=instance, partition_key="2023").run_id
+                   for _ in range(storage.MAX_POOLED_SHARDS + 2)]
+        assert len(storage._engines) == storage.MAX_POOLED_SHARDS
+        assert run_ids[-1] in storage._engines and run_ids[0] not in storage._engines
+        # an evicted run's events are still there: its shard is simply reopened
+        assert instance.get_run_by_id(run_ids[0]).is_success
+        assert len(storage.get_records_for_run(run_ids[0]).records) > 5
