@@ -76,8 +76,18 @@ def partition_range_tags(first_year: int, last_year: int, force: bool) -> dict[s
     }
 
 
-def _execute(job_name: str, tags: dict[str, str], log_file: Path):
+def _definitions_for(job_name: str):
+    from orchestration.loading import LOAD_JOB_NAME, load_definitions
+
+    if job_name == LOAD_JOB_NAME:  # a load-only run never needs dbt: skip importing it
+        return load_definitions
     from orchestration.definitions import defs
+
+    return defs
+
+
+def _execute(job_name: str, tags: dict[str, str], log_file: Path):
+    defs = _definitions_for(job_name)
 
     # dbt's own output goes to stdout (Dagster captures it as compute logs); here, into the log file
     with open(log_file, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from orchestration.settings import DBT_PROJECT_DIR
@@ -31,14 +29,13 @@ def manifest_is_stale(manifest: Path = MANIFEST_PATH) -> bool:
 
 
 def ensure_manifest() -> Path:
-    """Run ``dbt parse`` when the manifest is missing or older than any file of the dbt project."""
+    """Run ``dbt parse`` (in-process) when the manifest is missing or older than any file of the dbt project."""
     if manifest_is_stale():
-        dbt = Path(sys.executable).with_name("dbt")
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        result = subprocess.run(
-            [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
+        from dbt.cli.main import dbtRunner
+
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                                     "--profiles-dir", str(DBT_PROJECT_DIR)])
+        if not result.success:
+            raise RuntimeError(f"dbt parse of {DBT_PROJECT_DIR} failed: {result.exception}")
     return MANIFEST_PATH

@@ -11,6 +11,7 @@ models materialize and tests report as asset checks exactly as with the CLI reso
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -55,17 +56,35 @@ def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR):
 
     key = _profile_key(project_dir)
     if key not in _parsed_manifests:
-        # --no-write-json: target/manifest.json stays the one the definitions were built from
-        # (publishing caches the dbt docs by its hash); dbt's partial-parse state is still saved
+        # dbt keeps one partial-parse state per target path and re-parses everything when the profile
+        # differs from the last parse's; one state per profile keeps each warehouse's parse partial.
+        # --no-write-json: target/manifest.json stays the one the definitions were built from.
+        profile_digest = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
         try:
             result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json",
-                                         *project_args(project_dir, project_dir / "target")])
+                                         *project_args(project_dir, project_dir / "target" / f"parse-{profile_digest}")])
         finally:
             release_warehouse()
         if not result.success:
             raise DbtBuildError(f"dbt parse of {project_dir} failed: {result.exception}")
         _parsed_manifests[key] = result.result
+        _prune_oldest(project_dir / "target", "parse-*", keep=8)
     return _parsed_manifests[key]
+
+
+def _prune_oldest(target_dir: Path, pattern: str, keep: int) -> None:
+    """Keep the ``keep`` newest directories matching ``pattern``: per-warehouse parse states and
+    per-step artefacts would otherwise pile up in target/ (tests make many)."""
+    import shutil
+
+    def modified(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:  # removed meanwhile by another process
+            return 0.0
+
+    for stale in sorted(target_dir.glob(pattern), key=modified, reverse=True)[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def release_warehouse() -> None:
@@ -120,7 +139,8 @@ def build(context: dg.AssetExecutionContext, command: Sequence[str],
         current_dbt_indirect_selection_env=None,
     )
     # artefacts of each step apart, as dagster-dbt does, so runs never overwrite each other's
-    target_path = project_dir / "target" / f"{context.op.name}-{context.run_id[:8]}"
+    target_path = project_dir / "target" / f"step-{context.op.name}-{context.run_id[:8]}"
+    _prune_oldest(project_dir / "target", "step-*", keep=16)
     result_events: list[Mapping[str, Any]] = []
 
     def keep_result(event) -> None:

@@ -7,15 +7,13 @@ import dagster as dg
 from orchestration.assets.dbt import kpi_dbt_incremental_models, kpi_dbt_models
 from orchestration.assets.publish import published_marts
 from orchestration.assets.report import kpi_report
-from orchestration.assets.sources import RAW_GROUP, build_source_asset
+from orchestration.assets.sources import RAW_GROUP
+from orchestration.loading import SOURCES, load_job, source_assets
 from orchestration.operations import kpi_run_failure_record
 from orchestration.progress import concise_progress_logger
 from orchestration.schedules import build_daily_schedule, build_transform_after_load_sensor
-from orchestration.sources import cbp, foreign_assistance, state_dept, worldbank
 
-SOURCES = (worldbank.SPEC, state_dept.SPEC, cbp.SPEC, foreign_assistance.SPEC)
-
-source_assets = [build_source_asset(spec) for spec in SOURCES]
+__all__ = ["SOURCES", "defs"]
 
 full_build_job = dg.define_asset_job(
     "kpi_full_build",
@@ -23,14 +21,6 @@ full_build_job = dg.define_asset_job(
     description="Every source, the dbt build (models and tests) and publishing, in one run.",
 )
 
-# The daily path is two runs, so that an unchanged source costs nothing: the schedule loads (a
-# source whose bytes did not change materializes nothing), and only when a load changed something
-# does the sensor start the transform-and-publish run.
-load_job = dg.define_asset_job(
-    "kpi_load",
-    selection=dg.AssetSelection.groups(RAW_GROUP),
-    description="Fetch, validate and load every source; unchanged sources are skipped.",
-)
 transform_job = dg.define_asset_job(
     "kpi_transform_publish",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP),
