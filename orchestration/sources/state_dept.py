@@ -32,6 +32,10 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -43,7 +47,7 @@ import pandas as pd
 from orchestration.countries import iso3_for_name
 from orchestration.errors import SourceFormatError
 from orchestration.sources.base import RawDataset, SourceSpec
-from orchestration.transport import Landing, LiveFetcher, check_body_kind
+from orchestration.transport import Landing, LandedFile, LiveFetcher, check_body_kind
 
 SOURCE = "state_dept"
 SOURCE_ID = "state_dept_visas"
@@ -133,10 +137,25 @@ def classify_niv_rows(names: pd.Series) -> pd.Series:
     return kinds
 
 
+def _as_numbers(block: pd.DataFrame) -> pd.DataFrame:
+    """``pd.to_numeric(errors="coerce")`` of every column. Columns of plain numbers (nearly all of
+    them) are converted in one ``infer_objects`` pass, which gives the same int64/float64 as
+    ``to_numeric`` at a fraction of the cost of ~4,800 per-column calls; the rest go through
+    ``to_numeric`` itself, so text, booleans and dates keep its exact semantics."""
+    # the copy consolidates infer_objects' one-block-per-column result into one block per dtype,
+    # which every later whole-frame operation (sums, masks) needs to be fast
+    numbers = block.infer_objects().copy()
+    for column, dtype in zip(block.columns, numbers.dtypes):
+        if dtype.kind not in "if":
+            numbers[column] = pd.to_numeric(block[column], errors="coerce")
+    return numbers
+
+
 def _numeric_block(block: pd.DataFrame, sheet_name: str, location: str) -> pd.DataFrame:
     """Cells as numbers; blank cells stay NaN (no value published); text raises."""
-    numbers = block.apply(pd.to_numeric, errors="coerce")
-    bad = block.notna() & numbers.isna()
+    numbers = _as_numbers(block)
+    # masks compared as arrays: frame-to-frame alignment of the two block layouts costs more
+    bad = pd.DataFrame(block.notna().to_numpy() & numbers.isna().to_numpy(), index=block.index, columns=block.columns)
     if bad.any().any():
         row, column = next((r, c) for c in bad.columns for r in bad.index[bad[c]])
         raise SourceFormatError(SOURCE, location, f"sheet {sheet_name!r}: {column!r} of row {row + 1} is {block.at[row, column]!r}, not a number")
@@ -179,7 +198,7 @@ def parse_niv_sheet(sheet_name: str, sheet: pd.DataFrame, location: str) -> NivS
     values = _numeric_block(nationality_rows[value_columns], sheet_name, location)
     values.index = nationality_rows["name"].str.strip()
     grand_total_row = _numeric_block(grand_rows[value_columns], sheet_name, location).iloc[0]
-    mismatched = [column for column in value_columns if abs(values[column].sum() - grand_total_row[column]) > 1e-6]
+    mismatched = list(value_columns[((values.sum() - grand_total_row).abs() > 1e-6).to_numpy()])
     if mismatched:
         raise SourceFormatError(
             SOURCE, location, f"sheet {sheet_name!r}: nationality rows do not add up to the Grand Total row in "
@@ -226,6 +245,17 @@ def read_niv_workbook(body: bytes, location: str) -> list[NivSheet]:
     return sheets
 
 
+def long_by_class(wide: pd.DataFrame) -> pd.DataFrame:
+    """(nationality, visa_class, issuances) rows of a nationality x class frame, class by class:
+    what ``wide.rename_axis("nationality").reset_index().melt(...)`` gives, built from the
+    underlying array because melt's per-call overhead dominates these 5-row frames."""
+    return pd.DataFrame({
+        "nationality": list(wide.index) * len(wide.columns),
+        "visa_class": wide.columns.repeat(len(wide)),
+        "issuances": wide.to_numpy().ravel(order="F"),
+    })
+
+
 def niv_rows(sheets: list[NivSheet], countries: tuple[str, ...], first_year: int, last_year: int,
              vintage: str, source_url: str, fetch_id: str, location: str) -> pd.DataFrame:
     """Long rows (one per nationality x class) for the configured countries and years; a blank
@@ -240,8 +270,7 @@ def niv_rows(sheets: list[NivSheet], countries: tuple[str, ...], first_year: int
         if selected.empty:
             continue
         check_whole_counts(selected, sheet.sheet_name, location)
-        long = selected[sheet.classes].rename_axis("nationality").reset_index().melt(
-            id_vars="nationality", var_name="visa_class", value_name="issuances").dropna(subset=["issuances"])
+        long = long_by_class(selected[sheet.classes]).dropna(subset=["issuances"])
         long["nationality_grand_total"] = long["nationality"].map(selected[GRAND_TOTAL_COLUMN])
         long["country_iso3"] = long["nationality"].map(iso3)
         long["fiscal_year"] = sheet.fiscal_year
@@ -366,25 +395,99 @@ def _location(landed) -> str:
     return f"{landed.url} (archived as {landed.path})"
 
 
+def _suffix(landed: LandedFile) -> str:
+    return Path(landed.file).suffix.lower()
+
+
+def parse_table_iii_file(landed: LandedFile, countries: tuple[str, ...]) -> tuple[int, str, list[dict]]:
+    return parse_table_iii(landed.read_bytes(), _location(landed), countries)
+
+
+def _table_iii_outcome(landed: LandedFile, countries: tuple[str, ...]) -> tuple[str, tuple]:
+    """Worker side of ``parse_table_iii_file``. A SourceFormatError cannot cross the process
+    boundary (unpickling calls its three-argument __init__ with the message alone), so it travels
+    as its parts and is raised again, unchanged, in the parent."""
+    try:
+        return "parsed", parse_table_iii_file(landed, countries)
+    except SourceFormatError as exc:
+        return "failed", (type(exc), exc.source, exc.location, exc.problem)
+
+
+def _table_iii_result(future: Future, landed: LandedFile, countries: tuple[str, ...]) -> tuple[int, str, list[dict]]:
+    try:
+        kind, value = future.result()
+    except BrokenProcessPool:  # a worker died (killed, out of memory): the parse itself is not at fault
+        return parse_table_iii_file(landed, countries)
+    if kind == "failed":
+        error_type, source, location, problem = value
+        raise error_type(source, location, problem)
+    return value
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _start_workers(pdfs: list[LandedFile], countries: tuple[str, ...]) -> tuple[ProcessPoolExecutor, list[Future]] | None:
+    """A pool already parsing every PDF, or None when a pool would not pay (one core, one PDF)."""
+    workers = min(_usable_cores(), len(pdfs))
+    if workers < 2:
+        return None
+    import pypdf  # noqa: F401 - imported before the workers fork, so that each does not import it again
+
+    pool = None
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        return pool, [pool.submit(_table_iii_outcome, landed, countries) for landed in pdfs]
+    except Exception:  # workers that cannot start (daemonic parent, no semaphores, process limit) only cost speed
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return None
+
+
+@contextmanager
+def table_iii_parsed_ahead(pdfs: list[LandedFile],
+                           countries: tuple[str, ...]) -> Iterator[Iterator[tuple[int, str, list[dict]]]]:
+    """The parses of ``pdfs``, in order, computed ahead in worker processes.
+
+    pypdf's text extraction is pure Python (~0.4 s a PDF) and one PDF's parse needs nothing from
+    another, so they run on every core while the caller reads the workbook. Results and errors
+    come back in file order: the caller raises the same first error as a one-by-one parse.
+    """
+    started = _start_workers(pdfs, countries)
+    if started is None:
+        yield (parse_table_iii_file(landed, countries) for landed in pdfs)
+        return
+    pool, futures = started
+    try:
+        yield (_table_iii_result(future, landed, countries) for future, landed in zip(futures, pdfs))
+    finally:
+        # after an error (or an early exit) the PDFs not yet started are not parsed
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def parse_landings(landings: list[Landing], countries: tuple[str, ...], first_year: int, last_year: int) -> dict[str, pd.DataFrame]:
     """Every workbook (.xlsx) and Table III PDF (.pdf) of the landings; archived index pages
-    (.html) are skipped; any other file raises."""
+    (.html) are skipped; any other file raises. The PDFs are parsed in worker processes while
+    the workbook is read here; files are still taken, and fail, in landing order."""
     niv_parts, iv_records = [], []
-    for landing in landings:
-        for landed in landing.files:
-            suffix = Path(landed.file).suffix.lower()
-            if suffix == ".xlsx":
-                sheets = read_niv_workbook(landed.read_bytes(), _location(landed))
-                niv_parts.append(niv_rows(sheets, countries, first_year, last_year, niv_vintage(sheets), landed.url,
-                                           landing.fetch_id, _location(landed)))
-            elif suffix == ".pdf":
-                fiscal_year, heading, rows = parse_table_iii(landed.read_bytes(), _location(landed), countries)
-                if first_year <= fiscal_year <= last_year:
-                    iv_records += [{**row, "fiscal_year": fiscal_year, "special_immigrants_heading": heading,
-                                    "vintage": iv_vintage(fiscal_year), "source_url": landed.url,
-                                    "fetch_id": landing.fetch_id} for row in rows]
-            elif suffix != ".html":
-                raise SourceFormatError(SOURCE, _location(landed), "unexpected file: expected an .xlsx workbook, a Table III .pdf or an index .html")
+    pdfs = [landed for landing in landings for landed in landing.files if _suffix(landed) == ".pdf"]
+    with table_iii_parsed_ahead(pdfs, countries) as table_iii_parses:
+        for landing in landings:
+            for landed in landing.files:
+                suffix = _suffix(landed)
+                if suffix == ".xlsx":
+                    sheets = read_niv_workbook(landed.read_bytes(), _location(landed))
+                    niv_parts.append(niv_rows(sheets, countries, first_year, last_year, niv_vintage(sheets), landed.url,
+                                               landing.fetch_id, _location(landed)))
+                elif suffix == ".pdf":
+                    fiscal_year, heading, rows = next(table_iii_parses)
+                    if first_year <= fiscal_year <= last_year:
+                        iv_records += [{**row, "fiscal_year": fiscal_year, "special_immigrants_heading": heading,
+                                        "vintage": iv_vintage(fiscal_year), "source_url": landed.url,
+                                        "fetch_id": landing.fetch_id} for row in rows]
+                elif suffix != ".html":
+                    raise SourceFormatError(SOURCE, _location(landed), "unexpected file: expected an .xlsx workbook, a Table III .pdf or an index .html")
     niv = pd.concat(niv_parts, ignore_index=True) if niv_parts else pd.DataFrame(columns=NIV_COLUMNS)
     # the same release served twice (two landings) collapses; a conflicting one stays for the suite
     niv = niv.drop_duplicates(subset=["fiscal_year", "nationality", "visa_class", "vintage", "issuances"]).reset_index(drop=True)

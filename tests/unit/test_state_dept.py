@@ -291,6 +291,17 @@ def test_renamed_total_column_and_text_in_a_count_fail(raw_sheets):
         sd.parse_niv_sheet("FY24", fy24, "test")
 
 
+def test_a_bad_pdf_parsed_in_a_worker_fails_with_its_location_in_landing_order(tmp_path):
+    good = (TABLE_III_LANDING / "FY23_Table_III.pdf").read_bytes()
+    writer = LandingWriter(tmp_path, "state_dept", fetch_id="bad")
+    writer.add("FY22_Table_III.pdf", (TABLE_III_LANDING / "FY22_Table_III.pdf").read_bytes(), url="https://travel.state.gov/FY22.pdf")
+    writer.add("FY23_Table_III.pdf", good[: len(good) // 2], url="https://travel.state.gov/FY23.pdf")
+    writer.add("FY24_Table_III.pdf", b"<!DOCTYPE html><html>Just a moment...</html>", url="https://travel.state.gov/FY24.pdf")
+    with pytest.raises(SourceFormatError, match=r"FY23\.pdf.*truncated") as failure:
+        sd.parse_landings([writer.finish()], COUNTRIES, 2000, 2030)
+    assert failure.value.source == sd.SOURCE and failure.value.problem == "PDF is truncated (no %%EOF marker)"
+
+
 def test_unexpected_file_in_a_landing_fails(tmp_path):
     landing = _landing_with(tmp_path, "table.csv", b"a,b\n1,2\n", "https://travel.state.gov/table.csv")
     with pytest.raises(SourceFormatError, match="unexpected file"):
