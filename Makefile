@@ -8,9 +8,12 @@ SETUP_STAMP := $(VENV)/.installed-from-lock
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup run test dev backfill daily lock clean
+.PHONY: setup run test dev backfill daily bench lock clean
 
+# The project on the venv's path (a .pth file, as editable installs do), so every Dagster process
+# (webserver, daemon, code server) imports orchestration/, e.g. the instance storage in dagster.yaml.
 setup: $(SETUP_STAMP)
+	@$(BIN)/python -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "kpi_warehouse.pth").write_text("$(CURDIR)\n")'
 
 $(SETUP_STAMP): requirements.lock
 	@echo "Setting up $(VENV) from requirements.lock (once; again only when the lock changes)..."
@@ -33,6 +36,10 @@ daily: setup
 
 test: setup
 	@$(BIN)/python -m pytest
+
+# The speed benchmarks (issue 8): minutes; prints one table of figures, references and ratios
+bench: setup
+	@$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 dev: setup
 	@mkdir -p $(DAGSTER_HOME) && test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml

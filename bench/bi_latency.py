@@ -87,6 +87,47 @@ def report(title: str, timings: dict[str, list[float]], failures: list[str], ela
         print(f"  error: {failure}")
 
 
+def build_if_missing(root: Path) -> tuple[dict[str, str], Path]:
+    from tests.conftest import all_years, run_job, warehouse_env
+
+    env = warehouse_env(root)
+    serving_file = root / "serving" / "kpi.duckdb"
+    if not serving_file.is_file():
+        print(f"building a warehouse in {root} ...", flush=True)
+        if not run_job(env, *all_years()).success:
+            raise RuntimeError("the build for the BI benchmark failed")
+    return env, serving_file
+
+
+def slowest_query(timings: dict[str, list[float]], q: float) -> float:
+    """The q-th percentile of the slowest report query, in ms (connection and whole report excluded)."""
+    from orchestration.report import REPORT_QUERIES
+
+    return max(percentile(timings[name], q) for name in REPORT_QUERIES if timings.get(name)) * 1000
+
+
+def measure(root: Path, readers: int = 8, publishes: int = 3, quiet: bool = False) -> dict:
+    """p50/p95 of the report queries with ``readers`` readers, idle and while ``publishes`` runs publish."""
+    from tests.helpers_serving import run_publish
+
+    env, serving_file = build_if_missing(root)
+
+    def publish_runs():
+        for _ in range(publishes):
+            if not run_publish(env).success:
+                raise RuntimeError("a publishing run failed")
+
+    busy, busy_failures, busy_elapsed = run_readers(serving_file, readers, publish_runs)
+    idle, idle_failures, idle_elapsed = run_readers(serving_file, readers, lambda: time.sleep(min(busy_elapsed, 60)))
+    if not quiet:
+        report(f"{readers} readers while {publishes} runs publish", busy, busy_failures, busy_elapsed)
+        report(f"{readers} readers, nothing publishing", idle, idle_failures, idle_elapsed)
+    if busy_failures or idle_failures:
+        raise RuntimeError(f"reader errors: {(busy_failures + idle_failures)[:3]}")
+    return {"p50_ms": slowest_query(idle, 50), "p95_ms": slowest_query(idle, 95),
+            "p95_publishing_ms": slowest_query(busy, 95), "report_loads": len(idle["whole report"])}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, help="directory of a build (warehouse/, serving/); built when missing")
@@ -96,30 +137,13 @@ def main() -> int:
 
     import tempfile
 
-    from tests.conftest import all_years, run_job, warehouse_env
-    from tests.helpers_serving import run_publish
-
     root = args.root or Path(tempfile.mkdtemp(prefix="kpi-bench-"))
-    env = warehouse_env(root)
-    serving_file = root / "serving" / "kpi.duckdb"
-    if not serving_file.is_file():
-        print(f"building a warehouse in {root} ...", flush=True)
-        result = run_job(env, *all_years())
-        if not result.success:
-            print("the build failed", file=sys.stderr)
-            return 1
-
-    def publish_runs():
-        for _ in range(args.publishes):
-            result = run_publish(env)
-            if not result.success:
-                raise RuntimeError("a publishing run failed")
-
-    timings, failures, elapsed = run_readers(serving_file, args.readers, publish_runs)
-    report(f"{args.readers} readers while {args.publishes} runs publish", timings, failures, elapsed)
-    idle, idle_failures, idle_elapsed = run_readers(serving_file, args.readers, lambda: time.sleep(elapsed))
-    report(f"{args.readers} readers, nothing publishing", idle, idle_failures, idle_elapsed)
-    return 1 if failures or idle_failures else 0
+    try:
+        measure(root, args.readers, args.publishes)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

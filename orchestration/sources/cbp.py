@@ -44,6 +44,7 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
+import numpy as np
 import pandas as pd
 
 from orchestration.countries import iso3_for_name
@@ -202,6 +203,28 @@ def _convert(series: pd.Series, convert, location: str, what: str) -> list:
     return [converted[value] for value in series]
 
 
+def _convert_distinct(series: pd.Series, convert, location: str, what: str) -> tuple[np.ndarray, list]:
+    """``convert`` applied once per distinct value, for columns of millions of rows: (codes, results),
+    row i's result being ``results[codes[i]]``. As ``_convert``, the first value it rejects (in the
+    order values first appear) fails the load with its data row number."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=False)
+    results = []
+    for position, value in enumerate(distinct):
+        try:
+            results.append(convert(value))
+        except ValueError as exc:
+            row = int((codes == position).argmax()) + 1
+            raise SourceFormatError(SOURCE, location, f"{what}, data row {row}: {exc}") from None
+    return codes, results
+
+
+def _collapse_whitespace(series: pd.Series) -> pd.Series:
+    """``" ".join(value.split())`` of every value, computed once per distinct value."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=False)
+    collapsed = pd.array([" ".join(value.split()) for value in distinct], dtype=series.dtype)
+    return pd.Series(collapsed.take(codes), index=series.index, name=series.name)
+
+
 def parse_counts(series: pd.Series, location: str, what: str) -> pd.Series:
     """Non-negative whole counts; a float cell such as 8650.0 is accepted, 8650.5, "" or "n/a" is not."""
     numbers = pd.to_numeric(series, errors="coerce")
@@ -301,26 +324,31 @@ def parse_cbp_csv(body: bytes, landed: LandedFile, fetch_id: str, countries: tup
     """Monthly Southwest border rows of the configured countries and the group "Other"."""
     location = f"{landed.url} (archived as {landed.path})"
     table = read_cbp_csv(body, location)
+    # a release has ~10,000 rows and the warehouse reads every release it keeps: each label is
+    # converted once per distinct value and spread over the rows with numpy, never row by row
     for column in ("component", "demographic", "citizenship", "title_of_authority", "encounter_type"):
-        table[column] = table[column].map(lambda v: " ".join(v.split()))
-    years = _convert(table["fiscal_year_label"], parse_fiscal_year_label, location, "column 'Fiscal Year'")
-    months = _convert(table["month_abbv"], parse_cbp_month, location, "column 'Month (abbv)'")
+        table[column] = _collapse_whitespace(table[column])
+    year_codes, years = _convert_distinct(table["fiscal_year_label"], parse_fiscal_year_label, location, "column 'Fiscal Year'")
+    month_codes, months = _convert_distinct(table["month_abbv"], parse_cbp_month, location, "column 'Month (abbv)'")
     codes = {name: classify_citizenship(name, CITIZENSHIP_GROUPS) for name in table["citizenship"].unique()}
     unknown = sorted(name for name, code in codes.items() if code is None)
     if unknown:
         raise SourceFormatError(SOURCE, location, f"unknown citizenship group(s) {unknown}: neither a known country nor one of {list(CITIZENSHIP_GROUPS)}")
+    fiscal_year = np.array([year for year, _ in years], dtype="int64")[year_codes]
+    calendar_month = np.array([calendar for _, calendar in months], dtype="int64")[month_codes]
     frame = table.assign(
-        fiscal_year=[year for year, _ in years],
-        is_partial_year=[partial for _, partial in years],
-        fiscal_month=[fiscal for fiscal, _ in months],
-        calendar_month=[calendar for _, calendar in months],
+        fiscal_year=fiscal_year,
+        is_partial_year=np.array([partial for _, partial in years], dtype=bool)[year_codes],
+        fiscal_month=np.array([fiscal for fiscal, _ in months], dtype="int64")[month_codes],
+        calendar_month=calendar_month,
         citizenship_code=table["citizenship"].map(codes),
         encounters=parse_counts(table["encounters"], location, "column 'Encounter Count'").to_numpy(),
         vintage=vintage_of(landed),
         source_url=landed.url,
         fetch_id=fetch_id,
     )
-    frame["calendar_year"] = [calendar_year_of(fy, m) for fy, m in zip(frame["fiscal_year"], frame["calendar_month"])]
+    # October-December belong to the fiscal year named after the following calendar year (calendar_year_of)
+    frame["calendar_year"] = np.where(calendar_month >= 10, fiscal_year - 1, fiscal_year)
     keep = frame["citizenship_code"].isin(countries) | frame["citizenship_code"].isin(CITIZENSHIP_GROUPS.values())
     return _typed(frame[keep & (frame["fiscal_year"] >= FIRST_FISCAL_YEAR)], CBP_COLUMNS)
 

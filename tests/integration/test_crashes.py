@@ -31,7 +31,7 @@ from werkzeug import Response
 from orchestration.transport import MANIFEST_NAME, list_landings
 from orchestration.warehouse import LEDGER_TABLE
 from tests.conftest import REPO_ROOT, warehouse_env
-from tests.faults import children, cmdline, has_open, kill_group
+from tests.faults import children, kill_group
 
 pytestmark = pytest.mark.integration
 
@@ -146,14 +146,21 @@ def test_kill_during_download(last_good, httpserver):
     _assert_nothing_changed(last_good)
 
 
+def _dbt_steps_since(started: float) -> list[Path]:
+    """The dbt steps' target directories a run started at ``started`` has created (dbt runs in-process)."""
+    return [step for step in (REPO_ROOT / "dbt_project" / "target").glob("step-kpi_dbt_*")
+            if step.stat().st_mtime >= started]
+
+
 def test_kill_during_raw_load(last_good):
     root, env, _, _ = last_good
     wal = root / "warehouse" / "kpi.duckdb.wal"
+    started = time.time()
     process = _start(root, env, "raw_load")
 
     def loading():
-        if wal.exists() and not any("dbt" in cmdline(pid) for pid in children(process.pid)):
-            return f"WAL {wal.name} present, {wal.stat().st_size if wal.exists() else 0} bytes, no dbt process yet"
+        if wal.exists() and not _dbt_steps_since(started):
+            return f"WAL {wal.name} present, {wal.stat().st_size if wal.exists() else 0} bytes, dbt not started yet"
         return None
 
     _kill_when(process, loading, "raw load")
@@ -162,20 +169,18 @@ def test_kill_during_raw_load(last_good):
 
 def test_kill_during_dbt(last_good):
     root, env, _, _ = last_good
-    warehouse = root / "warehouse" / "kpi.duckdb"
+    started = time.time()
     process = _start(root, env, "dbt")
-    seen: dict[str, float] = {}
 
     def building():
-        dbt = [pid for pid in children(process.pid) if "dbt" in cmdline(pid) and has_open(pid, warehouse)]
-        if dbt:
-            started = seen.setdefault("at", time.monotonic())
-            if time.monotonic() - started > 1.0:  # well into the build: some models replaced, others not
-                return f"dbt process {dbt[0]} building for 1 s"
-        return None
+        # dbt runs in the run's own process and writes each node's executed SQL under the step's
+        # target directory as it goes: a dozen of them means well into the build, some models
+        # replaced and others not
+        executed = [sql for step in _dbt_steps_since(started) for sql in (step / "run").rglob("*.sql")]
+        return f"dbt in-process, {len(executed)} nodes executed" if len(executed) >= 12 else None
 
     _kill_when(process, building, "dbt")
-    assert not [pid for pid in children(process.pid)]  # the whole group died, dbt included
+    assert not [pid for pid in children(process.pid)]  # the whole group died
     _assert_nothing_changed(last_good)
 
 
