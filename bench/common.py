@@ -145,6 +145,17 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path = PROJECT_RO
     return Measured(process.returncode, seconds, peak, peak_tree[0] or None, stdout, stderr)
 
 
+def run_cli(snapshot_dir: Path, work_dir: Path, command: tuple[str, ...] | list[str],
+            countries: tuple[str, ...] | None = None, timeout: float | None = None) -> Measured:
+    """``python -m orchestration.cli <command>`` as a user runs it, replaying ``snapshot_dir``, with
+    every path (and DAGSTER_HOME) under ``work_dir``."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    # the caller's own KPI_*/DAGSTER_* settings must not leak into a measured run
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("KPI_", "DAGSTER_"))}
+    env.update(pipeline_env(snapshot_dir, work_dir, countries), DAGSTER_HOME=str(work_dir / "dagster_home"))
+    return run_measured([python_executable(), "-m", "orchestration.cli", *command], env, timeout=timeout)
+
+
 def rate(rows: int, seconds: float) -> float | None:
     return rows / seconds if seconds else None
 

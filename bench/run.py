@@ -16,14 +16,13 @@ test: the targets are printed beside the figures, never asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PROJECT_ROOT, pipeline_env, python_executable, run_measured, work_root  # noqa: E402
+from bench.common import PROJECT_ROOT, run_cli, work_root  # noqa: E402
 
 BUNDLED_SNAPSHOT = PROJECT_ROOT / "snapshot"
 
@@ -51,9 +50,9 @@ class Figure:
         return "yes" if measured <= self.target else "NO"
 
 
-def cli(args: list[str], env: dict[str, str]):
-    """One pipeline command as a user runs it; fails loudly, since a failed run has no meaningful time."""
-    run = run_measured([python_executable(), "-m", "orchestration.cli", *args], env=env)
+def cli(args: list[str], work_dir: Path):
+    """One pipeline command on the bundled snapshot; fails loudly, since a failed run has no meaningful time."""
+    run = run_cli(BUNDLED_SNAPSHOT, work_dir, args)
     if run.returncode != 0:
         raise RuntimeError(f"`orchestration.cli {' '.join(args)}` failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
     return run
@@ -63,15 +62,14 @@ def pipeline_figures(reference_seconds: float) -> list[Figure]:
     from bench import floor
 
     with work_root("kpi-bench-pipeline-") as root:
-        env = {**os.environ, **pipeline_env(BUNDLED_SNAPSHOT, root), "DAGSTER_HOME": str(root / "dagster_home")}
         print("  full build ...", flush=True)
-        full = cli(["run"], env)
+        full = cli(["run"], root)
         print(f"    {full.seconds:.1f} s; no-change daily run ...", flush=True)
-        no_change = cli(["daily"], env)
+        no_change = cli(["daily"], root)
         print(f"    {no_change.seconds:.1f} s; one partition ...", flush=True)
-        one_partition = cli(["backfill", "--from", "2010", "--to", "2010"], env)
+        one_partition = cli(["backfill", "--from", "2010", "--to", "2010"], root)
         print(f"    {one_partition.seconds:.1f} s; 25-year backfill ...", flush=True)
-        backfill = cli(["backfill", "--from", "2000", "--to", "2024"], env)
+        backfill = cli(["backfill", "--from", "2000", "--to", "2024"], root)
         print(f"    {backfill.seconds:.1f} s; floor of the full build ...", flush=True)
     with work_root("kpi-bench-floor-") as root:
         floor_seconds = floor.run_floor(BUNDLED_SNAPSHOT, root)["seconds"]["total"]

@@ -49,7 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.common import pipeline_env, print_rows, python_executable, rate, run_measured, work_root
+from bench.common import print_rows, python_executable, rate, run_cli, run_measured, work_root
 from orchestration.countries import countries as seed_countries
 from orchestration.settings import BUNDLED_SNAPSHOT_DIR
 from orchestration.sources import cbp
@@ -343,18 +343,10 @@ def generate_snapshot(k: int, out_dir: Path) -> tuple[Path, int]:
 
 # --- measured runs -----------------------------------------------------------------------------
 
-def pipeline_env_for(snapshot_dir: Path, work_dir: Path) -> dict[str, str]:
-    # the caller's own KPI_*/DAGSTER_* settings must not leak into a measured run
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("KPI_", "DAGSTER_"))}
-    return {**env, **pipeline_env(snapshot_dir, work_dir, cbp_countries()), "DAGSTER_HOME": str(work_dir / "dagster_home")}
-
-
 def run_pipeline(snapshot_dir: Path, work_dir: Path, command: tuple[str, ...] = ("run",),
                  timeout: float | None = None) -> dict:
     """``python -m orchestration.cli <command>`` on the snapshot, everything written under ``work_dir``."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    measured = run_measured([python_executable(), "-m", "orchestration.cli", *command],
-                            pipeline_env_for(snapshot_dir, work_dir), timeout=timeout)
+    measured = run_cli(snapshot_dir, work_dir, command, cbp_countries(), timeout)
     return {
         "command": " ".join(command),
         "seconds": measured.seconds,

@@ -191,22 +191,15 @@ def vintage_of(landed: LandedFile) -> str:
 
 
 def _convert(series: pd.Series, convert, location: str, what: str) -> list:
-    """``convert`` applied to each distinct value (labels repeat thousands of times); the first
-    value it rejects fails the load with its data row number."""
-    converted = {}
-    for value in series.unique():
-        try:
-            converted[value] = convert(value)
-        except ValueError as exc:
-            row = int((series == value).to_numpy().argmax()) + 1
-            raise SourceFormatError(SOURCE, location, f"{what}, data row {row}: {exc}") from None
-    return [converted[value] for value in series]
+    """``convert``'s result for every row (see ``_convert_distinct``), as a list."""
+    codes, results = _convert_distinct(series, convert, location, what)
+    return [results[code] for code in codes]
 
 
 def _convert_distinct(series: pd.Series, convert, location: str, what: str) -> tuple[np.ndarray, list]:
-    """``convert`` applied once per distinct value, for columns of millions of rows: (codes, results),
-    row i's result being ``results[codes[i]]``. As ``_convert``, the first value it rejects (in the
-    order values first appear) fails the load with its data row number."""
+    """``convert`` applied once per distinct value (labels repeat thousands of times): (codes, results),
+    row i's result being ``results[codes[i]]``. The first value it rejects (in the order values
+    first appear) fails the load with its data row number."""
     codes, distinct = pd.factorize(series, use_na_sentinel=False)
     results = []
     for position, value in enumerate(distinct):
