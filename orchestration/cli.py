@@ -99,38 +99,64 @@ def _execute(job_name: str, tags: dict[str, str], log_file: Path):
         )
 
 
-def run(first_year: int, last_year: int, force: bool, label: str) -> int:
+def _failed_steps(result) -> list[str]:
+    return sorted({event.step_key for event in result.all_events if event.is_step_failure and event.step_key})
+
+
+def _failure_message(result) -> str:
+    messages = [event.message for event in result.all_events if event.is_step_failure and event.message]
+    return messages[0] if messages else "run failed"
+
+
+def run(settings: Settings, first_year: int, last_year: int, force: bool, label: str, accept_shrink: bool = False) -> int:
     """One run of the full build (``force``), or the daily pair: load, then transform and publish
-    only if a load changed something (what the schedule and its sensor do)."""
+    only if a source reloaded or holds a load the live publication lacks (what the schedule and its
+    sensor do). The whole of it holds the warehouse, so no other writer interleaves."""
     import dagster as dg
 
+    from orchestration.operations import record_failure
+    from orchestration.publish import ACCEPT_SHRINK_TAG
     from orchestration.schedules import transform_request_after
+    from orchestration.warehouse_lock import WarehouseBusy, warehouse_writer
 
-    settings = Settings.from_env()
     log_file = _log_file(settings.log_dir)
     print(f"KPI warehouse: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
           f"countries {','.join(settings.countries)}")
     print(f"  warehouse {settings.warehouse_path}")
     print(f"  full log  {log_file}", flush=True)
     started = time.monotonic()
-    tags = partition_range_tags(first_year, last_year, force)
-    result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file)
-    reloaded = sorted({event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
-                       if event.asset_key.path[0] == "raw"})
-    if result.success and not force:
-        request = transform_request_after(result.dagster_run, reloaded)
-        if isinstance(request, dg.RunRequest):
-            result = _execute("kpi_transform_publish", request.tags, log_file)
+    tags = {**partition_range_tags(first_year, last_year, force), ACCEPT_SHRINK_TAG: "true" if accept_shrink else "false"}
+    try:
+        with warehouse_writer(settings.warehouse_path, settings.warehouse_lock_timeout_seconds, what=f"orchestration.cli {label}",
+                              log=lambda message: print(f"  {message}", flush=True)):
+            result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file)
+            changed = sorted({event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+                              if event.asset_key.path[0] == "raw"})
+            if result.success and not force:
+                request = transform_request_after(result.dagster_run, changed)
+                if isinstance(request, dg.RunRequest):
+                    result = _execute("kpi_transform_publish", {**request.tags, ACCEPT_SHRINK_TAG: tags[ACCEPT_SHRINK_TAG]},
+                                      log_file)
+            summary = summary_rows(settings) if result.success else []  # read while no other writer can start
+    except WarehouseBusy as exc:
+        print(f"\n{label} did not start: {exc}", file=sys.stderr)
+        record_failure(settings, f"cli-{dt.datetime.now():%Y%m%d%H%M%S}", f"cli {label}", str(exc), [],
+                       log=lambda message: print(f"  {message}"))
+        return 1
     elapsed = time.monotonic() - started
     if not result.success:
+        message = _failure_message(result)
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f} s; the serving copy still holds the last good publication.")
+        print(f"  {message.splitlines()[0][:2000] if message else ''}")
         print(f"Details: {log_file} (or the run in `dagster dev -w workspace.yaml`).")
+        record_failure(settings, result.run_id, result.dagster_run.job_name, message, _failed_steps(result),
+                       log=lambda text: print(f"  {text}"))
         return 1
-    print(f"\nSucceeded in {elapsed:.1f} s; years {first_year}-{last_year} "
-          + (f"reloaded for {len(reloaded)} raw table(s)." if reloaded
-             else "unchanged at every source: nothing reloaded, rebuilt or published."))
+    print(f"\nSucceeded in {elapsed:.1f} s; years {first_year}-{last_year}: "
+          + (f"{len(changed)} raw table(s) reloaded or pending publication, marts rebuilt and published." if changed
+             else "no new release at any source and nothing pending: nothing reloaded, rebuilt or published."))
     print()
-    print_table(summary_rows(settings))
+    print_table(summary)
     return 0
 
 
@@ -147,18 +173,26 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--to", dest="last_year", type=int, required=True)
     daily = commands.add_parser("daily", help="what the daily schedule runs: the revision window; unchanged sources are skipped")
     daily.add_argument("--window-years", type=int, default=None)
+    for command in commands.choices.values():
+        command.add_argument("--accept-shrink", action="store_true",
+                             help="publish even if the candidate loses years of a series or rows of a mart against the "
+                                  "live publication (a deliberate change; see docs/reliability.md)")
     args = parser.parse_args(argv)
     try:
+        settings = Settings.from_env()
+        accept_shrink = args.accept_shrink
         if args.command == "run":
-            return run(first, last, force=True, label="full build")
+            return run(settings, first, last, force=True, label="full build", accept_shrink=accept_shrink)
         if args.command == "backfill":
             if not first <= args.first_year <= args.last_year <= last:
                 raise SettingsError(f"backfill years must be within {first}-{last} and FROM <= TO (got {args.first_year}-{args.last_year})")
-            return run(args.first_year, args.last_year, force=True, label="backfill")
+            return run(settings, args.first_year, args.last_year, force=True, label="backfill", accept_shrink=accept_shrink)
         from orchestration.schedules import revision_window
 
-        window = revision_window(dt.date.today(), args.window_years)
-        return run(*window, force=False, label="daily run")
+        if args.window_years is not None and args.window_years < 1:
+            raise SettingsError(f"--window-years must be >= 1 (got {args.window_years})")
+        window = revision_window(dt.date.today(), args.window_years or settings.revision_window_years)
+        return run(settings, *window, force=False, label="daily run", accept_shrink=accept_shrink)
     except KpiWarehouseError as exc:  # settings errors and the like: one clear line, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -39,3 +39,22 @@ def ensure_manifest() -> Path:
         if not result.success:
             raise RuntimeError(f"dbt parse of {DBT_PROJECT_DIR} failed: {result.exception}")
     return MANIFEST_PATH
+
+
+# what the marts are computed by: a change to any of these may change every year of a fact
+_TRANSFORM_PARTS = ("dbt_project.yml", "models", "seeds", "macros")
+
+
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """sha256 over the dbt project's models, seeds, macros and settings (paths and bytes). A
+    publication records it; when it changed, the next build rebuilds every year of the facts."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in _TRANSFORM_PARTS:
+        path = project_dir / part
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+        for file in files:
+            digest.update(f"{file.relative_to(project_dir).as_posix()}\0".encode())
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()

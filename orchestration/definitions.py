@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import kpi_dbt_incremental_models, kpi_dbt_models
+from orchestration.assets.dbt import kpi_dbt_models
 from orchestration.assets.publish import published_marts
-from orchestration.assets.report import kpi_report
 from orchestration.assets.sources import RAW_GROUP
 from orchestration.loading import SOURCES, load_job, source_assets
 from orchestration.operations import kpi_run_failure_record
@@ -28,7 +27,7 @@ transform_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*source_assets, kpi_dbt_models, kpi_dbt_incremental_models, published_marts, kpi_report],
+    assets=[*source_assets, kpi_dbt_models, published_marts],
     jobs=[full_build_job, load_job, transform_job],
     schedules=[build_daily_schedule(load_job)],
     sensors=[kpi_run_failure_record, build_transform_after_load_sensor(load_job, transform_job)],

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 import requests
 
-from orchestration.settings import PROJECT_ROOT
+from orchestration.errors import SettingsError
+from orchestration.settings import PROJECT_ROOT, Settings
 
 WEBHOOK_ENV = "KPI_ALERT_WEBHOOK_URL"  # a secret (it usually carries a token): never logged
 
@@ -49,20 +49,31 @@ def post_to_webhook(record: dict, url: str, timeout_seconds: float = 10) -> int:
     return response.status_code
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Writes data/failures/<time>-<run>.json for every failed run and posts it to KPI_ALERT_WEBHOOK_URL when set.")
-def kpi_run_failure_record(context: dg.RunFailureSensorContext):
-    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
-    record = failure_record(
-        context.dagster_run.run_id, context.dagster_run.job_name,
-        context.failure_event.message or "run failed", failed_steps, dt.datetime.now(dt.timezone.utc),
-    )
-    path = write_failure_record(record, Path(os.environ.get("KPI_FAILURES_DIR", PROJECT_ROOT / "data" / "failures")))
-    context.log.info(f"failure record written to {path}")
-    url = os.environ.get(WEBHOOK_ENV, "").strip()
+def record_failure(settings: Settings | None, run_id: str, job_name: str, message: str, failed_steps: list[str],
+                   log=print) -> Path:
+    """Write the failure record and post it to the webhook when one is set; the sensor (runs of the
+    daemon and the UI) and the CLI (make run/daily/backfill) both call this. ``settings`` is None
+    when the settings themselves are wrong: the record then goes to the default directory."""
+    record = failure_record(run_id, job_name, message, failed_steps, dt.datetime.now(dt.timezone.utc))
+    path = write_failure_record(record, settings.failures_dir if settings else PROJECT_ROOT / "data" / "failures")
+    log(f"failure record written to {path}")
+    url = settings.alert_webhook_url if settings else None
     if url:
         try:
             status = post_to_webhook(record, url)
-            context.log.info(f"alert webhook answered HTTP {status}")
+            log(f"alert webhook answered HTTP {status}")
         except requests.RequestException as exc:
             # the URL is a secret: report the failure's kind, never the URL
-            context.log.warning(f"alert webhook post failed: {type(exc).__name__}")
+            log(f"alert webhook post failed: {type(exc).__name__}")
+    return path
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Writes data/failures/<time>-<run>.json for every failed run and posts it to KPI_ALERT_WEBHOOK_URL when set.")
+def kpi_run_failure_record(context: dg.RunFailureSensorContext):
+    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
+    try:
+        settings = Settings.from_env()
+    except SettingsError:
+        settings = None
+    record_failure(settings, context.dagster_run.run_id, context.dagster_run.job_name,
+                   context.failure_event.message or "run failed", failed_steps, log=context.log.info)

@@ -31,3 +31,19 @@ def year_range(context: dg.AssetExecutionContext) -> tuple[int, int]:
 def forced(context: dg.AssetExecutionContext) -> bool:
     # runs started from the UI or the dagster CLI reload what they are asked to; the schedule says "false"
     return context.run.tags.get(FORCE_TAG, "true").lower() == "true"
+
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
+
+
+def run_partition_range(tags: dict[str, str]) -> tuple[int, int] | None:
+    """The yearly range a run was launched for (a range, or one partition), from its tags; None when
+    the run has none (e.g. only unpartitioned assets were asked for)."""
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        return int(tags[RANGE_START_TAG]), int(tags[RANGE_END_TAG])
+    if tags.get(PARTITION_TAG, "").isdigit():
+        year = int(tags[PARTITION_TAG])
+        return year, year
+    return None

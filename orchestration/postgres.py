@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.errors import SettingsError
-from orchestration.warehouse import sql_string
+from orchestration.sql import sql_string
 
 TRUE_VALUES = ("1", "true", "yes", "on")
 FALSE_VALUES = ("", "0", "false", "no", "off")

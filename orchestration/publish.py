@@ -1,19 +1,26 @@
-"""Publishing: the marts copied to the serving DuckDB file (atomic swap) and to Parquet.
+"""Publishing: the marts, their Parquet files, docs, report and record, as ONE unit for BI tools.
 
-BI tools only ever open the serving copy, never the warehouse. The new copy is written beside the
-old one and moved over it with one rename: a reader that opened the previous publication keeps
-reading that file, a new reader sees the new one whole. The copy uses DuckDB storage version
-v1.0.0 so that DuckDB 1.x drivers bundled in BI tools can open it.
+BI tools only ever open the serving directory, never the warehouse. Each publication is built
+whole in a directory of its own, then made current by ONE rename::
 
-Everything of one publication lives in ``releases/<id>/`` (Parquet per mart, the publication record,
-the docs, the KPI report); ``parquet`` and ``docs`` are symlinks to the current release, each swapped
-by one rename. The pipeline never opens the serving file for writing: a new file is written under a
-``.partial`` name and renamed over it. A crashed publish leaves only ``.partial`` files and an
-unfinished release directory; the next publish removes them first.
+    KPI_SERVING_DIR/
+      releases/<publication_id>/   kpi.duckdb (storage v1.0.0), parquet/<mart>.parquet (only Parquet),
+                                   docs/ (dbt docs, validation.html), kpi_report.html, publication.json
+      current -> releases/<publication_id>             the single pointer, swapped by a rename
+      kpi.duckdb -> current/kpi.duckdb, parquet -> current/parquet, docs -> current/docs,
+      kpi_report.html -> current/kpi_report.html, publication.json -> current/publication.json
+      rejected/<publication_id>/   candidates the audit refused, with audit.json (the newest few)
+
+A reader that resolves a stable name gets one publication's file, whole; the files of one
+publication switch together. Before the switch the candidate is audited against the live
+publication (``orchestration.audit``): a series that loses years or a mart that loses rows is not
+published unless the run was told to accept it. What a killed publish leaves (an unfinished
+release directory, ``.partial`` links) is never reachable from the stable names, and the next
+publish removes it.
 
 With ``KPI_PUBLISH_POSTGRES=1`` (orchestration/postgres.py) the same tables also replace the
-PostgreSQL schema ``marts`` in one transaction, before the local swap: if PostgreSQL fails, nothing
-is swapped and both keep the previous publication.
+PostgreSQL schema ``marts`` in one transaction, before the local switch: if PostgreSQL fails,
+nothing is switched and both keep the previous publication.
 """
 
 from __future__ import annotations
@@ -24,23 +31,42 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import duckdb
 
+from orchestration.audit import AuditFinding, audit_candidate, describe_findings
+from orchestration.errors import KpiWarehouseError
 from orchestration.postgres import PostgresTarget, replace_schema
 from orchestration.settings import PROJECT_ROOT, Settings
-from orchestration.warehouse import identifier, sql_string
+from orchestration.sql import identifier, sql_string
 
 SERVING_FILE = "kpi.duckdb"
-PARQUET_LINK = "parquet"
-DOCS_LINK = "docs"
-RELEASES_DIR = "releases"
+PARQUET_DIR = "parquet"
+DOCS_DIR = "docs"
+REPORT_FILE = "kpi_report.html"
 PUBLICATION_FILE = "publication.json"
-RELEASES_KEPT = 3
+AUDIT_FILE = "audit.json"
+CURRENT_LINK = "current"
+RELEASES_DIR = "releases"
+REJECTED_DIR = "rejected"
+# the names BI tools use: each a link through ``current``, so they all switch with it
+STABLE_NAMES = (SERVING_FILE, PARQUET_DIR, DOCS_DIR, REPORT_FILE, PUBLICATION_FILE)
+RELEASES_KEPT = 3  # the current publication and the two before it (readers may still hold them open)
+REJECTED_KEPT = 3
 MARTS_SCHEMA = "marts"
 SERVING_STORAGE_VERSION = "v1.0.0"
+ACCEPT_SHRINK_TAG = "kpi/accept_shrink"
+
+
+class PublicationRejected(KpiWarehouseError):
+    """The candidate failed the audit against the live publication; nothing was switched."""
+
+    def __init__(self, message: str, findings: list[AuditFinding], candidate_dir: Path):
+        super().__init__(message)
+        self.findings = findings
+        self.candidate_dir = candidate_dir
 
 
 def git_revision() -> str:
@@ -52,54 +78,49 @@ def git_revision() -> str:
 
 
 def new_publication_id(now: dt.datetime) -> str:
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    return f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def clean_stale(serving_dir: Path) -> list[str]:
-    """Remove what a crashed publish left: ``.partial`` files and links, unfinished release directories.
-
-    A release directory is finished once its publication.json is written (the last step before the
-    swap); the release the ``parquet`` link points at is never removed.
-    """
+    """Remove what a killed publish left: ``.partial`` entries, and release directories that never
+    became current (unfinished, or finished after the current one but never switched in)."""
     removed: list[str] = []
     if not serving_dir.is_dir():
         return removed
     for path in serving_dir.iterdir():
-        if path.name.startswith(".") and (path.name.endswith(".partial") or path.name.endswith(".partial.wal")):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        if path.name.startswith(".") and ".partial" in path.name:
+            _remove(path)
             removed.append(path.name)
+    current = current_release_dir(serving_dir)
     releases = serving_dir / RELEASES_DIR
-    current = (serving_dir / PARQUET_LINK).resolve() if (serving_dir / PARQUET_LINK).is_symlink() else None
     if releases.is_dir():
-        for release in releases.iterdir():
-            if release.is_dir() and not (release / PUBLICATION_FILE).is_file() and release.resolve() != current:
+        for release in sorted(releases.iterdir()):
+            if release == current or not release.is_dir():
+                continue
+            finished = (release / PUBLICATION_FILE).is_file()
+            if not finished or (current is not None and release.name > current.name):
                 shutil.rmtree(release, ignore_errors=True)
                 removed.append(f"{RELEASES_DIR}/{release.name}")
     return sorted(removed)
 
 
-def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None = None,
-            extra_docs: Mapping[str, str] | None = None, postgres: PostgresTarget | None = None) -> dict:
-    """Copy every table of the warehouse's marts schema to a new serving file and Parquet release.
-
-    ``docs_dir``: files (dbt docs) copied into the release's ``docs/``; ``extra_docs``: more pages for
-    it, name -> HTML. ``postgres``: when its ``publish`` is set, the marts also replace its schema.
-    """
-    now = dt.datetime.now(dt.timezone.utc)
-    publication_id = new_publication_id(now)
-    serving_dir = settings.serving_dir
-    serving_dir.mkdir(parents=True, exist_ok=True)
-    cleaned = clean_stale(serving_dir)
-    release_dir = serving_dir / RELEASES_DIR / publication_id
-    release_dir.mkdir(parents=True)
-    partial = serving_dir / f".{SERVING_FILE}.{publication_id}.partial"
-    connection = duckdb.connect()
-    try:
+def _build_candidate(settings: Settings, release_dir: Path, publication_id: str, now: dt.datetime,
+                     run_id: str | None) -> tuple[dict, dict]:
+    """The marts copied into ``release_dir``: kpi.duckdb (storage v1.0.0) and parquet/<mart>.parquet.
+    Returns (row counts, source vintages)."""
+    parquet_dir = release_dir / PARQUET_DIR
+    parquet_dir.mkdir()
+    candidate = release_dir / SERVING_FILE
+    with duckdb.connect() as connection:
         connection.execute(f"ATTACH {sql_string(str(settings.warehouse_path))} AS warehouse (READ_ONLY)")
-        connection.execute(f"ATTACH {sql_string(str(partial))} AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
+        connection.execute(f"ATTACH {sql_string(str(candidate))} AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
         tables = [row[0] for row in connection.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name = ? ORDER BY table_name",
             [MARTS_SCHEMA],
@@ -109,11 +130,58 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
         connection.execute(f"CREATE SCHEMA serving.{MARTS_SCHEMA}")
         row_counts = {}
         for table in tables:
-            source = f"warehouse.{MARTS_SCHEMA}.{identifier(table)}"
-            connection.execute(f"CREATE TABLE serving.{MARTS_SCHEMA}.{identifier(table)} AS SELECT * FROM {source}")
-            connection.execute(f"COPY (SELECT * FROM {source}) TO {sql_string(str(release_dir / f'{table}.parquet'))} (FORMAT parquet)")
-            row_counts[table] = connection.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+            target = f"serving.{MARTS_SCHEMA}.{identifier(table)}"
+            connection.execute(f"CREATE TABLE {target} AS SELECT * FROM warehouse.{MARTS_SCHEMA}.{identifier(table)}")
+            connection.execute(f"COPY (SELECT * FROM {target}) TO {sql_string(str(parquet_dir / f'{table}.parquet'))} (FORMAT parquet)")
+            row_counts[table] = connection.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         vintages = _source_vintages(connection, tables)
+        connection.execute(
+            f"CREATE TABLE serving.{MARTS_SCHEMA}.publication AS SELECT CAST(? AS VARCHAR) AS publication_id, "
+            "CAST(? AS TIMESTAMP) AS published_at, CAST(? AS VARCHAR) AS git_revision, CAST(? AS VARCHAR) AS run_id, "
+            "CAST(? AS VARCHAR) AS source_vintages, CAST(? AS VARCHAR) AS row_counts",
+            [publication_id, now.replace(tzinfo=None), git_revision(), run_id, json.dumps(vintages), json.dumps(row_counts)],
+        )
+        connection.execute("DETACH serving")
+        connection.execute("DETACH warehouse")
+    return row_counts, vintages
+
+
+def _write_report(release_dir: Path) -> dict:
+    """The KPI report of the candidate, written into its release before the switch."""
+    from orchestration.report import build_report, fetch_report_data  # the report imports this module
+
+    with duckdb.connect(str(release_dir / SERVING_FILE), read_only=True) as connection:
+        report = build_report(fetch_report_data(connection))
+    (release_dir / REPORT_FILE).write_text(report.html, encoding="utf-8")
+    return {"file": REPORT_FILE, "charts": report.charts}
+
+
+def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None = None,
+            extra_docs: Mapping[str, str] | None = None, postgres: PostgresTarget | None = None,
+            accept_shrink: bool = False, warehouse_load_seq: int = 0, transform_fingerprint: str | None = None,
+            log: Callable[[str], None] = print) -> dict:
+    """Build a publication of every table of the warehouse's marts schema, audit it against the live
+    one, and make it current (see the module's docstring). Returns its record.
+
+    ``docs_dir``: files (dbt docs) copied into the release's ``docs/``; ``extra_docs``: more pages for
+    it, name -> HTML. ``postgres``: when its ``publish`` is set, the marts also replace its schema.
+    ``accept_shrink``: publish even when the audit finds lost years or rows (a deliberate change).
+    ``warehouse_load_seq`` and ``transform_fingerprint`` are recorded: what the publication includes.
+    Raises ``PublicationRejected`` (nothing switched; the candidate kept under ``rejected/``).
+    """
+    now = dt.datetime.now(dt.timezone.utc)
+    publication_id = new_publication_id(now)
+    serving_dir = settings.serving_dir
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    cleaned = clean_stale(serving_dir)
+    release_dir = serving_dir / RELEASES_DIR / publication_id
+    release_dir.mkdir(parents=True)
+    try:
+        row_counts, vintages = _build_candidate(settings, release_dir, publication_id, now, run_id)
+        _write_docs(release_dir / DOCS_DIR, docs_dir, extra_docs or {})
+        report = _write_report(release_dir)
+        live = current_release_dir(serving_dir) or (serving_dir if (serving_dir / SERVING_FILE).is_file() else None)
+        findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE) if live is not None else []
         record = {
             "publication_id": publication_id,
             "published_at": now.isoformat(timespec="seconds"),
@@ -122,29 +190,49 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
             "source_vintages": vintages,
             "row_counts": row_counts,
             "storage_version": SERVING_STORAGE_VERSION,
+            "warehouse_load_seq": warehouse_load_seq,
+            "transform_fingerprint": transform_fingerprint,
+            "audit": {"findings": [finding.describe() for finding in findings], "accepted": bool(findings) and accept_shrink},
+            "report": report,
             "cleaned_stale": cleaned,
         }
-        connection.execute(
-            f"CREATE TABLE serving.{MARTS_SCHEMA}.publication AS SELECT CAST(? AS VARCHAR) AS publication_id, "
-            "CAST(? AS TIMESTAMP) AS published_at, CAST(? AS VARCHAR) AS git_revision, CAST(? AS VARCHAR) AS run_id, "
-            "CAST(? AS VARCHAR) AS source_vintages, CAST(? AS VARCHAR) AS row_counts",
-            [publication_id, now.replace(tzinfo=None), record["git_revision"], run_id, json.dumps(vintages), json.dumps(row_counts)],
-        )
-        connection.execute("DETACH serving")
-        connection.execute("DETACH warehouse")
-        connection.close()
-        _write_docs(release_dir / DOCS_LINK, docs_dir, extra_docs or {})
+        if findings and not accept_shrink:
+            rejected = _reject(serving_dir, release_dir, record, findings)
+            raise PublicationRejected(
+                f"publication audit failed; the live publication is unchanged and the candidate is kept in {rejected}: "
+                f"{describe_findings(findings)}. If this change is deliberate, publish with --accept-shrink "
+                f"(CLI) or the run tag {ACCEPT_SHRINK_TAG}=true.", findings, rejected)
+        if findings:
+            log(f"publication audit: accepted as asked: {describe_findings(findings)}")
         if postgres is not None and postgres.publish:
-            replace_schema(postgres, partial, MARTS_SCHEMA, postgres.publish_schema)
+            replace_schema(postgres, release_dir / SERVING_FILE, MARTS_SCHEMA, postgres.publish_schema)
             record["postgres"] = {"target": postgres.describe(), "schema": postgres.publish_schema}
-        (release_dir / PUBLICATION_FILE).write_text(json.dumps(record, indent=2))
+        _write_atomically(release_dir / PUBLICATION_FILE, json.dumps(record, indent=2))
+    except PublicationRejected:
+        raise
     except BaseException:
-        connection.close()
-        partial.unlink(missing_ok=True)
         shutil.rmtree(release_dir, ignore_errors=True)
         raise
-    _swap_in(serving_dir, partial, release_dir)
+    _switch(serving_dir, release_dir)
+    _keep_newest(serving_dir / RELEASES_DIR, RELEASES_KEPT, keep=release_dir)
     return record
+
+
+def _reject(serving_dir: Path, release_dir: Path, record: dict, findings: list[AuditFinding]) -> Path:
+    rejected_dir = serving_dir / REJECTED_DIR
+    rejected_dir.mkdir(exist_ok=True)
+    target = rejected_dir / release_dir.name
+    os.replace(release_dir, target)
+    _write_atomically(target / AUDIT_FILE, json.dumps(
+        {**record, "findings": [finding.as_dict() for finding in findings]}, indent=2, default=str))
+    _keep_newest(rejected_dir, REJECTED_KEPT, keep=target)
+    return target
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def _write_docs(target: Path, docs_dir: Path | None, extra_docs: Mapping[str, str]) -> None:
@@ -157,33 +245,40 @@ def _write_docs(target: Path, docs_dir: Path | None, extra_docs: Mapping[str, st
         (target / name).write_text(html, encoding="utf-8")
 
 
-def _swap_link(serving_dir: Path, link_name: str, target: Path) -> None:
-    link_tmp = serving_dir / f".{link_name}.partial"
-    link_tmp.unlink(missing_ok=True)
-    link_tmp.symlink_to(target, target_is_directory=True)
-    os.replace(link_tmp, serving_dir / link_name)
+def _point(link: Path, target: Path) -> None:
+    """Make ``link`` a symlink to ``target`` with one rename (readers see the old or the new)."""
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
+    if link.is_dir() and not link.is_symlink():  # a directory of a layout before this one
+        os.replace(link, link.with_name(f".{link.name}.partial-old-layout"))
+    partial = link.with_name(f".{link.name}.partial")
+    partial.unlink(missing_ok=True)
+    partial.symlink_to(target)
+    os.replace(partial, link)
+
+
+def _switch(serving_dir: Path, release_dir: Path) -> None:
+    """The one step that makes a publication current: ``current`` renamed to point at it. The stable
+    names already point through ``current`` (made once; re-made after a layout change)."""
+    _point(serving_dir / CURRENT_LINK, Path(RELEASES_DIR) / release_dir.name)
+    for name in STABLE_NAMES:
+        _point(serving_dir / name, Path(CURRENT_LINK) / name)
+
+
+def _keep_newest(directory: Path, count: int, keep: Path) -> None:
+    entries = sorted((p for p in directory.iterdir() if p.is_dir() and not p.is_symlink()), key=lambda p: p.name)
+    for old in entries[:-count]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _source_vintages(connection: duckdb.DuckDBPyConnection, tables: list[str]) -> dict:
     if "kpi_annual" not in tables:
         return {}
     rows = connection.execute(
-        f"SELECT source_id, min(source_vintage), max(source_vintage) FROM warehouse.{MARTS_SCHEMA}.kpi_annual GROUP BY source_id ORDER BY source_id"
+        f"SELECT source_id, min(source_vintage), max(source_vintage) FROM serving.{MARTS_SCHEMA}.kpi_annual GROUP BY source_id ORDER BY source_id"
     ).fetchall()
     return {source_id: {"oldest": oldest, "newest": newest} for source_id, oldest, newest in rows}
-
-
-def _swap_in(serving_dir: Path, partial: Path, release_dir: Path) -> None:
-    """Make the new publication current: one rename each for the DuckDB file, the Parquet and docs links."""
-    os.replace(partial, serving_dir / SERVING_FILE)
-    _swap_link(serving_dir, PARQUET_LINK, Path(RELEASES_DIR) / release_dir.name)
-    if (release_dir / DOCS_LINK).is_dir():
-        _swap_link(serving_dir, DOCS_LINK, Path(RELEASES_DIR) / release_dir.name / DOCS_LINK)
-    shutil.copyfile(release_dir / PUBLICATION_FILE, serving_dir / f".{PUBLICATION_FILE}.partial")
-    os.replace(serving_dir / f".{PUBLICATION_FILE}.partial", serving_dir / PUBLICATION_FILE)
-    releases = sorted((p for p in (serving_dir / RELEASES_DIR).iterdir() if p.is_dir()), key=lambda p: p.name)
-    for old in releases[:-RELEASES_KEPT]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def current_publication(serving_dir: Path) -> dict | None:
@@ -192,9 +287,15 @@ def current_publication(serving_dir: Path) -> dict | None:
 
 
 def current_release_dir(serving_dir: Path) -> Path | None:
-    """The release directory of the current publication (where its Parquet, docs and report live)."""
-    link = serving_dir / PARQUET_LINK
-    return link.resolve() if link.is_symlink() else None
+    """The release directory of the current publication (where its data, Parquet, docs and report live)."""
+    link = serving_dir / CURRENT_LINK
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
+def published_load_seq(serving_dir: Path) -> int:
+    """The last warehouse load the live publication includes (0: none, or a publication from before the ledger had numbers)."""
+    record = current_publication(serving_dir)
+    return int((record or {}).get("warehouse_load_seq") or 0)
 
 
 # --- docs published with the data ----------------------------------------------------------------

@@ -4,30 +4,18 @@ that changed something with the transform-and-publish run."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
-from orchestration.errors import SettingsError
 from orchestration.partitions import FORCE_TAG, YEARLY
-
-DEFAULT_CRON = "0 6 * * *"
-DEFAULT_WINDOW_YEARS = 3
-
-
-def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name}={raw!r} must be a whole number >= 1")
-    return int(raw)
+from orchestration.settings import Settings
 
 
 def revision_window(today: dt.date, window_years: int | None = None) -> tuple[int, int]:
     """The years a daily run refreshes: the last ``window_years`` (publishers revise recent years,
-    and a newly released year is the newest of them), clipped to the partitions."""
-    window = window_years or _positive_int("KPI_REVISION_WINDOW_YEARS", DEFAULT_WINDOW_YEARS)
+    and a newly released year is the newest of them), clipped to the partitions. A release the
+    warehouse has not loaded before is loaded whole whatever the window (orchestration.load_step)."""
+    window = window_years or Settings.from_env().revision_window_years
     keys = YEARLY.get_partition_keys(current_time=dt.datetime.combine(today, dt.time()))
     last = int(keys[-1])
     return max(int(keys[0]), last - window + 1), last
@@ -80,11 +68,13 @@ def build_transform_after_load_sensor(load_job, transform_job) -> dg.SensorDefin
     return kpi_transform_after_load
 
 
-def build_daily_schedule(job) -> dg.ScheduleDefinition:
+def build_daily_schedule(job, settings: Settings | None = None) -> dg.ScheduleDefinition:
+    settings = settings or Settings.from_env()
+
     @dg.schedule(
         job=job,
-        cron_schedule=os.environ.get("KPI_SCHEDULE_CRON", DEFAULT_CRON),
-        execution_timezone=os.environ.get("KPI_SCHEDULE_TIMEZONE", "UTC"),
+        cron_schedule=settings.schedule_cron,
+        execution_timezone=settings.schedule_timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Daily: refetch, validate and reload the revision window (unchanged sources are skipped), rebuild, publish.",
     )

@@ -1,6 +1,8 @@
 """Settings from the environment, with defaults that work from a fresh clone.
 
-Every value is validated here, once, so a typo fails the run at start with the variable's name.
+Every ``KPI_*`` variable is read and validated here, once, so a typo fails the run at start with
+the variable's name (a configuration error is never retried). Other modules take a ``Settings``;
+none reads ``os.environ`` for a ``KPI_*`` setting itself.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from orchestration.countries import known_iso3
 from orchestration.errors import SettingsError
+from orchestration.postgres import PostgresTarget
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -20,8 +23,11 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 BUNDLED_SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
 
 SOURCE_MODES = ("replay", "live")
+DBT_TARGETS = ("duckdb", "postgres")  # the outputs of dbt_project/profiles.yml
 DEFAULT_COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 FIRST_YEAR = 2000
+DEFAULT_SCHEDULE_CRON = "0 6 * * *"
+DEFAULT_REVISION_WINDOW_YEARS = 3
 
 
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
@@ -73,6 +79,16 @@ class Settings:
     http_retries: int = 4
     http_backoff_factor: float = 1.0
     log_dir: Path = PROJECT_ROOT / "data" / "logs"
+    failures_dir: Path = PROJECT_ROOT / "data" / "failures"
+    # a secret (it usually carries a token): never logged, never in repr()
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    schedule_cron: str = DEFAULT_SCHEDULE_CRON
+    schedule_timezone: str = "UTC"
+    revision_window_years: int = DEFAULT_REVISION_WINDOW_YEARS
+    dbt_target: str = "duckdb"
+    # how long a second writer waits for the warehouse before it fails, naming the holder
+    warehouse_lock_timeout_seconds: float = 1800.0
+    postgres: PostgresTarget = field(default_factory=lambda: PostgresTarget.from_env({}))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -96,13 +112,25 @@ class Settings:
             http_retries=_whole_number(env, "KPI_HTTP_RETRIES", 4, maximum=20),
             http_backoff_factor=_positive_float(env, "KPI_HTTP_BACKOFF_FACTOR", 1.0, allow_zero=True),
             log_dir=_path(env, "KPI_LOG_DIR", data_dir / "logs"),
+            failures_dir=_path(env, "KPI_FAILURES_DIR", data_dir / "failures"),
+            alert_webhook_url=_optional_url(env, "KPI_ALERT_WEBHOOK_URL"),
+            schedule_cron=_cron(env, "KPI_SCHEDULE_CRON"),
+            schedule_timezone=_timezone(env, "KPI_SCHEDULE_TIMEZONE"),
+            revision_window_years=_whole_number(env, "KPI_REVISION_WINDOW_YEARS", DEFAULT_REVISION_WINDOW_YEARS,
+                                                maximum=100, minimum=1),
+            dbt_target=_choice(env, "KPI_DBT_TARGET", DBT_TARGETS),
+            warehouse_lock_timeout_seconds=_positive_float(env, "KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS", 1800.0, allow_zero=True),
+            postgres=PostgresTarget.from_env(env),
         )
         _check_paths(settings)
+        if settings.source_mode == "replay" and not settings.snapshot_dir.is_dir():
+            raise SettingsError(f"KPI_SNAPSHOT_DIR={str(settings.snapshot_dir)!r} is not a directory: replay mode reads "
+                                "the publishers' files from there (the bundled snapshot is the default)")
         return settings
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment for a dbt process, so profiles.yml points at this warehouse."""
-        return {"KPI_WAREHOUSE_PATH": str(self.warehouse_path)}
+        """Environment for dbt, so profiles.yml points at this warehouse and target."""
+        return {"KPI_WAREHOUSE_PATH": str(self.warehouse_path), "KPI_DBT_TARGET": self.dbt_target}
 
 
 def _positive_float(env: dict[str, str], name: str, default: float, allow_zero: bool = False) -> float:
@@ -118,13 +146,63 @@ def _positive_float(env: dict[str, str], name: str, default: float, allow_zero: 
     return value
 
 
-def _whole_number(env: dict[str, str], name: str, default: int, maximum: int) -> int:
+def _whole_number(env: dict[str, str], name: str, default: int, maximum: int, minimum: int = 0) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) > maximum:
-        raise SettingsError(f"{name}={raw!r} must be a whole number from 0 to {maximum}")
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        raise SettingsError(f"{name}={raw!r} must be a whole number from {minimum} to {maximum}")
     return int(raw)
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r}: use one of {', '.join(choices)}")
+    return raw
+
+
+def _optional_url(env: dict[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^https?://[^/\s]+", raw):
+        # the value is a secret: say what is wrong without echoing it
+        raise SettingsError(f"{name} is set but is not an http(s) URL")
+    return raw
+
+
+def _timezone(env: dict[str, str], name: str) -> str:
+    import zoneinfo
+
+    raw = env.get(name, "").strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{name}={raw!r} is not an IANA time zone (e.g. UTC, America/Tegucigalpa)") from None
+    return raw
+
+
+def cron_problem(cron: str) -> str | None:
+    """Why ``cron`` is not a schedule Dagster accepts, or None. Dagster's own ScheduleDefinition
+    validates it, so what passes here is exactly what the schedule takes."""
+    import dagster as dg
+
+    try:
+        dg.ScheduleDefinition(name="settings_probe", cron_schedule=cron, job_name="settings_probe")
+    except (dg.DagsterInvalidDefinitionError, ValueError, TypeError) as exc:
+        return str(exc).split("\n")[0]
+    return None
+
+
+def _cron(env: dict[str, str], name: str) -> str:
+    raw = " ".join(env.get(name, "").split()) or DEFAULT_SCHEDULE_CRON
+    if raw == DEFAULT_SCHEDULE_CRON:
+        return raw
+    problem = cron_problem(raw)
+    if problem:
+        raise SettingsError(f"{name}={raw!r} is not a cron schedule (five fields, e.g. '0 6 * * *'): {problem}")
+    return raw
 
 
 def _inside(path: Path, directory: Path) -> bool:

@@ -44,13 +44,17 @@ def run_job(env: dict[str, str], first_year: int, last_year: int, force: bool = 
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         from orchestration.definitions import defs
+        from orchestration.warehouse_lock import release_run_holds
 
-        return defs.resolve_job_def(job).execute_in_process(
-            instance=instance or dg.DagsterInstance.ephemeral(),
-            tags=tags or partition_range_tags(first_year, last_year, force),
-            asset_selection=asset_selection,
-            raise_on_error=False,
-        )
+        try:
+            return defs.resolve_job_def(job).execute_in_process(
+                instance=instance or dg.DagsterInstance.ephemeral(),
+                tags=tags or partition_range_tags(first_year, last_year, force),
+                asset_selection=asset_selection,
+                raise_on_error=False,
+            )
+        finally:
+            release_run_holds()  # as a run's own process would at its end
 
 
 def all_years() -> tuple[int, int]:

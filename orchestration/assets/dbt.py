@@ -1,11 +1,14 @@
-"""The dbt project as Dagster assets; dbt tests become (blocking) asset checks.
+"""The dbt project as ONE Dagster asset step; dbt tests become (blocking) asset checks.
 
-Two @dbt_assets: the incremental models (tag ``incremental``: the per-year facts) are partitioned
-by year and rebuild only the run's years (vars min_year/max_year), a backfill of any range in one
-run; every other model is rebuilt whole (they are views or small tables over all years).
-``dbt build`` runs models and their tests in DAG order and skips a model's dependants when one of
-its tests fails, and a failed build fails the step, so publishing (downstream) never runs on a
-build with a failed test. dbt runs in-process (``orchestration.dbt_runner``), once parsed per process.
+Every model is built by one ``dbt build`` (models and their tests in DAG order; a model's
+dependants are skipped when one of its tests fails, and a failed build fails the step, so
+publishing, downstream, never runs on it). The step is not partitioned: the yearly partitions say
+which years the loaders re-read, and the incremental facts (tag ``incremental``) rebuild the years
+that changed since the live publication (``orchestration.transform_step``), which covers the run's
+own range and whatever an earlier run loaded but never published. So a UI backfill, a daily run
+after a crash and a full build all leave the facts as a full build would; and Dagster's asset
+backfills, which stop at unpartitioned assets when they spread partitions downstream, cannot skip
+a partitioned fact behind an unpartitioned view. dbt runs in-process (``orchestration.dbt_runner``).
 """
 
 import json
@@ -16,11 +19,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration.assets.sources import RAW_PREFIX, WAREHOUSE_POOL
-from orchestration.dbt_manifest import ensure_manifest
+from orchestration.assets.sources import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.dbt_runner import build
-from orchestration.partitions import YEARLY, year_range
-from orchestration.settings import Settings
+from orchestration.partitions import run_partition_range
+from orchestration.publish import current_publication, published_load_seq
+from orchestration.transform_step import dbt_vars, incremental_range
+from orchestration.warehouse import last_load_seq, load_history, record_transform_build
 
 INCREMENTAL_SELECTOR = "tag:incremental"
 
@@ -41,33 +46,27 @@ class KpiDbtTranslator(DagsterDbtTranslator):
 TRANSLATOR = KpiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def dbt_build_args(years: tuple[int, int] | None = None) -> list[str]:
-    """``dbt build``, limited to a range of years for the incremental models."""
+def dbt_build_args(dbt_vars: Mapping[str, int] | None = None) -> list[str]:
+    """``dbt build``, with the incremental facts' range of years as vars."""
     args = ["build"]
-    if years is not None:
-        args += ["--vars", json.dumps({"min_year": years[0], "max_year": years[1]})]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars))]
     return args
 
 
-def _point_dbt_at_the_warehouse() -> None:
-    # profiles.yml reads the warehouse path from the environment; set it from the validated settings
-    os.environ.update(Settings.from_env().dbt_env())
-
-
-@dbt_assets(manifest=ensure_manifest(), exclude=INCREMENTAL_SELECTOR, dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
+@dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
 def kpi_dbt_models(context: dg.AssetExecutionContext):
-    _point_dbt_at_the_warehouse()
-    yield from build(context, dbt_build_args())
-
-
-@dbt_assets(
-    manifest=ensure_manifest(),
-    select=INCREMENTAL_SELECTOR,
-    dagster_dbt_translator=TRANSLATOR,
-    partitions_def=YEARLY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
-)
-def kpi_dbt_incremental_models(context: dg.AssetExecutionContext):
-    _point_dbt_at_the_warehouse()
-    yield from build(context, dbt_build_args(year_range(context)))
+    settings = settings_for_step()
+    hold_warehouse(context, settings)
+    # profiles.yml reads the warehouse path and target from the environment: the validated settings
+    os.environ.update(settings.dbt_env())
+    publication = current_publication(settings.serving_dir)
+    pending = load_history(settings.warehouse_path, after_seq=published_load_seq(settings.serving_dir))
+    fingerprint = project_fingerprint()
+    load_seq = last_load_seq(settings.warehouse_path)
+    years = incremental_range(publication, pending, run_partition_range(context.run.tags), fingerprint,
+                              (settings.first_year, settings.last_year))
+    context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
+                     "live publication") + f" ({len(pending)} load(s) since the publication)")
+    yield from build(context, dbt_build_args(dbt_vars(years)))
+    record_transform_build(settings.warehouse_path, load_seq, fingerprint, context.run_id, years)

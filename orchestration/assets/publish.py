@@ -1,19 +1,23 @@
 """Publish the marts for BI tools, only after every load check and every dbt test passed.
 
-Write-audit-publish: the loads and ``dbt build`` write and test the warehouse (write, audit); this
-asset runs only when all of them succeeded (a failed GX suite or dbt test fails its step, and Dagster
-skips everything downstream), and swaps the new serving copy in at once (publish).
+Write-audit-publish: the loads and ``dbt build`` write and test the warehouse; this step runs only
+when all of them succeeded (a failed GX suite or dbt test fails its step, and Dagster skips
+everything downstream), audits the candidate against the live publication, and switches the whole
+publication (data, Parquet, docs, report, record) in at once. The report is built in the same step,
+before the switch, so a reader never sees new data beside an old report.
 """
-
-import os
 
 import dagster as dg
 
-from orchestration.assets.dbt import kpi_dbt_incremental_models, kpi_dbt_models
-from orchestration.assets.sources import WAREHOUSE_POOL
-from orchestration.postgres import PostgresTarget
-from orchestration.publish import SERVING_FILE, dbt_docs, publish, validation_summary_html
-from orchestration.settings import Settings
+from orchestration.assets.dbt import kpi_dbt_models
+from orchestration.assets.sources import WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.publish import (
+    ACCEPT_SHRINK_TAG, REPORT_FILE, SERVING_FILE, PublicationRejected, dbt_docs, publish, validation_summary_html,
+)
+from orchestration.warehouse import last_transform_build
+
+PUBLISHED_MARTS_KEY = dg.AssetKey(["serving", "kpi_marts"])
+REPORT_KEY = dg.AssetKey(["serving", "kpi_report"])
 
 
 def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
@@ -45,25 +49,45 @@ def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
     return results
 
 
-@dg.asset(
-    key=dg.AssetKey(["serving", "kpi_marts"]),
-    # every dbt asset: a failed model or test anywhere skips publishing
-    deps=[kpi_dbt_models, kpi_dbt_incremental_models],
-    group_name="serving",
-    kinds={"duckdb", "parquet"},
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            PUBLISHED_MARTS_KEY,
+            # every dbt asset: a failed model or test anywhere skips publishing
+            deps=[kpi_dbt_models], group_name="serving", kinds={"duckdb", "parquet"},
+            description="The marts published to KPI_SERVING_DIR as one unit (DuckDB file in storage v1.0.0, "
+                        "Parquet, dbt docs, the last validation's results, the KPI report, the record), audited "
+                        "against the live publication and switched in by one rename; also to PostgreSQL with "
+                        "KPI_PUBLISH_POSTGRES=1.",
+        ),
+        dg.AssetSpec(
+            REPORT_KEY, deps=[PUBLISHED_MARTS_KEY], group_name="serving", kinds={"html"},
+            description="A static HTML scorecard (inline SVG charts, renders offline) of the publication, built "
+                        f"before the switch, in the same release: KPI_SERVING_DIR/{REPORT_FILE}.",
+        ),
+    ],
     pool=WAREHOUSE_POOL,
-    description="The marts copied to KPI_SERVING_DIR (DuckDB file in storage v1.0.0, Parquet, dbt docs and "
-                "the last validation's results) by an atomic swap; also to PostgreSQL with KPI_PUBLISH_POSTGRES=1.",
+    name="publish_marts",
 )
-def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = Settings.from_env()
-    postgres = PostgresTarget.from_env(os.environ)
+def published_marts(context: dg.AssetExecutionContext):
+    settings = settings_for_step()
+    hold_warehouse(context, settings)
     docs = dbt_docs(settings)
     checks = last_check_results(context)
-    record = publish(
-        settings, run_id=context.run.run_id, docs_dir=docs, postgres=postgres,
-        extra_docs={"validation.html": validation_summary_html(checks, f"Run {context.run.run_id}.")},
-    )
+    build = last_transform_build(settings.warehouse_path) or {}
+    try:
+        record = publish(
+            settings, run_id=context.run.run_id, docs_dir=docs, postgres=settings.postgres,
+            extra_docs={"validation.html": validation_summary_html(checks, f"Run {context.run.run_id}.")},
+            accept_shrink=context.run.tags.get(ACCEPT_SHRINK_TAG, "false").lower() == "true",
+            warehouse_load_seq=build.get("load_seq", 0), transform_fingerprint=build.get("transform_fingerprint"),
+            log=context.log.warning,
+        )
+    except PublicationRejected as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False,
+                         metadata={"findings": [finding.describe() for finding in exc.findings],
+                                   "candidate": dg.MetadataValue.path(str(exc.candidate_dir))}) from exc
+    postgres = settings.postgres
     context.log.info(f"published {record['publication_id']} to {settings.serving_dir}"
                      + (f" and {postgres.describe()} schema {postgres.publish_schema}" if postgres.publish else ""))
     if record["cleaned_stale"]:
@@ -74,8 +98,14 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         "row_counts": record["row_counts"],
         "source_vintages": record["source_vintages"],
         "git_revision": record["git_revision"],
+        "warehouse_load_seq": record["warehouse_load_seq"],
+        "audit_findings_accepted": record["audit"]["findings"],
         "checks_passed": sum(1 for c in checks if c["status"] == "passed"),
     }
     if postgres.publish:
         metadata["postgres"] = f"{postgres.describe()} schema {postgres.publish_schema}"
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(asset_key=PUBLISHED_MARTS_KEY, metadata=metadata)
+    yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
+        "publication_id": record["publication_id"], "charts": record["report"]["charts"],
+        "report": dg.MetadataValue.path(str(settings.serving_dir / REPORT_FILE)),
+    })

@@ -7,14 +7,14 @@ failed suite fails the step, so nothing downstream runs and the raw tables keep 
 
 import dagster as dg
 
-from orchestration.errors import SourceFormatError
+from orchestration.errors import SettingsError, SourceFormatError
+from orchestration.load_step import LOAD, PENDING, run_load
 from orchestration.operations import FRESHNESS_BY_SOURCE
 from orchestration.partitions import YEARLY, forced, year_range
+from orchestration.publish import published_load_seq
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec
-from orchestration.transport import acquire_landings, describe_landings, landings_fingerprint
-from orchestration.validation import validate_frame
-from orchestration.warehouse import RawLoad, load_source, loaded_unchanged, new_load_id
+from orchestration.warehouse_lock import WarehouseBusy, hold_for_run
 
 RAW_PREFIX = "raw"
 RAW_GROUP = "raw"
@@ -44,12 +44,6 @@ def check_specs_for(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
     return checks
 
 
-def _in_years(frame, year_column: str | None, years: tuple[int, int]):
-    if year_column is None:
-        return frame
-    return frame[frame[year_column].between(years[0], years[1])].reset_index(drop=True)
-
-
 def _check_owner(spec: SourceSpec, suite: str) -> str:
     return suite if suite in {dataset.name for dataset in spec.datasets} else spec.datasets[0].name
 
@@ -60,6 +54,23 @@ def _checks_not_run(spec: SourceSpec, reason: str, only: list[str] | None = None
     for suite in suites:
         yield dg.AssetCheckResult(asset_key=raw_asset_key(_check_owner(spec, suite)), check_name=suite_check_name(suite),
                                   passed=True, metadata={"evaluated": False, "reason": reason})
+
+
+def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> None:
+    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock)."""
+    try:
+        hold_for_run(settings.warehouse_path, settings.warehouse_lock_timeout_seconds, context.run_id,
+                     what=f"Dagster run of {context.job_name}", log=context.log.info)
+    except WarehouseBusy as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def settings_for_step() -> Settings:
+    """The validated settings; a bad setting fails the step at once and is never retried."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from exc
 
 
 def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
@@ -78,62 +89,42 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         retry_policy=dg.RetryPolicy(max_retries=1, delay=30, backoff=dg.Backoff.EXPONENTIAL),
     )
     def load(context: dg.AssetExecutionContext):
-        settings = Settings.from_env()
-        years = year_range(context)
-        landings = acquire_landings(
-            spec.name, settings.source_mode, settings.snapshot_dir, settings.landing_dir,
-            lambda fetcher: spec.fetch(fetcher, settings),
-            base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
-            timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
-            backoff_factor=settings.http_backoff_factor,
-        )
-        fingerprint = landings_fingerprint(landings)
-        unchanged_since = loaded_unchanged(settings.warehouse_path, spec.name, fingerprint, years)
-        if unchanged_since and not forced(context):
-            # same bytes as an earlier load of these years: nothing to parse, load or rebuild
-            reason = f"unchanged since load {unchanged_since} (landings sha256 {fingerprint[:12]}), which passed this suite"
-            context.log.info(f"{spec.name}: {reason}; nothing parsed, loaded or rebuilt")
-            yield from _checks_not_run(spec, reason)
-            return
-        context.log.info(f"{spec.name}: parsing {len(landings)} landing(s) for {years[0]}-{years[1]} ({settings.source_mode} mode)")
+        settings = settings_for_step()
+        hold_warehouse(context, settings)
         try:
-            parsed = spec.parse(landings, settings)
+            outcome = run_load(spec, settings, year_range(context), forced(context),
+                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info)
         except SourceFormatError as exc:
             # bad bytes stay bad: retrying would only repeat the failure (network faults do retry)
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        frames = {dataset.name: _in_years(parsed[dataset.name], dataset.year_column, years) for dataset in spec.datasets}
-        check_frames = spec.check_frames(frames)
-        if set(check_frames) != set(spec.check_suites):
-            raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
-        # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
-        to_validate = {name: frame for name, frame in {**frames, **check_frames}.items() if len(frame)}
-        reports = [validate_frame(name, frame) for name, frame in to_validate.items()]
-        empty = [name for name in (*frames, *check_frames) if name not in to_validate]
-        yield from _checks_not_run(spec, f"no rows for {years[0]}-{years[1]}: nothing to validate", only=empty)
-        for report in reports:
+        plan = outcome.plan
+        if plan.action != LOAD:
+            yield from _checks_not_run(spec, plan.reason)
+            if plan.action == PENDING:
+                # nothing reloaded, but the raw tables hold a load the publication lacks: downstream must run
+                for dataset in spec.datasets:
+                    yield dg.MaterializeResult(asset_key=raw_asset_key(dataset.name),
+                                               metadata={"reloaded": False, "reason": plan.reason})
+            return
+        years_text = f"{plan.years[0]}-{plan.years[1]}"
+        yield from _checks_not_run(spec, f"no rows for {years_text}: nothing to validate", only=outcome.empty_suites)
+        for report in outcome.reports:
             yield dg.AssetCheckResult(
                 asset_key=raw_asset_key(_check_owner(spec, report.dataset)), check_name=suite_check_name(report.dataset),
-                passed=report.success, metadata=report.metadata(),
-                severity=dg.AssetCheckSeverity.ERROR,
+                passed=report.success, metadata=report.metadata(), severity=dg.AssetCheckSeverity.ERROR,
             )
-        failed = [report for report in reports if not report.success]
-        if failed:
+        if outcome.failed:
             raise dg.Failure(
-                description=f"[{spec.name}] validation failed, nothing was loaded: " + " | ".join(r.message() for r in failed),
-                metadata={"failed_suites": [r.suite_file for r in failed]},
+                description=f"[{spec.name}] validation failed, nothing was loaded: " + " | ".join(r.message() for r in outcome.failed),
+                metadata={"failed_suites": [r.suite_file for r in outcome.failed]},
                 allow_retries=False,
             )
-        load_id = new_load_id()
-        counts = load_source(
-            settings.warehouse_path, spec.name,
-            [RawLoad(dataset.name, frames[dataset.name], dataset.replace_on, dataset.year_column) for dataset in spec.datasets],
-            years, load_id, fingerprint,
-        )
         for dataset in spec.datasets:
             yield dg.MaterializeResult(
                 asset_key=raw_asset_key(dataset.name),
-                metadata={**counts[dataset.name], "load_id": load_id, "mode": settings.source_mode, "years": f"{years[0]}-{years[1]}",
-                          "landings_sha256": fingerprint, "landings": describe_landings(landings)},
+                metadata={**outcome.counts[dataset.name], "load_id": outcome.load_id, "mode": settings.source_mode,
+                          "years": years_text, "whole_release": plan.whole_release, "reason": plan.reason,
+                          "landings_sha256": outcome.fingerprint, "landings": outcome.describe_landings()},
             )
 
     return load

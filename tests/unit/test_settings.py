@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from orchestration.errors import SettingsError
@@ -81,6 +83,7 @@ def test_overlapping_paths_are_refused(tmp_path, paths, message):
 
 def test_replay_may_read_the_landing_archive_as_its_snapshot(tmp_path):
     """Re-parsing earlier live fetches: the snapshot dir may be the landing dir when nothing is fetched."""
+    (tmp_path / "landing").mkdir()
     settings = Settings.from_env({"KPI_SNAPSHOT_DIR": str(tmp_path / "landing"), "KPI_LANDING_DIR": str(tmp_path / "landing"),
                                   "KPI_WAREHOUSE_PATH": str(tmp_path / "wh" / "kpi.duckdb"), "KPI_SERVING_DIR": str(tmp_path / "serving")})
     assert settings.snapshot_dir == settings.landing_dir
@@ -95,3 +98,69 @@ def test_countries_cannot_smuggle_sql_or_paths():
     for raw in ("HND'; DROP TABLE raw.x; --", "../HND", "HND OR 1=1"):
         with pytest.raises(SettingsError, match="KPI_COUNTRIES"):
             Settings.from_env({"KPI_COUNTRIES": raw})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KPI_SCHEDULE_CRON": "bogus"}, "KPI_SCHEDULE_CRON='bogus' is not a cron schedule"),
+        ({"KPI_SCHEDULE_CRON": "0 25 * * *"}, "KPI_SCHEDULE_CRON='0 25 * * *' is not a cron schedule"),
+        ({"KPI_SCHEDULE_TIMEZONE": "Mars/Olympus"}, "KPI_SCHEDULE_TIMEZONE='Mars/Olympus' is not an IANA time zone"),
+        ({"KPI_REVISION_WINDOW_YEARS": "abc"}, "KPI_REVISION_WINDOW_YEARS='abc' must be a whole number from 1"),
+        ({"KPI_REVISION_WINDOW_YEARS": "0"}, "KPI_REVISION_WINDOW_YEARS='0' must be a whole number from 1"),
+        ({"KPI_DBT_TARGET": "snowflake"}, "KPI_DBT_TARGET='snowflake': use one of duckdb, postgres"),
+        ({"KPI_SNAPSHOT_DIR": "/nonexistent/snapshot"}, "KPI_SNAPSHOT_DIR='/nonexistent/snapshot' is not a directory"),
+        ({"KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS": "forever"}, "KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS='forever' is not a number"),
+        ({"KPI_PG_PORT": "99999"}, "KPI_PG_PORT='99999' is not a TCP port"),
+        ({"KPI_PUBLISH_POSTGRES": "maybe"}, "KPI_PUBLISH_POSTGRES='maybe'"),
+    ],
+)
+def test_every_setting_is_validated_at_start_with_its_name(env, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env(env)
+
+
+def test_operational_settings_have_working_defaults_and_are_read_once():
+    settings = Settings.from_env({"KPI_SCHEDULE_CRON": "30  5 * * 1-5", "KPI_SCHEDULE_TIMEZONE": "America/Tegucigalpa",
+                                  "KPI_REVISION_WINDOW_YEARS": "5", "KPI_DBT_TARGET": "POSTGRES",
+                                  "KPI_FAILURES_DIR": "elsewhere/failures"})
+    assert (settings.schedule_cron, settings.schedule_timezone) == ("30 5 * * 1-5", "America/Tegucigalpa")
+    assert (settings.revision_window_years, settings.dbt_target) == (5, "postgres")
+    assert settings.failures_dir == PROJECT_ROOT / "elsewhere" / "failures"
+    defaults = Settings.from_env({})
+    assert (defaults.schedule_cron, defaults.schedule_timezone, defaults.revision_window_years) == ("0 6 * * *", "UTC", 3)
+    assert defaults.dbt_target == "duckdb" and defaults.alert_webhook_url is None
+
+
+def test_the_webhook_url_is_a_secret_kept_out_of_repr_and_errors():
+    secret = "https://hooks.example/T0KEN-" + "x" * 8
+    settings = Settings.from_env({"KPI_ALERT_WEBHOOK_URL": secret})
+    assert settings.alert_webhook_url == secret and secret not in repr(settings)
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"KPI_ALERT_WEBHOOK_URL": "not a url T0KEN"})
+    assert "T0KEN" not in str(raised.value) and "KPI_ALERT_WEBHOOK_URL" in str(raised.value)
+
+
+# reads of the environment that are not KPI_* settings: Dagster's home, and dbt's own profile variables
+# (dbt reads them itself; the runner keys its parse cache on them)
+_ENVIRONMENT_READS_ALLOWED = {
+    ("orchestration/dbt_runner.py", "os.environ.get(name"),
+}
+# per-source URL overrides still read by the source modules (being moved into the sources' specs)
+_KNOWN_SOURCE_READS = {
+    ("orchestration/sources/foreign_assistance.py", "os.environ.get(COUNTRY_SUMMARY_URL_ENV"),
+    ("orchestration/sources/state_dept.py", "dict(os.environ"),
+    ("orchestration/sources/cbp.py", "dict(os.environ"),
+}
+
+
+def test_no_module_reads_a_kpi_setting_from_the_environment_but_settings():
+    """Settings in one place: every KPI_* variable is parsed and validated by orchestration/settings.py."""
+    reads = set()
+    for path in sorted((PROJECT_ROOT / "orchestration").rglob("*.py")):
+        if path.name == "settings.py":
+            continue
+        for line in path.read_text().splitlines():
+            for match in re.finditer(r"os\.environ\.get\([\w\"']*|os\.environ\[|os\.getenv\(|dict\(os\.environ", line):
+                reads.add((str(path.relative_to(PROJECT_ROOT)), match.group(0)))
+    assert reads - _ENVIRONMENT_READS_ALLOWED - _KNOWN_SOURCE_READS == set()

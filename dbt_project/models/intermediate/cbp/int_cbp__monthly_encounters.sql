@@ -1,5 +1,5 @@
 -- Monthly encounters of both publishers in one shape, each citizenship from the newest release of that
--- source (first loaded last). OHSS rows are Border Patrol only and not broken down by demographic, title
+-- source (the one covering the latest fiscal month). OHSS rows are Border Patrol only and not broken down by demographic, title
 -- or encounter type ('All'); CBP rows are all at the Southwest land border.
 with ohss as (
 
@@ -9,7 +9,7 @@ with ohss as (
 
 ohss_latest_release as (
 
-    {{ latest_release('ohss') }}
+    {{ latest_release('ohss', 'ohss') }}
 
 ),
 
@@ -21,7 +21,7 @@ cbp as (
 
 cbp_latest_release as (
 
-    {{ latest_release('cbp') }}
+    {{ latest_release('cbp', 'cbp') }}
 
 ),
 

@@ -1,4 +1,4 @@
--- Each citizenship's figures from its newest release (the release first loaded last): every OHSS release restates the whole
+-- Each citizenship's figures from its newest release (the one covering the latest fiscal month): every OHSS release restates the whole
 -- history, so a revision replaces the series rather than mixing releases year by year.
 with annual as (
 
@@ -8,7 +8,7 @@ with annual as (
 
 latest_release as (
 
-    {{ latest_release('annual') }}
+    {{ latest_release('annual', ref('stg_cbp__ohss_monthly_encounters')) }}
 
 )
 

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='fiscal_year',
+{{ config(materialized='incremental', incremental_strategy='replace_range', range_column='fiscal_year',
           on_schema_change='fail', tags=['incremental']) }}
 
 -- Encounters per month against the same month a year earlier, to show surges. Totals over
