@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,15 +103,27 @@ def release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def _failures(result) -> list[str]:
+def _failures(result, sample_rows: Callable[[str], list[dict]] | None = None) -> list[str]:
+    """One line per failed node; a failed test's line shows its first failing rows when
+    ``sample_rows`` can run its compiled SQL (which country, year and values disagree)."""
     if result.exception is not None:
         return [f"{type(result.exception).__name__}: {result.exception}"]
     failed = [node for node in getattr(result.result, "results", []) if str(node.status) in ("error", "fail", "runtime error")]
-    return [f"{node.node.unique_id}: {node.status}: {(node.message or '').strip()[:500]}" for node in failed]
+    lines = []
+    for node in failed:
+        line = f"{node.node.unique_id}: {node.status}: {(node.message or '').strip()[:500]}"
+        compiled = getattr(node.node, "compiled_code", None)
+        if sample_rows is not None and node.node.resource_type == "test" and compiled:
+            try:
+                line += f"; failing rows, e.g. {sample_rows(compiled)}"
+            except Exception as exc:  # the sample only adds detail; the failure stands without it
+                line += f" (failing rows not shown: {type(exc).__name__})"
+        lines.append(line)
+    return lines
 
 
 def build(context: dg.AssetExecutionContext, command: Sequence[str],
-          project_dir: Path = DBT_PROJECT_DIR) -> Iterator[Any]:
+          project_dir: Path = DBT_PROJECT_DIR, sample_rows: Callable[[str], list[dict]] | None = None) -> Iterator[Any]:
     """Run ``dbt <command>`` for this step's selection in-process; yield Dagster's events for it.
 
     Raises ``DbtBuildError`` after the events of the nodes that did run, so a failed build fails
@@ -158,7 +170,7 @@ def build(context: dg.AssetExecutionContext, command: Sequence[str],
         yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
                                                  context=context, target_path=target_path)
     if not result.success:
-        failures = _failures(result)
+        failures = _failures(result, sample_rows)
         raise DbtBuildError(
             description=f"dbt {' '.join(command)} failed ({len(failures)} node(s)); dbt's log: {target_path / 'dbt.log'}\n"
             + "\n".join(failures),

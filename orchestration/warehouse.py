@@ -124,7 +124,8 @@ def _ensure_ledger(conn: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()}
     for name, kind in _LEDGER_COLUMNS:
         if name not in present:  # a warehouse from before this column: added, old rows numbered by load time
-            conn.execute(f"ALTER TABLE {RAW_SCHEMA}.{LEDGER_TABLE} ADD COLUMN {identifier(name)} {kind}").fetchall()
+            column_sql = f"{identifier(name)} {kind}"  # both from _LEDGER_COLUMNS above
+            conn.execute(f"ALTER TABLE {RAW_SCHEMA}.{LEDGER_TABLE} ADD COLUMN {column_sql}").fetchall()
             if name == "load_seq":
                 conn.execute(
                     f"UPDATE {RAW_SCHEMA}.{LEDGER_TABLE} AS ledger SET load_seq = numbered.seq FROM (SELECT load_id, "
@@ -215,3 +216,12 @@ def last_transform_build(path: Path) -> dict | None:
         row = conn.execute(f"SELECT load_seq, transform_fingerprint, run_id FROM {META_SCHEMA}.{TRANSFORM_TABLE} "
                            "ORDER BY built_at DESC LIMIT 1").fetchone()
     return None if row is None else {"load_seq": int(row[0]), "transform_fingerprint": row[1], "run_id": row[2]}
+
+
+def sample_rows(path: Path, query: str, limit: int = 5) -> list[dict]:
+    """The first rows of a query on the warehouse, read-only (a failed dbt test's failing rows)."""
+    with connect(path, read_only=True) as conn:
+        # ``query`` is dbt's compiled SQL of one of this project's own tests, never data or a setting
+        cursor = conn.execute(f"SELECT * FROM ({query}) AS failing LIMIT ?", [limit])
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -25,7 +25,7 @@ from orchestration.dbt_runner import build
 from orchestration.partitions import run_partition_range
 from orchestration.publish import current_publication, published_load_seq
 from orchestration.transform_step import dbt_vars, incremental_range
-from orchestration.warehouse import last_load_seq, load_history, record_transform_build
+from orchestration.warehouse import last_load_seq, load_history, record_transform_build, sample_rows
 
 INCREMENTAL_SELECTOR = "tag:incremental"
 
@@ -68,5 +68,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
                               (settings.first_year, settings.last_year))
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
-    yield from build(context, dbt_build_args(dbt_vars(years)))
+    sample = (lambda sql: sample_rows(settings.warehouse_path, sql)) if settings.dbt_target == "duckdb" else None
+    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=sample)
     record_transform_build(settings.warehouse_path, load_seq, fingerprint, context.run_id, years)
