@@ -34,11 +34,15 @@ def run_publish(env: dict[str, str]):
 
     with environment(env):
         from orchestration.definitions import defs
+        from orchestration.warehouse_lock import release_run_holds
 
-        return defs.resolve_job_def("kpi_full_build").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-            asset_selection=[dg.AssetKey(["serving", "kpi_marts"]), dg.AssetKey(["serving", "kpi_report"])],
-        )
+        try:
+            return defs.resolve_job_def("kpi_full_build").execute_in_process(
+                instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                asset_selection=[dg.AssetKey(["serving", "kpi_marts"]), dg.AssetKey(["serving", "kpi_report"])],
+            )
+        finally:
+            release_run_holds()
 
 
 # --- reader processes ------------------------------------------------------------------------------

@@ -67,13 +67,13 @@ def test_one_partition_twice_leaves_identical_rows(built_warehouse):
 def daily(env, first_year, last_year, instance):
     """What the schedule and its sensor do: a load run, then transform and publish if it changed something."""
     load = run_job(env, first_year, last_year, force=False, instance=instance, job="kpi_load")
-    assert load.success
+    assert load.success, [str(event.message) for event in load.all_events if event.is_failure]
     changed = sorted({e.asset_key.to_user_string() for e in load.get_asset_materialization_events()})
     request = transform_request_after(load.dagster_run, changed)
     transform = None
     if isinstance(request, dg.RunRequest):
         transform = run_job(env, first_year, last_year, instance=instance, job="kpi_transform_publish", tags=request.tags)
-        assert transform.success
+        assert transform.success, [str(event.message) for event in transform.all_events if event.is_failure]
     return load, request, transform
 
 

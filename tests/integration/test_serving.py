@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +83,13 @@ def test_serving_dir_holds_file_parquet_record_docs_and_report(build):
     assert marts == set(record["row_counts"]) and {"kpi_annual", "kpi_scorecard", "dim_kpi"} <= marts
     for mart in marts:
         assert (serving / "parquet" / f"{mart}.parquet").is_file(), mart
-    assert (serving / "parquet").resolve() == (serving / RELEASES_DIR / record["publication_id"]).resolve()
+    release = serving / RELEASES_DIR / record["publication_id"]
+    assert (serving / "parquet").resolve() == (release / "parquet").resolve()
+    assert {path.suffix for path in (serving / "parquet").iterdir()} == {".parquet"}  # a dataset folder, nothing else
+    # one pointer: every stable name reaches the current release through `current`
+    assert (serving / "current").resolve() == release.resolve()
+    for name in (SERVING_FILE, "parquet", "docs", "kpi_report.html", PUBLICATION_FILE):
+        assert os.readlink(serving / name) == f"current/{name}", name
     docs = serving / "docs"
     assert docs.resolve().parent.name == record["publication_id"]
     manifest = json.loads((docs / "manifest.json").read_text())
@@ -118,88 +125,64 @@ def test_a_crashed_publish_leaves_nothing_the_next_one_keeps(build, tmp_path):
     serving = tmp_path / "serving"
     settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(serving)})
     first = publish(settings)
-    # what a publish killed half-way leaves behind
-    (serving / f".{SERVING_FILE}.20990101T000000Z-dead00.partial").write_bytes(b"half a file")
-    (serving / f".{SERVING_FILE}.20990101T000000Z-dead00.partial.wal").write_bytes(b"wal")
-    (serving / ".parquet.partial").symlink_to(Path(RELEASES_DIR) / "20990101T000000Z-dead00", target_is_directory=True)
+    # what a publish killed half-way leaves behind: a half-made pointer, an unfinished release, and a
+    # release finished but never switched in
+    (serving / ".current.partial").symlink_to(Path(RELEASES_DIR) / "20990101T000000Z-dead00", target_is_directory=True)
     unfinished = serving / RELEASES_DIR / "20990101T000000Z-dead00"
-    unfinished.mkdir()
-    (unfinished / "kpi_annual.parquet").write_bytes(b"partial")
+    (unfinished / "parquet").mkdir(parents=True)
+    (unfinished / "parquet" / "kpi_annual.parquet").write_bytes(b"partial")
+    never_switched = serving / RELEASES_DIR / "20990101T000001Z-dead01"
+    shutil.copytree(serving / RELEASES_DIR / first["publication_id"], never_switched)
+    assert current_publication(serving)["publication_id"] == first["publication_id"]  # readers never saw them
 
     second = publish(settings)
     assert sorted(second["cleaned_stale"]) == sorted([
-        f".{SERVING_FILE}.20990101T000000Z-dead00.partial", f".{SERVING_FILE}.20990101T000000Z-dead00.partial.wal",
-        ".parquet.partial", f"{RELEASES_DIR}/20990101T000000Z-dead00",
+        ".current.partial", f"{RELEASES_DIR}/20990101T000000Z-dead00", f"{RELEASES_DIR}/20990101T000001Z-dead01",
     ])
-    assert not unfinished.exists()
+    assert not unfinished.exists() and not never_switched.exists()
     assert [p.name for p in serving.iterdir() if p.name.startswith(".")] == []
     assert {p.name for p in (serving / RELEASES_DIR).iterdir()} == {first["publication_id"], second["publication_id"]}
     assert (serving / RELEASES_DIR / first["publication_id"] / PUBLICATION_FILE).is_file()
     assert current_publication(serving)["publication_id"] == second["publication_id"]
 
 
-def _old_duckdb_python(cache_dir: Path) -> Path:
-    """A virtualenv with DuckDB 1.1.3 only (hash-pinned), made once and reused across runs."""
-    machine = os.uname().machine
-    if machine not in OLD_DUCKDB_HASHES or sys.version_info[:2] != (3, 11):
-        pytest.fail(f"no pinned {OLD_DUCKDB} wheel hash for {machine} / Python {sys.version_info[:2]}: add one")
-    venv = cache_dir / "venv"
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    if not marker.is_file():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
-        requirements = cache_dir / "requirements.txt"
-        requirements.write_text(f"{OLD_DUCKDB} --hash={OLD_DUCKDB_HASHES[machine]}\n")
-        result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                                 "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", str(requirements)],
-                                capture_output=True, text=True)
-        assert result.returncode == 0, f"installing {OLD_DUCKDB} failed:\n{result.stdout}\n{result.stderr}"
-        marker.write_text(OLD_DUCKDB)
-    return python
+def test_a_publish_killed_before_its_switch_changes_nothing_readers_see(build, tmp_path, monkeypatch):
+    """Everything of a publication is written in its own release directory; only the rename of
+    ``current`` makes it visible, so dying before it leaves every stable name on the old one."""
+    import orchestration.publish as publishing
+
+    root, env = build
+    serving = tmp_path / "serving"
+    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(serving)})
+    first = publish(settings)
+    before = {name: (serving / name).resolve() for name in (SERVING_FILE, "parquet", "docs", "kpi_report.html", PUBLICATION_FILE)}
+
+    def die(*args):
+        raise KeyboardInterrupt("killed before the switch")
+
+    monkeypatch.setattr(publishing, "_switch", die)
+    with pytest.raises(KeyboardInterrupt):
+        publish(settings)
+    assert {name: (serving / name).resolve() for name in before} == before
+    assert current_publication(serving)["publication_id"] == first["publication_id"]
+    assert {p.name for p in (serving / RELEASES_DIR).iterdir()} == {first["publication_id"]}  # the candidate is gone
 
 
-OLD_CLIENT = r"""
-import json, sys
-import duckdb
-out = {"version": duckdb.__version__}
-try:
-    conn = duckdb.connect(sys.argv[1], read_only=True)
-    out["rows"] = conn.execute("select count(*), sum(value) from marts.kpi_annual").fetchone()
-    out["hnd_homicide_2023"] = conn.execute(
-        "select value from marts.kpi_annual where country_iso3 = 'HND' and kpi_id = 'homicide_rate' and year = 2023").fetchone()[0]
-    out["publication_id"] = conn.execute("select publication_id from marts.publication").fetchone()[0]
-    if len(sys.argv) > 2:
-        out["parquet_rows"] = duckdb.connect().execute(f"select count(*) from read_parquet('{sys.argv[2]}')").fetchone()[0]
-except Exception as exc:
-    out["error"] = f"{type(exc).__name__}: {exc}"
-print(json.dumps(out))
-"""
-
-
-def _old_client(python: Path, *args: str) -> dict:
-    result = subprocess.run([str(python), "-c", OLD_CLIENT, *args], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
-    root, _ = build
-    serving = root / "serving"
-    python = _old_duckdb_python(Path(request.config.cache.mkdir("duckdb-1.1.3-client")))
-    answer = _old_client(python, str(serving / SERVING_FILE), str(serving / "parquet" / "kpi_annual.parquet"))
-    assert answer["version"] == "1.1.3"
-    assert "error" not in answer, answer["error"]
+def test_the_layout_before_publications_had_a_pointer_is_replaced_in_place(build, tmp_path):
+    """A serving directory of the previous layout (a kpi.duckdb file, links straight into a release)
+    becomes the new layout at the next publication, without a moment where a name is missing."""
+    root, env = build
+    serving = tmp_path / "serving"
+    old_release = serving / RELEASES_DIR / "20200101T000000Z-old000"
+    old_release.mkdir(parents=True)
+    shutil.copyfile(root / "serving" / SERVING_FILE, serving / SERVING_FILE)
+    (serving / PUBLICATION_FILE).write_text(json.dumps({"publication_id": "20200101T000000Z-old000"}))
+    (old_release / PUBLICATION_FILE).write_text(json.dumps({"publication_id": "20200101T000000Z-old000"}))
+    (serving / "parquet").symlink_to(Path(RELEASES_DIR) / old_release.name, target_is_directory=True)
+    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(serving)})
+    record = publish(settings)
+    assert current_publication(serving)["publication_id"] == record["publication_id"]
+    assert os.readlink(serving / SERVING_FILE) == f"current/{SERVING_FILE}"
+    assert os.readlink(serving / "parquet") == "current/parquet"
     with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as conn:
-        expected = conn.execute("select count(*), sum(value) from marts.kpi_annual").fetchone()
-        publication_id = conn.execute("select publication_id from marts.publication").fetchone()[0]
-    assert answer["rows"][0] == expected[0] and answer["rows"][1] == pytest.approx(expected[1], rel=1e-12)
-    assert round(answer["hnd_homicide_2023"], 2) == 31.44
-    assert answer["publication_id"] == publication_id
-    assert answer["parquet_rows"] == expected[0]
-
-    # the control: DuckDB 2.0's default storage is what 1.1 cannot read
-    default_file = tmp_path / "default_storage.duckdb"
-    with duckdb.connect(str(default_file)) as conn:
-        conn.execute("create schema marts; create table marts.kpi_annual as select 1.0 as value")
-    refused = _old_client(python, str(default_file))
-    assert "version number" in refused.get("error", ""), refused
+        assert conn.execute("select publication_id from marts.publication").fetchone()[0] == record["publication_id"]

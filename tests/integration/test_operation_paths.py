@@ -1,0 +1,156 @@
+"""The paths users reach the marts by, through real Dagster runs with dbt: the daily schedule
+with a new release, a daily run that died after loading, a year that disappears from a release,
+the publication audit, and runs that fail leaving a record."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.cli import step_failure_messages
+from orchestration.publish import ACCEPT_SHRINK_TAG, REJECTED_DIR, current_publication
+from tests.conftest import SNAPSHOT_DIR, run_job
+from tests.integration.test_partitions import daily, materialized
+from tests.releases import HOMICIDES_2024, bundled_landing, new_homicide_release, worldbank_release
+
+pytestmark = pytest.mark.integration
+WINDOW = (2024, 2026)
+
+
+def copy_of_built(built_warehouse, root: Path) -> dict[str, str]:
+    """A warehouse and serving directory as the shared full build left them, with a snapshot that
+    holds the bundled landings (as links) and room for new releases."""
+    built_root, env, _ = built_warehouse
+    shutil.copytree(built_root / "warehouse", root / "warehouse")
+    shutil.copytree(built_root / "serving", root / "serving", symlinks=True)
+    for source_dir in SNAPSHOT_DIR.iterdir():
+        if source_dir.is_dir():
+            (root / "snapshot" / source_dir.name).mkdir(parents=True)
+            for landing in source_dir.iterdir():
+                (root / "snapshot" / source_dir.name / landing.name).symlink_to(landing, target_is_directory=True)
+    return {**env, "KPI_WAREHOUSE_PATH": str(root / "warehouse" / "kpi.duckdb"), "KPI_SERVING_DIR": str(root / "serving"),
+            "KPI_SNAPSHOT_DIR": str(root / "snapshot"), "KPI_LANDING_DIR": str(root / "landing"),
+            "KPI_FAILURES_DIR": str(root / "failures")}
+
+
+def query(serving: Path, sql: str, parameters=()) -> list[tuple]:
+    with duckdb.connect(str(serving / "kpi.duckdb"), read_only=True) as conn:
+        return conn.execute(sql, list(parameters)).fetchall()
+
+
+def homicide_series(serving: Path) -> dict[str, list[int]]:
+    return dict(query(serving, "select country_iso3, list(year order by year) from marts.kpi_annual "
+                               "where kpi_id = 'homicide_rate' group by 1"))
+
+
+def test_a_new_release_through_the_daily_schedule_keeps_every_year(built_warehouse, tmp_path):
+    """The regression the issue reported: a new homicide release, then the daily run over its
+    three-year window, used to publish ONE year of homicide rates per country."""
+    env = copy_of_built(built_warehouse, tmp_path)
+    serving = tmp_path / "serving"
+    before_series = homicide_series(serving)
+    before_rows = query(serving, "select count(*) from marts.kpi_annual")[0][0]
+    new_homicide_release(tmp_path / "snapshot")
+
+    instance = dg.DagsterInstance.ephemeral()
+    load, request, transform = daily(env, *WINDOW, instance)
+    assert materialized(load) == {"raw/worldbank_indicator_values"}
+    metadata = next(e for e in load.get_asset_materialization_events()).materialization.metadata
+    assert metadata["whole_release"].value is True and metadata["years"].value == "2000-2026"
+    assert isinstance(request, dg.RunRequest) and "serving/kpi_marts" in materialized(transform)
+
+    after_series = homicide_series(serving)
+    for country, years in before_series.items():
+        assert set(years) | {2023, 2024} <= set(after_series[country]), country
+    assert query(serving, "select count(*) from marts.kpi_annual")[0][0] > before_rows
+    vintages = query(serving, "select distinct source_vintage from marts.fct_homicides")
+    assert vintages == [("2026-06-30",)] or [str(v) for (v,) in vintages] == ["2026-06-30"]
+    released = json.loads(next(bundled_landing("worldbank", HOMICIDES_2024).glob("*p001.json")).read_bytes())[1]
+    hnd_2011 = next(row["value"] for row in released if (row["countryiso3code"], row["date"]) == ("HND", "2011"))
+    assert query(serving, "select value from marts.kpi_annual where country_iso3 = 'HND' and kpi_id = 'homicide_rate' "
+                          "and year = 2011") == [(round(hnd_2011 * 0.99, 6),)]
+    # the next day sees the same bytes: nothing to do, and nothing is left behind
+    again, request, _ = daily(env, *WINDOW, instance)
+    assert materialized(again) == set() and isinstance(request, dg.SkipReason)
+
+
+def test_a_daily_run_that_died_after_loading_is_completed_by_the_next(built_warehouse, tmp_path):
+    env = copy_of_built(built_warehouse, tmp_path)
+    serving = tmp_path / "serving"
+    published_before = current_publication(serving)["publication_id"]
+    new_homicide_release(tmp_path / "snapshot")
+    instance = dg.DagsterInstance.ephemeral()
+    # the schedule's load run loads the new release; the process dies before the transform run
+    load = run_job(env, *WINDOW, force=False, instance=instance, job="kpi_load")
+    assert load.success and materialized(load) == {"raw/worldbank_indicator_values"}
+    assert current_publication(serving)["publication_id"] == published_before
+
+    # the next day: no new bytes, but the load is not in the publication, so it is completed
+    load, request, transform = daily(env, *WINDOW, instance)
+    assert materialized(load) == {"raw/worldbank_indicator_values"}
+    metadata = next(e for e in load.get_asset_materialization_events()).materialization.metadata
+    assert metadata["reloaded"].value is False and "not yet in the live publication" in metadata["reason"].value
+    assert transform is not None and transform.success
+    assert current_publication(serving)["publication_id"] != published_before
+    assert {2023, 2024} <= set(homicide_series(serving)["HND"])
+
+
+def test_a_year_a_release_no_longer_has_leaves_the_facts_and_the_audit_asks_first(built_warehouse, tmp_path):
+    """A newer release without 2005: the incremental facts delete every year of their range (dbt's
+    delete+insert kept a year missing from the batch), and the audit refuses to publish the loss
+    until the run says it is deliberate; the refused candidate stays inspectable."""
+    env = copy_of_built(built_warehouse, tmp_path)
+    serving = tmp_path / "serving"
+    live = current_publication(serving)["publication_id"]
+    new_homicide_release(tmp_path / "snapshot", "2026-07-15__synthetic__no-2005", "2026-07-15", drop_years=(2005,))
+    instance = dg.DagsterInstance.ephemeral()
+    load = run_job(env, *WINDOW, force=False, instance=instance, job="kpi_load")
+    assert load.success
+    refused = run_job(env, *WINDOW, instance=instance, job="kpi_transform_publish",
+                      tags={"dagster/asset_partition_range_start": "2024", "dagster/asset_partition_range_end": "2026"})
+    assert not refused.success
+    message = " ".join(step_failure_messages(refused))
+    assert "publication audit failed" in message and "HND homicide_rate: lost 2005 (1 year(s))" in message
+    assert "--accept-shrink" in message and f"{ACCEPT_SHRINK_TAG}=true" in message
+    assert current_publication(serving)["publication_id"] == live  # untouched
+    [candidate] = list((serving / REJECTED_DIR).iterdir())
+    audit = json.loads((candidate / "audit.json").read_text())
+    assert {"kind": "series_lost_years", "subject": "GTM homicide_rate", "detail": "lost 2005 (1 year(s))"} in audit["findings"]
+    with duckdb.connect(str(candidate / "kpi.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from marts.fct_homicides where year = 2005").fetchone()[0] == 0
+
+    accepted = run_job(env, *WINDOW, instance=instance, job="kpi_transform_publish",
+                       tags={"dagster/asset_partition_range_start": "2024", "dagster/asset_partition_range_end": "2026",
+                             ACCEPT_SHRINK_TAG: "true"})
+    assert accepted.success
+    record = current_publication(serving)
+    assert record["publication_id"] != live and record["audit"]["accepted"] is True
+    assert query(serving, "select count(*) from marts.fct_homicides where year = 2005") == [(0,)]
+    assert query(serving, "select count(*) from marts.kpi_annual where kpi_id = 'homicide_rate' and year = 2005") == [(0,)]
+
+
+def test_a_failed_cli_run_leaves_a_record_and_posts_it(built_warehouse, tmp_path, httpserver, monkeypatch, capsys):
+    """make run/daily/backfill failures are recorded like the daemon's (data/failures, webhook)."""
+    from orchestration import cli
+
+    env = copy_of_built(built_warehouse, tmp_path)
+    worldbank_release(tmp_path / "snapshot", "2026-08-01__synthetic__negative", HOMICIDES_2024, "2026-08-01",
+                      lambda iso3, year, value: -5.0 if (iso3, year) == ("HND", 2011) else value)
+    httpserver.expect_request("/hooks/T0KEN", method="POST").respond_with_data("ok")
+    for name, value in {**env, "KPI_ALERT_WEBHOOK_URL": httpserver.url_for("/hooks/T0KEN"),
+                        "KPI_LOG_DIR": str(tmp_path / "logs"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["daily"]) == 1
+    [record_file] = list((tmp_path / "failures").glob("*.json"))
+    record = json.loads(record_file.read_text())
+    assert record["job"] == "kpi_load" and "load_worldbank" in record["failed_steps"]
+    assert "worldbank_indicator_values" in record["message"] and "expect_column_values_to_be_between" in record["message"]
+    [posted] = [request for request, _ in httpserver.log]
+    assert json.loads(posted.data)["record"]["run_id"] == record["run_id"]
+    out = capsys.readouterr().out
+    assert "FAILED" in out and str(record_file) in out and "T0KEN" not in out
