@@ -23,16 +23,16 @@ $(SETUP_STAMP): requirements.lock
 	@touch $(SETUP_STAMP)
 
 run: setup
-	@$(BIN)/python -m orchestration.cli run
+	@$(BIN)/python -m orchestration.cli run $(ARGS)
 
 # Reload and rebuild a range of years in one run, then publish: make backfill FROM=2005 TO=2010
 backfill: setup
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=<year> TO=<year>"; exit 2; }
-	@$(BIN)/python -m orchestration.cli backfill --from $(FROM) --to $(TO)
+	@$(BIN)/python -m orchestration.cli backfill --from $(FROM) --to $(TO) $(ARGS)
 
 # What the daily schedule runs: the revision window; sources whose bytes did not change are skipped
 daily: setup
-	@$(BIN)/python -m orchestration.cli daily
+	@$(BIN)/python -m orchestration.cli daily $(ARGS)
 
 test: setup
 	@$(BIN)/python -m pytest

@@ -10,7 +10,8 @@ behind (stale .partial files, an incomplete landing, a WAL), completes without m
 Each stage is hit by polling for evidence the process leaves, not by test hooks in the code: a
 request reaching the publisher's server (download), a DuckDB WAL beside the warehouse while no
 dbt process exists yet (raw load), a dbt child process holding the warehouse open (dbt), a
-``.partial`` serving file (publishing). The tests run in file order and share one warehouse.
+release directory being written (publishing). The tests run in file order and share one warehouse.
+The last one kills a daily run that loaded a new release, during dbt: the next daily run publishes it.
 """
 
 from __future__ import annotations
@@ -47,14 +48,14 @@ def _env(root: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def _start(root: Path, env: dict[str, str], name: str) -> subprocess.Popen:
+def _start(root: Path, env: dict[str, str], name: str, command: str = "run") -> subprocess.Popen:
     out = open(root / f"{name}.out", "wb")
-    return subprocess.Popen([sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "orchestration.cli", command], cwd=REPO_ROOT, env=env,
                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _run_to_end(root: Path, env: dict[str, str], name: str) -> None:
-    process = _start(root, env, name)
+def _run_to_end(root: Path, env: dict[str, str], name: str, command: str = "run") -> None:
+    process = _start(root, env, name, command)
     code = process.wait(timeout=1200)
     assert code == 0, (root / f"{name}.out").read_text()[-3000:]
 
@@ -184,14 +185,20 @@ def test_kill_during_dbt(last_good):
     _assert_nothing_changed(last_good)
 
 
+def _unfinished_releases(serving: Path) -> list[Path]:
+    """Release directories being written: a candidate's data is there, its record not yet."""
+    return [release for release in (serving / "releases").iterdir()
+            if (release / "kpi.duckdb").exists() and not (release / "publication.json").exists()]
+
+
 def test_kill_during_publishing(last_good):
     root, env, _, _ = last_good
     serving = root / "serving"
     process = _start(root, env, "publishing")
 
     def publishing():
-        partial = [p.name for p in serving.glob(".kpi.duckdb.*.partial")]
-        return f"{partial[0]} being written" if partial else None
+        unfinished = _unfinished_releases(serving)
+        return f"release {unfinished[0].name} being written" if unfinished else None
 
     _kill_when(process, publishing, "publishing")
     _assert_nothing_changed(last_good)
@@ -199,10 +206,44 @@ def test_kill_during_publishing(last_good):
 
 def test_next_run_completes_without_repair(last_good):
     root, env, _, serving_before = last_good
-    assert list(root.glob("serving/.kpi.duckdb.*.partial")), "publishing kill left no stale partial file"
+    left = _unfinished_releases(root / "serving")
+    assert left, "the publishing kill left no unfinished release"
     _run_to_end(root, env, "after_crashes")
     after = _serving_state(root / "serving")
     assert after["published_id"] != serving_before["published_id"]
     assert after["counts"] == after["record"]["row_counts"]
     assert after["counts"] == serving_before["counts"]  # same snapshot, same marts
+    assert not any(release.exists() for release in left)  # removed by the next publish
     print("\n".join(KILLED))
+
+
+def test_a_daily_run_killed_after_loading_a_new_release_is_completed_by_the_next(last_good):
+    """The stranded release of the issue: the ledger said "loaded", the publication did not have it,
+    and the next daily run used to skip everything. Now what is skipped is decided against the
+    live publication."""
+    from tests.releases import new_homicide_release
+
+    root, env, _, _ = last_good
+    snapshot = root / "snapshot_with_a_new_release"
+    for source in SOURCES:
+        (snapshot / source).mkdir(parents=True)
+        for landing in (Path(env["KPI_SNAPSHOT_DIR"]) / source).iterdir():
+            (snapshot / source / landing.name).symlink_to(landing, target_is_directory=True)
+    new_homicide_release(snapshot)
+    daily_env = {**env, "KPI_SNAPSHOT_DIR": str(snapshot)}
+    published_before = _serving_state(root / "serving")["published_id"]
+    started = time.time()
+    process = _start(root, daily_env, "daily_killed", "daily")
+
+    def building():
+        executed = [sql for step in _dbt_steps_since(started) for sql in (step / "run").rglob("*.sql")]
+        return f"daily run in dbt, {len(executed)} nodes executed" if len(executed) >= 12 else None
+
+    _kill_when(process, building, "dbt of a daily run")
+    assert _serving_state(root / "serving")["published_id"] == published_before
+    _run_to_end(root, daily_env, "daily_after", "daily")
+    output = (root / "daily_after.out").read_text()
+    assert "reloaded or pending publication, marts rebuilt and published" in output, output[-2000:]
+    with duckdb.connect(str(root / "serving" / "kpi.duckdb"), read_only=True) as conn:
+        vintages = conn.execute("SELECT DISTINCT source_vintage FROM marts.kpi_annual WHERE kpi_id = 'homicide_rate'").fetchall()
+    assert vintages == [("2026-06-30",)]
