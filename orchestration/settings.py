@@ -73,6 +73,9 @@ class Settings:
     http_retries: int = 4
     http_backoff_factor: float = 1.0
     log_dir: Path = PROJECT_ROOT / "data" / "logs"
+    # total time for one request (attempts, waits, redirects, body) and for one source's whole fetch
+    http_request_deadline_seconds: float = 300.0
+    source_fetch_deadline_seconds: float = 900.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -96,8 +99,11 @@ class Settings:
             http_retries=_whole_number(env, "KPI_HTTP_RETRIES", 4, maximum=20),
             http_backoff_factor=_positive_float(env, "KPI_HTTP_BACKOFF_FACTOR", 1.0, allow_zero=True),
             log_dir=_path(env, "KPI_LOG_DIR", data_dir / "logs"),
+            http_request_deadline_seconds=_positive_float(env, "KPI_HTTP_REQUEST_DEADLINE_SECONDS", 300.0),
+            source_fetch_deadline_seconds=_positive_float(env, "KPI_SOURCE_FETCH_DEADLINE_SECONDS", 900.0),
         )
         _check_paths(settings)
+        _check_deadlines(settings)
         return settings
 
     def dbt_env(self) -> dict[str, str]:
@@ -151,3 +157,18 @@ def _check_paths(settings: "Settings") -> None:
         raise SettingsError(f"KPI_LANDING_DIR={str(landing)!r} is inside KPI_SERVING_DIR: BI tools would see raw publisher files")
     if settings.source_mode == "live" and _inside(landing, settings.snapshot_dir):
         raise SettingsError(f"KPI_LANDING_DIR={str(landing)!r} is inside KPI_SNAPSHOT_DIR: live fetches would change the replay snapshot")
+
+
+def _check_deadlines(settings: "Settings") -> None:
+    """A request must be able to outlast one read timeout, and fit in its source's fetch."""
+    request, fetch = settings.http_request_deadline_seconds, settings.source_fetch_deadline_seconds
+    if request < settings.http_timeout_seconds:
+        raise SettingsError(
+            f"KPI_HTTP_REQUEST_DEADLINE_SECONDS={request:g} is shorter than KPI_HTTP_TIMEOUT_SECONDS={settings.http_timeout_seconds:g}: "
+            "a request's total deadline must allow at least one read timeout"
+        )
+    if fetch < request:
+        raise SettingsError(
+            f"KPI_SOURCE_FETCH_DEADLINE_SECONDS={fetch:g} is shorter than KPI_HTTP_REQUEST_DEADLINE_SECONDS={request:g}: "
+            "a source's fetch deadline must allow at least one whole request"
+        )

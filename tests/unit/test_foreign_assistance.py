@@ -270,7 +270,7 @@ def _serve(httpserver, later_summary_bytes, sector_rows, serve_second_page=True)
 def _fetch(httpserver, tmp_path, monkeypatch, settings):
     monkeypatch.setenv(fa.COUNTRY_SUMMARY_URL_ENV, httpserver.url_for("/files/us_foreign_aid_country.csv"))
     writer = LandingWriter(tmp_path, fa.SOURCE, licence=fa.LICENCE)
-    fetcher = LiveFetcher(fa.SOURCE, writer, http_session(0, 0), httpserver.url_for("/"), 5, 0)
+    fetcher = LiveFetcher(fa.SOURCE, writer, http_session(), httpserver.url_for("/"), 5, 0)
     window = dataclasses.replace(settings, first_year=2024, last_year=2024,
                                  foreign_assistance_base_url=httpserver.url_for("/").rstrip("/"))  # fiscal years 2024 and 2025
     try:

@@ -317,7 +317,7 @@ def _index_page(*links: str) -> str:
 
 def _live_fetcher(tmp_path, httpserver) -> tuple[LiveFetcher, LandingWriter]:
     writer = LandingWriter(tmp_path, "state_dept")
-    return LiveFetcher("state_dept", writer, http_session(0, 0), httpserver.url_for("/"), 10, 0), writer
+    return LiveFetcher("state_dept", writer, http_session(), httpserver.url_for("/"), 10, 0), writer
 
 
 def test_live_fetch_reads_the_index_pages_and_parses_like_replay(tmp_path, httpserver):

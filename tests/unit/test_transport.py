@@ -88,7 +88,7 @@ def test_body_kind_checks(kind, body, problem):
 
 
 def test_fetcher_refuses_other_hosts(tmp_path):
-    fetcher = LiveFetcher("worldbank", LandingWriter(tmp_path, "worldbank"), http_session(0, 0),
+    fetcher = LiveFetcher("worldbank", LandingWriter(tmp_path, "worldbank"), http_session(),
                           "https://api.worldbank.org/v2", timeout_seconds=1, retries=0)
     with pytest.raises(SourceFetchError, match="only fetches from 'api.worldbank.org'"):
         fetcher.get("https://evil.example/steal", "x.json", kind="json")
