@@ -135,3 +135,33 @@ def loaded_unchanged(path: Path, source: str, fingerprint: str, years: tuple[int
     if all(year in covered for year in range(years[0], years[1] + 1)):
         return rows[-1][2]
     return None
+
+
+def raw_history(path: Path, table: str, columns: list[str], match: pd.DataFrame) -> pd.DataFrame:
+    """Every vintage ``raw.<table>`` keeps of the series named in ``match`` (the rows whose values in
+    ``match``'s columns occur in it): ``columns`` plus ``loaded_at``, the time each row was loaded.
+
+    Used to compare a new release with the releases earlier loads kept (a live run parses only the
+    new landing). Empty when the warehouse, the table or one of ``columns`` does not exist yet."""
+    wanted = list(dict.fromkeys([*columns, *match.columns]))
+    empty = pd.DataFrame({column: pd.Series(dtype="object") for column in [*columns, "loaded_at"]})
+    if not path.exists() or match.empty:
+        return empty
+    for column in wanted:
+        identifier(column)
+    with connect(path) as conn:
+        present = {row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [RAW_SCHEMA, table]).fetchall()}
+        if not {*wanted, "loaded_at"} <= present:
+            return empty
+        selected = ", ".join(f"history.{identifier(column)}" for column in [*columns, "loaded_at"])
+        keys = ", ".join(identifier(column) for column in match.columns)
+        conn.register("history_keys", match.drop_duplicates())
+        try:
+            return conn.execute(
+                f"SELECT {selected} FROM {RAW_SCHEMA}.{identifier(table)} AS history "
+                f"WHERE ({', '.join(f'history.{identifier(c)}' for c in match.columns)}) IN (SELECT ({keys}) FROM history_keys)"
+            ).fetchdf()
+        finally:
+            conn.unregister("history_keys")

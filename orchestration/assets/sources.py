@@ -4,12 +4,14 @@ Validation runs on the parsed DataFrames before anything is written, as blocking
 failed suite fails the step, so nothing downstream runs and the raw tables keep the last good load.
 """
 
+import contextlib
 
 import dagster as dg
 
-from orchestration.errors import SourceFormatError
+from orchestration.errors import KpiWarehouseError
 from orchestration.operations import FRESHNESS_BY_SOURCE
 from orchestration.partitions import YEARLY, forced, year_range
+from orchestration.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE, plausibility_check_frames
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec
 from orchestration.transport import acquire_landings, describe_landings, landings_fingerprint
@@ -41,7 +43,23 @@ def check_specs_for(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
                           description=f"Great Expectations suite expectations/{suite}.json (reconciliation)")
         for suite in spec.check_suites
     ]
+    checks.append(dg.AssetCheckSpec(suite_check_name(PLAUSIBILITY_SUITE), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
+                                    description="expectations/plausibility_check.json: the release against the previous "
+                                                "release of each series and against population (orchestration/plausibility.py)"))
     return checks
+
+
+@contextlib.contextmanager
+def _fail_at_once_unless_retryable():
+    """A step retry only helps when the error can pass (a network fault, 429, 5xx): everything else
+    (bad bytes, an error body, a 404, a refused redirect, a spent deadline, a missing snapshot) fails
+    the step at once instead of fetching and archiving the same thing again after the retry delay."""
+    try:
+        yield
+    except KpiWarehouseError as exc:
+        if exc.retryable:
+            raise
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
 def _in_years(frame, year_column: str | None, years: tuple[int, int]):
@@ -56,7 +74,7 @@ def _check_owner(spec: SourceSpec, suite: str) -> str:
 
 def _checks_not_run(spec: SourceSpec, reason: str, only: list[str] | None = None):
     """Results for suites that had nothing new to validate (every declared check must report)."""
-    suites = only if only is not None else [*(dataset.name for dataset in spec.datasets), *spec.check_suites]
+    suites = only if only is not None else [*(dataset.name for dataset in spec.datasets), *spec.check_suites, PLAUSIBILITY_SUITE]
     for suite in suites:
         yield dg.AssetCheckResult(asset_key=raw_asset_key(_check_owner(spec, suite)), check_name=suite_check_name(suite),
                                   passed=True, metadata={"evaluated": False, "reason": reason})
@@ -80,13 +98,16 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     def load(context: dg.AssetExecutionContext):
         settings = Settings.from_env()
         years = year_range(context)
-        landings = acquire_landings(
-            spec.name, settings.source_mode, settings.snapshot_dir, settings.landing_dir,
-            lambda fetcher: spec.fetch(fetcher, settings),
-            base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
-            timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
-            backoff_factor=settings.http_backoff_factor,
-        )
+        with _fail_at_once_unless_retryable():
+            landings = acquire_landings(
+                spec.name, settings.source_mode, settings.snapshot_dir, settings.landing_dir,
+                lambda fetcher: spec.fetch(fetcher, settings),
+                base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
+                timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
+                backoff_factor=settings.http_backoff_factor,
+                request_deadline_seconds=settings.http_request_deadline_seconds,
+                fetch_deadline_seconds=settings.source_fetch_deadline_seconds,
+            )
         fingerprint = landings_fingerprint(landings)
         unchanged_since = loaded_unchanged(settings.warehouse_path, spec.name, fingerprint, years)
         if unchanged_since and not forced(context):
@@ -96,15 +117,14 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             yield from _checks_not_run(spec, reason)
             return
         context.log.info(f"{spec.name}: parsing {len(landings)} landing(s) for {years[0]}-{years[1]} ({settings.source_mode} mode)")
-        try:
+        with _fail_at_once_unless_retryable():
             parsed = spec.parse(landings, settings)
-        except SourceFormatError as exc:
-            # bad bytes stay bad: retrying would only repeat the failure (network faults do retry)
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         frames = {dataset.name: _in_years(parsed[dataset.name], dataset.year_column, years) for dataset in spec.datasets}
         check_frames = spec.check_frames(frames)
         if set(check_frames) != set(spec.check_suites):
             raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
+        # a release that jumps from the previous one, or exceeds population, is never loaded
+        check_frames.update(plausibility_check_frames(frames, settings.warehouse_path))
         # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
         to_validate = {name: frame for name, frame in {**frames, **check_frames}.items() if len(frame)}
         reports = [validate_frame(name, frame) for name, frame in to_validate.items()]
