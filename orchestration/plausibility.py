@@ -87,13 +87,22 @@ class CeilingRule:
 # ------------------------------------------------------------------ ceilings (from the World Bank series)
 
 
+def vintage_text(values: pd.Series) -> pd.Series:
+    """Vintages as text, alike whether they come from a parser (dates, names) or from DuckDB
+    (timestamps): ``2026-04-08`` either way."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d")
+    return values.map(lambda value: value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value))
+
+
+
 def newest_values(worldbank: pd.DataFrame, indicator: str) -> pd.DataFrame:
     """country_iso3, year, value of ``indicator`` at its newest vintage per country and year."""
     rows = worldbank[worldbank["indicator_id"] == indicator]
     if rows.empty:
         return pd.DataFrame({"country_iso3": pd.Series(dtype="object"), "year": pd.Series(dtype="int64"),
                              "value": pd.Series(dtype="float64")})
-    rows = rows.assign(vintage=rows["vintage"].astype(str)).sort_values("vintage")
+    rows = rows.assign(vintage=vintage_text(rows["vintage"])).sort_values("vintage")
     newest = rows.groupby(["country_iso3", "year"], as_index=False).last()
     return newest[["country_iso3", "year", "value"]].astype({"year": "int64", "value": "float64"})
 
@@ -120,7 +129,7 @@ def _counts(frame: pd.DataFrame, country: str, year: str, value: str, label: Cal
         return pd.DataFrame({column: pd.Series(dtype="object") for column in _COUNT_COLUMNS})
     grouped = frame.groupby([country, year, "vintage"], as_index=False)[value].sum()
     grouped.columns = ["country_iso3", "year", "vintage", "value"]
-    return grouped.assign(series=grouped["country_iso3"].map(label), vintage=grouped["vintage"].astype(str))[_COUNT_COLUMNS]
+    return grouped.assign(series=grouped["country_iso3"].map(label), vintage=vintage_text(grouped["vintage"]))[_COUNT_COLUMNS]
 
 
 def labour_force_counts(incoming: pd.DataFrame, worldbank: pd.DataFrame) -> pd.DataFrame:
@@ -219,9 +228,9 @@ def _series_label(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 def adjacent_releases(incoming: pd.DataFrame, history: pd.DataFrame, rule: RevisionRule) -> pd.DataFrame:
     """For each release of each series in ``incoming``: the release it is compared with
     (series label, vintage, compared_with). The previous release in order, else the next one."""
-    incoming_releases = incoming.assign(label=_series_label(incoming, rule.series), vintage=incoming[rule.vintage].astype(str))
+    incoming_releases = incoming.assign(label=_series_label(incoming, rule.series), vintage=vintage_text(incoming[rule.vintage]))
     incoming_releases = incoming_releases[["label", "vintage"]].drop_duplicates()
-    history_releases = history.assign(label=_series_label(history, rule.series), vintage=history[rule.vintage].astype(str))
+    history_releases = history.assign(label=_series_label(history, rule.series), vintage=vintage_text(history[rule.vintage]))
     if rule.ordered_by_loading:
         history_releases = history_releases.groupby(["label", "vintage"], as_index=False)["loaded_at"].min()
         history_releases = history_releases.sort_values("loaded_at").assign(order=lambda f: range(len(f)))
@@ -250,14 +259,14 @@ def revision_pairs(incoming: pd.DataFrame, history: pd.DataFrame, rule: Revision
         return pd.DataFrame(columns=["label", "vintage", "compared_with", "year", "value", "reference_value", "implausible"])
 
     def values(frame: pd.DataFrame, vintage_name: str) -> pd.DataFrame:
-        out = pd.DataFrame({"label": _series_label(frame, rule.series), vintage_name: frame[rule.vintage].astype(str),
+        out = pd.DataFrame({"label": _series_label(frame, rule.series), vintage_name: vintage_text(frame[rule.vintage]),
                             "year": frame[rule.year].astype("int64"), "value": frame[rule.value].astype("float64"),
                             "partial": frame[rule.partial].astype(bool) if rule.partial else False})
         return out.drop_duplicates()
 
-    every = pd.concat([incoming[rule.columns], history[rule.columns]], ignore_index=True)
     new = values(incoming, "vintage").merge(pairs, on=["label", "vintage"])
-    old = values(every, "compared_with").rename(columns={"value": "reference_value", "partial": "reference_partial"})
+    old = pd.concat([values(incoming, "compared_with"), values(history, "compared_with")], ignore_index=True)
+    old = old.rename(columns={"value": "reference_value", "partial": "reference_partial"})
     compared = new.merge(old, on=["label", "compared_with", "year"]).drop_duplicates(["label", "vintage", "compared_with", "year"])
     compared = compared[~compared["partial"] & ~compared["reference_partial"]]
     compared = compared[(compared["value"].abs() >= rule.floor) | (compared["reference_value"].abs() >= rule.floor)]
@@ -282,9 +291,13 @@ def ceiling_pairs(counts: pd.DataFrame, ceilings: pd.DataFrame) -> pd.DataFrame:
     return joined[columns].reset_index(drop=True)
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _example(row) -> str:
     ratio = row["value"] / row["reference_value"] if row["reference_value"] else float("inf")
-    return f"{int(row['year'])}: {row['value']:,.6g} against {row['reference_value']:,.6g} (x{ratio:.3g})"
+    return f"{int(row['year'])}: {_number(row['value'])} against {_number(row['reference_value'])} (x{ratio:.4g})"
 
 
 def summarise(pairs: pd.DataFrame, dataset: str, rule_name: str, compared_with: str | None,
@@ -388,4 +401,4 @@ def _worldbank_state(frames: dict[str, pd.DataFrame], warehouse_path: Path) -> p
     if not parts:
         return pd.DataFrame(columns=WORLDBANK_COLUMNS)
     every = pd.concat(parts, ignore_index=True).astype({"year": "int64", "value": "float64"})
-    return every.assign(vintage=every["vintage"].astype(str)).drop_duplicates()
+    return every.assign(vintage=vintage_text(every["vintage"])).drop_duplicates()

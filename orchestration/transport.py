@@ -312,7 +312,7 @@ class _Watchdog:
 
     def __init__(self, deadline: Deadline):
         self.expired = False
-        self._connection = None
+        self._socket = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(0.0, deadline.remaining()), self._expire)
         self._timer.daemon = True
@@ -327,25 +327,28 @@ class _Watchdog:
         _watched.watchdog = None
 
     def watch(self, connection) -> None:
+        # the socket itself: http.client hands it to the response and drops it from the connection
+        # when the server will close it, so the connection may no longer know it at the deadline
+        sock = getattr(connection, "sock", None)
+        if sock is None:
+            return
         with self._lock:
-            self._connection = connection
+            self._socket = sock
             if self.expired:
-                _shut(connection)
+                _shut(sock)
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            if self._connection is not None:
-                _shut(self._connection)
+            if self._socket is not None:
+                _shut(self._socket)
 
 
-def _shut(connection) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _watch(connection) -> None:
