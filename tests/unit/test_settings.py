@@ -95,3 +95,25 @@ def test_countries_cannot_smuggle_sql_or_paths():
     for raw in ("HND'; DROP TABLE raw.x; --", "../HND", "HND OR 1=1"):
         with pytest.raises(SettingsError, match="KPI_COUNTRIES"):
             Settings.from_env({"KPI_COUNTRIES": raw})
+
+
+def test_deadlines_have_defaults_and_are_settings():
+    defaults = Settings.from_env({})
+    assert (defaults.http_request_deadline_seconds, defaults.source_fetch_deadline_seconds) == (300.0, 900.0)
+    chosen = Settings.from_env({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "45", "KPI_SOURCE_FETCH_DEADLINE_SECONDS": "120.5"})
+    assert (chosen.http_request_deadline_seconds, chosen.source_fetch_deadline_seconds) == (45.0, 120.5)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "soon"}, "KPI_HTTP_REQUEST_DEADLINE_SECONDS='soon' is not a number"),
+        ({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "0"}, "KPI_HTTP_REQUEST_DEADLINE_SECONDS='0' must be > 0"),
+        ({"KPI_SOURCE_FETCH_DEADLINE_SECONDS": "-5"}, "KPI_SOURCE_FETCH_DEADLINE_SECONDS='-5' must be > 0"),
+        ({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "10"}, "KPI_HTTP_REQUEST_DEADLINE_SECONDS=10 is shorter than KPI_HTTP_TIMEOUT_SECONDS=30"),
+        ({"KPI_SOURCE_FETCH_DEADLINE_SECONDS": "60"}, "KPI_SOURCE_FETCH_DEADLINE_SECONDS=60 is shorter than KPI_HTTP_REQUEST_DEADLINE_SECONDS=300"),
+    ],
+)
+def test_bad_deadlines_are_named(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
