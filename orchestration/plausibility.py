@@ -222,7 +222,8 @@ def year_ranges(years) -> str:
 def _series_label(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     if frame.empty:
         return pd.Series(index=frame.index, dtype="object")
-    return frame[list(columns)].astype(str).agg(" ".join, axis=1)
+    first, *rest = (frame[column].astype(str) for column in columns)
+    return first.str.cat(rest, sep=" ") if rest else first
 
 
 def adjacent_releases(incoming: pd.DataFrame, history: pd.DataFrame, rule: RevisionRule) -> pd.DataFrame:

@@ -155,13 +155,11 @@ def raw_history(path: Path, table: str, columns: list[str], match: pd.DataFrame)
             [RAW_SCHEMA, table]).fetchall()}
         if not {*wanted, "loaded_at"} <= present:
             return empty
-        selected = ", ".join(f"history.{identifier(column)}" for column in [*columns, "loaded_at"])
+        column_sql = ", ".join(f"history.{identifier(column)}" for column in [*columns, "loaded_at"])
         keys = ", ".join(identifier(column) for column in match.columns)
+        where = "(" + ", ".join(f"history.{identifier(column)}" for column in match.columns) + ") IN (SELECT (" + keys + ") FROM history_keys)"
         conn.register("history_keys", match.drop_duplicates())
         try:
-            return conn.execute(
-                f"SELECT {selected} FROM {RAW_SCHEMA}.{identifier(table)} AS history "
-                f"WHERE ({', '.join(f'history.{identifier(c)}' for c in match.columns)}) IN (SELECT ({keys}) FROM history_keys)"
-            ).fetchdf()
+            return conn.execute(f"SELECT {column_sql} FROM {RAW_SCHEMA}.{identifier(table)} AS history WHERE {where}").fetchdf()
         finally:
             conn.unregister("history_keys")
