@@ -21,6 +21,7 @@ from typing import Callable
 
 import pandas as pd
 
+from orchestration.plausibility import plausibility_check_frames
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec
 from orchestration.transport import Landing, acquire_landings, describe_landings, landings_fingerprint
@@ -93,7 +94,8 @@ def acquire(spec: SourceSpec, settings: Settings) -> list[Landing]:
         lambda fetcher: spec.fetch(fetcher, settings),
         base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
         timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
-        backoff_factor=settings.http_backoff_factor,
+        backoff_factor=settings.http_backoff_factor, request_deadline_seconds=settings.http_request_deadline_seconds,
+        fetch_deadline_seconds=settings.source_fetch_deadline_seconds,
     )
 
 
@@ -121,6 +123,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     check_frames = spec.check_frames(frames)
     if set(check_frames) != set(spec.check_suites):
         raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
+    # a release that jumps from the previous one, or exceeds population, is never loaded
+    check_frames.update(plausibility_check_frames(frames, settings.warehouse_path))
     # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
     for name, frame in {**frames, **check_frames}.items():
         if len(frame):

@@ -89,6 +89,9 @@ class Settings:
     # how long a second writer waits for the warehouse before it fails, naming the holder
     warehouse_lock_timeout_seconds: float = 1800.0
     postgres: PostgresTarget = field(default_factory=lambda: PostgresTarget.from_env({}))
+    # total time for one request (attempts, waits, redirects, body) and for one source's whole fetch
+    http_request_deadline_seconds: float = 300.0
+    source_fetch_deadline_seconds: float = 900.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -121,8 +124,11 @@ class Settings:
             dbt_target=_choice(env, "KPI_DBT_TARGET", DBT_TARGETS),
             warehouse_lock_timeout_seconds=_positive_float(env, "KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS", 1800.0, allow_zero=True),
             postgres=PostgresTarget.from_env(env),
+            http_request_deadline_seconds=_positive_float(env, "KPI_HTTP_REQUEST_DEADLINE_SECONDS", 300.0),
+            source_fetch_deadline_seconds=_positive_float(env, "KPI_SOURCE_FETCH_DEADLINE_SECONDS", 900.0),
         )
         _check_paths(settings)
+        _check_deadlines(settings)
         if settings.source_mode == "replay" and not settings.snapshot_dir.is_dir():
             raise SettingsError(f"KPI_SNAPSHOT_DIR={str(settings.snapshot_dir)!r} is not a directory: replay mode reads "
                                 "the publishers' files from there (the bundled snapshot is the default)")
@@ -229,3 +235,18 @@ def _check_paths(settings: "Settings") -> None:
         raise SettingsError(f"KPI_LANDING_DIR={str(landing)!r} is inside KPI_SERVING_DIR: BI tools would see raw publisher files")
     if settings.source_mode == "live" and _inside(landing, settings.snapshot_dir):
         raise SettingsError(f"KPI_LANDING_DIR={str(landing)!r} is inside KPI_SNAPSHOT_DIR: live fetches would change the replay snapshot")
+
+
+def _check_deadlines(settings: "Settings") -> None:
+    """A request must be able to outlast one read timeout, and fit in its source's fetch."""
+    request, fetch = settings.http_request_deadline_seconds, settings.source_fetch_deadline_seconds
+    if request < settings.http_timeout_seconds:
+        raise SettingsError(
+            f"KPI_HTTP_REQUEST_DEADLINE_SECONDS={request:g} is shorter than KPI_HTTP_TIMEOUT_SECONDS={settings.http_timeout_seconds:g}: "
+            "a request's total deadline must allow at least one read timeout"
+        )
+    if fetch < request:
+        raise SettingsError(
+            f"KPI_SOURCE_FETCH_DEADLINE_SECONDS={fetch:g} is shorter than KPI_HTTP_REQUEST_DEADLINE_SECONDS={request:g}: "
+            "a source's fetch deadline must allow at least one whole request"
+        )

@@ -29,6 +29,8 @@ class FailedExpectation:
     observed: object = None
     condition: str | None = None
     bounds: tuple | None = None
+    # the failing rows as the suite identifies them (its meta "identify_rows_by"), e.g. country and year
+    rows: tuple = ()
 
     def describe(self) -> str:
         where = f" on column {self.column!r}" if self.column else ""
@@ -40,7 +42,9 @@ class FailedExpectation:
         detail = []
         if self.unexpected_count:
             detail.append(f"{self.unexpected_count} unexpected value(s)")
-        if self.sample:
+        if self.rows:
+            detail.append(f"rows {list(self.rows[:5])}")
+        elif self.sample:
             detail.append(f"e.g. {self.sample[:5]}")
         if self.observed is not None and not self.sample:
             detail.append(f"observed {self.observed!r}")
@@ -126,7 +130,12 @@ def validate_frame(dataset: str, frame: pd.DataFrame) -> ValidationReport:
     """Run the dataset's suite on ``frame``; never raises for failed expectations (see raise_for_failure)."""
     suite = build_suite(dataset)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10})
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+    identify = json.loads(_load_suite_json(dataset)).get("meta", {}).get("identify_rows_by")
+    if identify and set(identify) <= set(frame.columns):
+        # a failure then names its rows (country, year, both amounts), not only the offending values
+        result_format["unexpected_index_column_names"] = identify
+    result = batch.validate(suite, result_format=result_format)
     failures = []
     for item in result.results:
         if item.success:
@@ -146,6 +155,7 @@ def validate_frame(dataset: str, frame: pd.DataFrame) -> ValidationReport:
                 observed=_plain(observed),
                 condition=_condition_text(config.kwargs.get("row_condition")),
                 bounds=(config.kwargs.get("min_value"), config.kwargs.get("max_value")) if "min_value" in config.kwargs or "max_value" in config.kwargs else None,
+                rows=tuple(_plain(row) for row in outcome.get("partial_unexpected_index_list") or [] if isinstance(row, dict)),
             )
         )
     return ValidationReport(dataset, suite_path(dataset).name, len(frame), len(result.results), tuple(failures))

@@ -225,3 +225,39 @@ def sample_rows(path: Path, query: str, limit: int = 5) -> list[dict]:
         cursor = conn.execute(f"SELECT * FROM ({query}) AS failing LIMIT ?", [limit])
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+        rows = conn.execute(
+            f"SELECT first_year, last_year, load_id FROM {RAW_SCHEMA}.{LEDGER_TABLE} WHERE source = ? AND fingerprint = ?",
+            [source, fingerprint],
+        ).fetchall()
+    covered = {year for first, last, _ in rows for year in range(first, last + 1)}
+    if all(year in covered for year in range(years[0], years[1] + 1)):
+        return rows[-1][2]
+    return None
+
+
+def raw_history(path: Path, table: str, columns: list[str], match: pd.DataFrame) -> pd.DataFrame:
+    """Every vintage ``raw.<table>`` keeps of the series named in ``match`` (the rows whose values in
+    ``match``'s columns occur in it): ``columns`` plus ``loaded_at``, the time each row was loaded.
+
+    Used to compare a new release with the releases earlier loads kept (a live run parses only the
+    new landing). Empty when the warehouse, the table or one of ``columns`` does not exist yet."""
+    wanted = list(dict.fromkeys([*columns, *match.columns]))
+    empty = pd.DataFrame({column: pd.Series(dtype="object") for column in [*columns, "loaded_at"]})
+    if not path.exists() or match.empty:
+        return empty
+    for column in wanted:
+        identifier(column)
+    with connect(path) as conn:
+        present = {row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [RAW_SCHEMA, table]).fetchall()}
+        if not {*wanted, "loaded_at"} <= present:
+            return empty
+        column_sql = ", ".join(f"history.{identifier(column)}" for column in [*columns, "loaded_at"])
+        keys = ", ".join(identifier(column) for column in match.columns)
+        where = "(" + ", ".join(f"history.{identifier(column)}" for column in match.columns) + ") IN (SELECT (" + keys + ") FROM history_keys)"
+        conn.register("history_keys", match.drop_duplicates())
+        try:
+            return conn.execute(f"SELECT {column_sql} FROM {RAW_SCHEMA}.{identifier(table)} AS history WHERE {where}").fetchdf()
+        finally:
+            conn.unregister("history_keys")

@@ -1,9 +1,10 @@
 """Fault injection for the reliability tests: the four publishers served from the real snapshot bytes
 by pytest-httpserver, behind a small TCP proxy that can reset a connection, cut a body short or stall.
 
-HTTP-level faults (a status code, an HTML page, an empty body, another content type) are answered by
-the werkzeug handler; socket-level faults (a reset, a truncated body under its full Content-Length, a
-read timeout) by the proxy, because a WSGI handler cannot break its own connection. Each fault is
+HTTP-level faults (a status code, an HTML page, an empty body, another content type, a missing
+Last-Modified) are answered by the werkzeug handler; socket-level faults (a reset, a truncated body
+under its full Content-Length, a read timeout, a trickle) by the proxy, because a WSGI handler cannot
+break or slow its own connection. Each fault is
 queued for one path and consumed by the next request of that path, so "503 then success" is
 ``faults.add(path, Status(503))``.
 """
@@ -35,6 +36,7 @@ from tests.conftest import SNAPSHOT_DIR, warehouse_env
 
 HTML_CHALLENGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
 HTML_MAINTENANCE = b"<html><body><h1>Down for maintenance</h1></body></html>"
+LAST_MODIFIED = "Mon, 03 Nov 2025 12:00:00 GMT"
 
 
 # ------------------------------------------------------------------------------------------ faults
@@ -55,6 +57,7 @@ class Body:
     body: bytes | None = None  # None: the real file
     content_type: str | None = None  # None: the real content type
     keep: float | None = None  # serve only this fraction of the real file, with a matching length
+    last_modified: str | None = LAST_MODIFIED  # None: no Last-Modified header (a publisher that gives no date)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +69,14 @@ class Reset:
 class CutBody:
     """Send the real headers (full Content-Length) and only ``keep`` of the body, then close."""
     keep: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Trickle:
+    """Send the real response one byte every ``interval`` seconds: the body only (headers at once), or
+    from the first byte of the status line. Each byte arrives well within the client's read timeout."""
+    interval: float = 0.2
+    headers_too: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +112,7 @@ class FaultQueue:
         self.request_seen.set()
 
 
-_PROXY_FAULTS = (Reset, CutBody, Stall)
+_PROXY_FAULTS = (Reset, CutBody, Stall, Trickle)
 
 
 class FaultProxy:
@@ -158,9 +169,23 @@ class FaultProxy:
                 head, _, body = response.partition(b"\r\n\r\n")
                 response = head + b"\r\n\r\n" + body[: int(len(body) * fault.keep)]
             try:
-                client.sendall(response)
+                if isinstance(fault, Trickle):
+                    self._trickle(client, response, fault)
+                else:
+                    client.sendall(response)
             except OSError:
                 pass
+
+    def _trickle(self, client: socket.socket, response: bytes, fault: Trickle) -> None:
+        head, _, body = response.partition(b"\r\n\r\n")
+        slow = response if fault.headers_too else body
+        if not fault.headers_too:
+            client.sendall(head + b"\r\n\r\n")
+        for index in range(len(slow)):
+            if self._stop.is_set():
+                return
+            client.sendall(slow[index:index + 1])  # raises once the client gave up and closed
+            time.sleep(fault.interval)
 
 
 # ------------------------------------------------------------------------------------------ publishers
@@ -271,13 +296,15 @@ class PublisherHandler:
         body, content_type = self.files[path]
         if isinstance(fault, Status):
             return Response(fault.body, status=fault.code, headers=list(fault.headers), content_type=fault.content_type)
+        last_modified = LAST_MODIFIED
         if isinstance(fault, Body):
             if fault.keep is not None:
                 body = body[: int(len(body) * fault.keep)]
             elif fault.body is not None:
                 body = fault.body
             content_type = fault.content_type or content_type
-        return Response(body, content_type=content_type, headers={"Last-Modified": "Mon, 03 Nov 2025 12:00:00 GMT"})
+            last_modified = fault.last_modified
+        return Response(body, content_type=content_type, headers={"Last-Modified": last_modified} if last_modified else {})
 
 
 class LivePublishers:
@@ -322,6 +349,8 @@ def fetch(spec: SourceSpec, settings: Settings) -> list[Landing]:
         base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
         timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
         backoff_factor=settings.http_backoff_factor,
+        request_deadline_seconds=settings.http_request_deadline_seconds,
+        fetch_deadline_seconds=settings.source_fetch_deadline_seconds,
     )
 
 

@@ -5,12 +5,15 @@ failed suite fails the step, so nothing downstream runs and the raw tables keep 
 """
 
 
+import contextlib
+
 import dagster as dg
 
-from orchestration.errors import SettingsError, SourceFormatError
+from orchestration.errors import KpiWarehouseError, SettingsError
 from orchestration.load_step import LOAD, PENDING, run_load
 from orchestration.operations import FRESHNESS_BY_SOURCE
 from orchestration.partitions import YEARLY, forced, year_range
+from orchestration.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
 from orchestration.publish import published_load_seq
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec
@@ -41,7 +44,23 @@ def check_specs_for(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
                           description=f"Great Expectations suite expectations/{suite}.json (reconciliation)")
         for suite in spec.check_suites
     ]
+    checks.append(dg.AssetCheckSpec(suite_check_name(PLAUSIBILITY_SUITE), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
+                                    description="expectations/plausibility_check.json: the release against the previous "
+                                                "release of each series and against population (orchestration/plausibility.py)"))
     return checks
+
+
+@contextlib.contextmanager
+def _fail_at_once_unless_retryable():
+    """A step retry only helps when the error can pass (a network fault, 429, 5xx): everything else
+    (bad bytes, an error body, a 404, a refused redirect, a spent deadline, a missing snapshot) fails
+    the step at once instead of fetching and archiving the same thing again after the retry delay."""
+    try:
+        yield
+    except KpiWarehouseError as exc:
+        if exc.retryable:
+            raise
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
 def _check_owner(spec: SourceSpec, suite: str) -> str:
@@ -91,12 +110,9 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     def load(context: dg.AssetExecutionContext):
         settings = settings_for_step()
         hold_warehouse(context, settings)
-        try:
+        with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
                                published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info)
-        except SourceFormatError as exc:
-            # bad bytes stay bad: retrying would only repeat the failure (network faults do retry)
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         plan = outcome.plan
         if plan.action != LOAD:
             yield from _checks_not_run(spec, plan.reason)

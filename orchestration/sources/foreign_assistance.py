@@ -31,7 +31,6 @@ import io
 import json
 import os
 import re
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -40,7 +39,14 @@ import pandas as pd
 from orchestration.countries import SEEDS_DIR, known_iso3
 from orchestration.errors import SourceFormatError
 from orchestration.sources.base import RawDataset, SourceSpec
-from orchestration.transport import Landing, LandedFile, LiveFetcher, check_body_kind
+from orchestration.transport import (
+    Landing,
+    LandedFile,
+    LiveFetcher,
+    archived_release_dates,
+    check_body_kind,
+    stated_release_date,
+)
 
 SOURCE = "foreign_assistance"
 SOURCE_ID = "foreign_assistance_gov"
@@ -92,7 +98,6 @@ TAXONOMY_REQUIRED = ("usg_sector_id", "usg_sector_name", "usg_category_id", "usg
 
 _FISCAL_YEAR = re.compile(r"^(\d{4})(tq)?$", re.IGNORECASE)
 _INTEGER = re.compile(r"^-?\d+$")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # ---------------------------------------------------------------- settings (env) and URLs
@@ -152,20 +157,24 @@ def transaction_type_name(type_id, published_name: str | None, location: str) ->
     return number, expected
 
 
-def release_date(landed: LandedFile, landing: Landing) -> dt.date:
-    """The date a landed file's data are known to be current: the publisher's Last-Modified, else the
-    release date recorded in the landing's metadata (snapshots), else the fetch time."""
-    if landed.last_modified:
-        try:
-            return parsedate_to_datetime(landed.last_modified).date()
-        except (TypeError, ValueError):
-            pass
-    match = _ISO_DATE.search(str(landing.metadata.get("release", "")))
-    if match:
-        return dt.date.fromisoformat(match.group(0))
-    if landed.fetched_at:
-        return dt.date.fromisoformat(landed.fetched_at[:10])
-    raise SourceFormatError(SOURCE, str(landed.path), "cannot tell the release date: no Last-Modified, release metadata or fetch time")
+def release_date(landed: LandedFile, landing: Landing, dated_content: dict[str, dt.date] | None = None) -> dt.date:
+    """The date a landed file's data are known to be current, from what the publisher says or from
+    the content itself, never from when it happened to be fetched:
+
+    1. the publisher's Last-Modified, else the release date in the landing's manifest (snapshots);
+    2. else the date the archive knows these exact bytes by (``dated_content``, from
+       ``transport.archived_release_dates``: an earlier copy's Last-Modified or snapshot date, else the
+       day they were first received). An old release served again without a date keeps its date;
+       re-fetching unchanged bytes never makes them newer. (Neither the Country Summary CSV nor the
+       API's JSON states an "as of" date of its own.)"""
+    stated = stated_release_date(landed, landing)
+    if stated is not None:
+        return stated
+    if dated_content and landed.sha256 in dated_content:
+        return dated_content[landed.sha256]
+    raise SourceFormatError(SOURCE, f"{landed.url} (archived as {landed.path})",
+                            f"cannot tell the release date: no Last-Modified, no release date in the manifest, and these bytes "
+                            f"(sha256 {landed.sha256[:12]}) are in no archived landing")
 
 
 def is_partial_year(fiscal_year: int, released: dt.date) -> bool:
@@ -288,38 +297,72 @@ def parse_sector_page(body: bytes, location: str) -> tuple[dict, list[dict]]:
     return page_info, payload["data"]
 
 
-def check_pages_complete(pages: dict[int, tuple[dict, list[dict]]], location: str) -> None:
-    """Every page of one query is present, and together they hold the API's ``total_records`` rows."""
-    total_pages = max(info["total_pages"] for info, _ in pages.values())
+def check_pages_complete(pages: dict[int, tuple[dict, list[dict]]], location: str,
+                         page_locations: dict[int, str] | None = None) -> None:
+    """Every page of one query is present, the pages agree on the totals, together they hold the
+    API's ``total_records`` rows, and no page repeats another (nor a row another row). The API's
+    ``page_info`` states no page size, so a short page shows in the total."""
+    first = pages[min(pages)][0]
+    for number, (info, _) in sorted(pages.items()):
+        for key in ("total_pages", "total_records"):
+            if info[key] != first[key]:
+                where = (page_locations or {}).get(number) or f"{location} page {number}"
+                raise SourceFormatError(SOURCE, where, f"page {number}'s {key} is {info[key]}, page {min(pages)} said {first[key]}")
+    total_pages = first["total_pages"]
     missing = sorted(set(range(1, total_pages + 1)) - set(pages))
     if missing:
         raise SourceFormatError(SOURCE, location, f"page(s) {missing} of {total_pages} missing from a paged response")
-    expected = max(info["total_records"] for info, _ in pages.values())
+    expected = first["total_records"]
     received = sum(len(rows) for _, rows in pages.values())
     if received != expected:
         raise SourceFormatError(SOURCE, location, f"pages hold {received} rows but the API reported {expected}; pagination slipped?")
+    seen_pages: dict[str, int] = {}
+    seen_rows: dict[str, int] = {}
+    for number, (_, rows) in sorted(pages.items()):
+        where = (page_locations or {}).get(number) or f"{location} page {number}"
+        page_fingerprint = json.dumps(rows, sort_keys=True)
+        if rows and page_fingerprint in seen_pages:
+            raise SourceFormatError(SOURCE, where, f"page {number} repeats the rows of page {seen_pages[page_fingerprint]}")
+        seen_pages[page_fingerprint] = number
+        for row in rows:
+            row_fingerprint = json.dumps(row, sort_keys=True)
+            if row_fingerprint in seen_rows:
+                raise SourceFormatError(SOURCE, where, f"page {number}: row {row_fingerprint[:200]} is also on page {seen_rows[row_fingerprint]}"
+                                        if seen_rows[row_fingerprint] != number else f"page {number}: row {row_fingerprint[:200]} appears twice")
+            seen_rows[row_fingerprint] = number
 
 
-def _sector_query_key(url: str) -> tuple[str, int]:
-    query = parse_qs(urlsplit(url).query)
-    page = int(query.pop("page", ["1"])[0])
-    return urlencode(sorted((k, v[0]) for k, v in query.items())), page
+def _sector_query(url: str) -> tuple[str, int, dict[str, str]]:
+    """(query without its page, page number, the query's parameters) of an API page's URL."""
+    query = {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+    page = int(query.pop("page", "1"))
+    return urlencode(sorted(query.items())), page, query
 
 
 def sector_api_rows(files: list[LandedFile]) -> list[tuple[LandedFile, list[dict]]]:
-    """The rows of every landed API page, after checking each query's pages are all there."""
+    """The rows of every landed API page, after checking each query's pages are all there, agree and
+    differ, and that every row is for the fiscal year the query asked for."""
     by_query: dict[str, dict[int, tuple[dict, list[dict]]]] = {}
+    locations: dict[str, dict[int, str]] = {}
     rows_by_file = []
     for landed in files:
         location = f"{landed.url} (archived as {landed.path})"
         info, rows = parse_sector_page(landed.read_bytes(), location)
-        key, page = _sector_query_key(landed.url)
+        key, page, query = _sector_query(landed.url)
         if info["current_page"] != page and info["total_pages"] > 0:
             raise SourceFormatError(SOURCE, location, f"requested page {page} but the body is page {info['current_page']}")
+        if page in by_query.get(key, {}):
+            raise SourceFormatError(SOURCE, location, f"page {page} is in the landing twice")
+        requested_year = query.get("fiscal_year")
+        for index, row in enumerate(rows):
+            if requested_year is not None and str(row.get("fiscal_year", "")).strip() != requested_year:
+                raise SourceFormatError(SOURCE, location, f"page {page} row {index} is for fiscal year {row.get('fiscal_year')!r}, "
+                                                          f"but fiscal year {requested_year} was requested")
         by_query.setdefault(key, {})[page] = (info, rows)
+        locations.setdefault(key, {})[page] = location
         rows_by_file.append((landed, rows))
     for key, pages in by_query.items():
-        check_pages_complete(pages, f"{SECTOR_API_PATH}?{key}")
+        check_pages_complete(pages, f"{SECTOR_API_PATH}?{key}", locations[key])
     return rows_by_file
 
 
@@ -378,12 +421,19 @@ def _csv_records(landed: LandedFile) -> tuple[list[dict], str]:
     return table.to_dict("records"), location
 
 
-def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int) -> dict[str, pd.DataFrame]:
-    """The three raw frames of one landing (each possibly empty)."""
+def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
+                  dated_content: dict[str, dt.date] | None = None) -> dict[str, pd.DataFrame]:
+    """The three raw frames of one landing (each possibly empty); ``dated_content`` dates files the
+    publisher sent without a date (see ``release_date``; by default, the landing's own archive)."""
+    if dated_content is None:
+        dated_content = archived_release_dates([landing.path.parent.parent], SOURCE)
     summaries, amounts, sectors = [], [], []
     api_pages = []
     for landed in landing.files:
-        released = release_date(landed, landing)
+        if _is_sector_page(landed.file):
+            api_pages.append(landed)
+            continue
+        released = release_date(landed, landing, dated_content)
         location = f"{landed.url} (archived as {landed.path})"
         if _is_country_summary(landed.file):
             summaries.append(parse_country_summary(landed.read_bytes(), location, countries, first_year, released, landed.url, landing.fetch_id))
@@ -393,18 +443,19 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int)
         elif _is_taxonomy(landed.file):
             rows, location = _csv_records(landed)
             sectors.append(taxonomy_frame(rows, location, released, landing.fetch_id))
-        elif _is_sector_page(landed.file):
-            api_pages.append(landed)
         else:
             raise SourceFormatError(SOURCE, str(landed.path), "file is neither a Country Summary CSV nor a by-usg-sector response")
     if api_pages:
+        # the pages of one fetch are one release: dated by its newest page, so that a day's pages
+        # never split into two vintages (and the sector sums over one vintage stay whole)
+        pages = sector_api_rows(api_pages)
+        released = max(release_date(landed, landing, dated_content) for landed in api_pages)
         all_rows = []
-        for landed, rows in sector_api_rows(api_pages):
-            released = release_date(landed, landing)
+        for landed, rows in pages:
             all_rows.extend(rows)
             amounts.append(sector_rows_frame(rows, landed.url, countries, first_year, released, landed.url, landing.fetch_id))
         if not sectors:  # live: the taxonomy is the one the API rows carry (of every country)
-            sectors.append(taxonomy_frame(all_rows, api_pages[0].url.split("?")[0], release_date(api_pages[0], landing), landing.fetch_id))
+            sectors.append(taxonomy_frame(all_rows, api_pages[0].url.split("?")[0], released, landing.fetch_id))
     frames = {
         "foreign_assistance_country_summary": _concat(summaries, COUNTRY_SUMMARY_COLUMNS),
         "foreign_assistance_usg_sector_amounts": _concat(amounts, SECTOR_AMOUNT_COLUMNS),
@@ -418,7 +469,10 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int)
 
 
 def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
-    parsed = [parse_landing(landing, settings.countries, settings.first_year) for landing in landings]
+    # every archive these landings (or earlier copies of their bytes) may be in
+    roots = [settings.landing_dir, settings.snapshot_dir, *(landing.path.parent.parent for landing in landings)]
+    dated_content = archived_release_dates(roots, SOURCE)
+    parsed = [parse_landing(landing, settings.countries, settings.first_year, dated_content) for landing in landings]
     columns = {"foreign_assistance_country_summary": COUNTRY_SUMMARY_COLUMNS,
                "foreign_assistance_usg_sector_amounts": SECTOR_AMOUNT_COLUMNS,
                "foreign_assistance_usg_sectors": SECTOR_COLUMNS}

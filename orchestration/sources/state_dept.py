@@ -466,11 +466,25 @@ def table_iii_parsed_ahead(pdfs: list[LandedFile],
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def check_table_iii_is_the_one_requested(landed: LandedFile, fiscal_year: int, seen: dict[tuple[str, int], str]) -> None:
+    """A Table III PDF is the fiscal year its name (the link that was followed) says, and one fetch
+    holds one PDF per fiscal year: a publisher serving FY22's table under FY23's name would otherwise
+    load one year twice and lose the other."""
+    named = fiscal_year_of_file_name(landed.file)
+    if named is not None and named != fiscal_year:
+        raise SourceFormatError(SOURCE, _location(landed), f"the PDF is Table III of FY{fiscal_year}, but it was requested as FY{named}")
+    key = (landed.landing_dir.name, fiscal_year)
+    if key in seen:
+        raise SourceFormatError(SOURCE, _location(landed), f"a second Table III of FY{fiscal_year} in one fetch (the first is {seen[key]})")
+    seen[key] = landed.file
+
+
 def parse_landings(landings: list[Landing], countries: tuple[str, ...], first_year: int, last_year: int) -> dict[str, pd.DataFrame]:
     """Every workbook (.xlsx) and Table III PDF (.pdf) of the landings; archived index pages
     (.html) are skipped; any other file raises. The PDFs are parsed in worker processes while
     the workbook is read here; files are still taken, and fail, in landing order."""
     niv_parts, iv_records = [], []
+    table_iii_years: dict[tuple[str, int], str] = {}  # (fetch id, fiscal year) -> the PDF that holds it
     pdfs = [landed for landing in landings for landed in landing.files if _suffix(landed) == ".pdf"]
     with table_iii_parsed_ahead(pdfs, countries) as table_iii_parses:
         for landing in landings:
@@ -482,6 +496,7 @@ def parse_landings(landings: list[Landing], countries: tuple[str, ...], first_ye
                                                landing.fetch_id, _location(landed)))
                 elif suffix == ".pdf":
                     fiscal_year, heading, rows = next(table_iii_parses)
+                    check_table_iii_is_the_one_requested(landed, fiscal_year, table_iii_years)
                     if first_year <= fiscal_year <= last_year:
                         iv_records += [{**row, "fiscal_year": fiscal_year, "special_immigrants_heading": heading,
                                         "vintage": iv_vintage(fiscal_year), "source_url": landed.url,

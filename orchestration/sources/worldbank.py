@@ -8,7 +8,8 @@ landings of the same JSON (the bundled snapshot holds the bulk CSVs converted on
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlencode, urlsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pandas as pd
 
@@ -61,9 +62,14 @@ def parse_page(body: bytes, location: str) -> tuple[dict, list[dict]]:
     if not (isinstance(payload, list) and len(payload) in (1, 2) and isinstance(payload[0], dict)):
         raise SourceFormatError(SOURCE, location, "unexpected JSON shape: expected [header, rows]")
     header = payload[0]
-    for key in ("page", "pages", "lastupdated"):
+    for key in ("page", "pages", "per_page", "total", "lastupdated"):
         if key not in header:
             raise SourceFormatError(SOURCE, location, f"page header has no {key!r}")
+    for key in ("page", "pages", "per_page", "total"):
+        try:
+            header[key] = int(header[key])  # the API sends some of them as text
+        except (TypeError, ValueError):
+            raise SourceFormatError(SOURCE, location, f"page header's {key!r} is {header[key]!r}, not a number") from None
     rows = payload[1] if len(payload) == 2 and payload[1] is not None else []
     if not isinstance(rows, list):
         raise SourceFormatError(SOURCE, location, "rows are not a list")
@@ -83,11 +89,63 @@ def fetch(fetcher: LiveFetcher, base_url: str, countries: tuple[str, ...], first
     return {"countries": list(countries), "indicators": list(INDICATORS), "years": [first_year, last_year]}
 
 
-def _request_key(url: str) -> tuple[str, int]:
+@dataclass(frozen=True)
+class Request:
+    """What one landed page asked the API for (read back from its URL)."""
+
+    key: str  # the request without its page number: the pages of one answer share it
+    page: int
+    countries: frozenset[str]
+    indicator: str
+    first_year: int | None
+    last_year: int | None
+
+
+def request_of(url: str) -> Request:
     parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    page = int(query.pop("page", ["1"])[0])
-    return f"{parts.path}?{urlencode(sorted((k, v[0]) for k, v in query.items()))}", page
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    page = int(query.pop("page", "1"))
+    segments = unquote(parts.path).split("/")
+    try:
+        countries = segments[segments.index("country") + 1]
+        indicator = segments[segments.index("indicator") + 1]
+    except (ValueError, IndexError):
+        raise SourceFormatError(SOURCE, url, "the URL names no /country/<codes>/indicator/<id>") from None
+    first, _, last = query.get("date", "").partition(":")
+    return Request(
+        key=f"{parts.path}?{urlencode(sorted(query.items()))}", page=page,
+        countries=frozenset(code.upper() for code in countries.split(";") if code),
+        indicator=indicator,
+        first_year=int(first) if first.isdigit() else None,
+        last_year=int(last or first) if (last or first).isdigit() else None,
+    )
+
+
+def check_answer_complete(pages: dict[int, tuple[dict, list[dict], str]], request_location: str) -> None:
+    """The pages of one answer are all there, agree with each other, are distinct, and hold the
+    header's ``total`` rows: ``pages`` maps page number -> (header, rows, location)."""
+    first_header = pages[min(pages)][0]
+    for number, (header, rows, location) in sorted(pages.items()):
+        for key in ("pages", "per_page", "total", "lastupdated"):
+            if header[key] != first_header[key]:
+                raise SourceFormatError(SOURCE, location, f"page {number} says {key} {header[key]!r}, page {min(pages)} said {first_header[key]!r}")
+    total_pages, per_page, total = first_header["pages"], first_header["per_page"], first_header["total"]
+    missing = sorted(set(range(1, total_pages + 1)) - set(pages))
+    if missing:
+        raise SourceFormatError(SOURCE, request_location, f"page(s) {missing} of {total_pages} missing from a paged response")
+    extra = sorted(set(pages) - set(range(1, max(total_pages, 1) + 1)))
+    if extra:
+        raise SourceFormatError(SOURCE, pages[extra[0]][2], f"page {extra[0]} is beyond the {total_pages} page(s) the header announces")
+    seen_rows: dict[str, int] = {}
+    for number, (_, rows, location) in sorted(pages.items()):
+        expected = per_page if number < total_pages else total - per_page * (total_pages - 1)
+        if len(rows) != expected:
+            raise SourceFormatError(SOURCE, location, f"page {number} of {total_pages} holds {len(rows)} rows, but with "
+                                                      f"per_page {per_page} and total {total} it should hold {expected}")
+        fingerprint = json.dumps(rows, sort_keys=True)
+        if rows and fingerprint in seen_rows:
+            raise SourceFormatError(SOURCE, location, f"page {number} repeats the rows of page {seen_rows[fingerprint]}")
+        seen_rows[fingerprint] = number
 
 
 def _parse_value(raw, location: str, indicator: str, iso3: str, year: int) -> float | None:
@@ -101,10 +159,12 @@ def _parse_value(raw, location: str, indicator: str, iso3: str, year: int) -> fl
 def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int, last_year: int) -> pd.DataFrame:
     """Rows (country, indicator, year, value, vintage) of one landing; null values are left out.
 
-    Every request's pages must all be present: a page missing from a paged response fails the
-    landing rather than loading a series with a hole in it.
+    Every answer must be whole and be what was asked for: all its pages present, in agreement, not
+    repeated, holding the header's ``total`` rows, each row for the requested indicator, one of the
+    requested countries and a requested year, no (country, year) twice. Anything else fails the
+    landing, naming the URL and the page, rather than loading a series with a hole in it.
     """
-    pages_seen: dict[str, dict[int, int]] = {}
+    answers: dict[str, dict[int, tuple[dict, list[dict], str]]] = {}
     records: list[tuple] = []
     iso2_map = iso2_to_iso3()
     known = known_iso3()
@@ -112,11 +172,14 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
     for landed in landing.files:
         location = f"{landed.url} (archived as {landed.path})"
         header, rows = parse_page(landed.read_bytes(), location)
-        key, page = _request_key(landed.url)
-        if int(header["page"]) != page:
-            raise SourceFormatError(SOURCE, location, f"requested page {page} but the body is page {header['page']}")
-        pages_seen.setdefault(key, {})[page] = int(header["pages"])
+        request = request_of(landed.url)
+        if int(header["page"]) != request.page:
+            raise SourceFormatError(SOURCE, location, f"requested page {request.page} but the body is page {header['page']}")
+        if request.page in answers.get(request.key, {}):
+            raise SourceFormatError(SOURCE, location, f"page {request.page} is in the landing twice")
+        answers.setdefault(request.key, {})[request.page] = (header, rows, location)
         vintage = str(header["lastupdated"])[:10]
+        seen: dict[tuple[str, int], int] = {}
         for row in rows:
             try:
                 indicator = row["indicator"]["id"]
@@ -124,25 +187,42 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
                 year = int(row["date"])
             except (KeyError, TypeError, ValueError) as exc:
                 raise SourceFormatError(SOURCE, location, f"row without indicator/country/date: {exc!r}") from None
-            if indicator not in INDICATORS:
-                raise SourceFormatError(SOURCE, location, f"unexpected indicator {indicator!r}")
+            where = f"page {request.page}: a row for {indicator} {iso3 or row.get('country')} {year}"
+            if indicator != request.indicator:
+                raise SourceFormatError(SOURCE, location, f"{where}, but {request.indicator} was requested (a body for another indicator?)")
+            if iso3 not in request.countries:
+                raise SourceFormatError(SOURCE, location, f"{where}, but only {';'.join(sorted(request.countries))} were requested")
+            if (request.first_year is not None and year < request.first_year) or (request.last_year is not None and year > request.last_year):
+                raise SourceFormatError(SOURCE, location, f"{where}, outside the requested years {request.first_year}-{request.last_year}")
+            if (iso3, year) in seen:
+                raise SourceFormatError(SOURCE, location, f"{where} appears twice")
+            seen[(iso3, year)] = request.page
             if iso3 not in wanted or not first_year <= year <= last_year:
-                continue
+                continue  # requested (e.g. by a snapshot of more countries) but not configured
             if iso3 not in known:
                 raise SourceFormatError(SOURCE, location, f"unknown country code {iso3!r}")
             value = _parse_value(row.get("value"), location, indicator, iso3, year)
             if value is not None:
                 records.append((iso3, indicator, year, value, vintage, landed.url, landing.fetch_id))
-    for key, pages in pages_seen.items():
-        expected = set(range(1, max(pages.values()) + 1))
-        missing = sorted(expected - set(pages))
-        if missing:
-            raise SourceFormatError(SOURCE, f"{landing.path} ({key})", f"page(s) {missing} of {max(pages.values())} missing from a paged response")
+    for key, pages in answers.items():
+        check_answer_complete(pages, f"{landing.path} ({key})")
+        _check_no_row_twice(pages)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
     frame["year"] = frame["year"].astype("int64")
     frame["value"] = frame["value"].astype("float64")
     frame["vintage"] = pd.to_datetime(frame["vintage"], format="%Y-%m-%d").dt.date
     return frame
+
+
+def _check_no_row_twice(pages: dict[int, tuple[dict, list[dict], str]]) -> None:
+    """No country-year appears on two pages of one answer (a page repeated under another number)."""
+    first_page: dict[tuple, int] = {}
+    for number, (_, rows, location) in sorted(pages.items()):
+        for row in rows:
+            key = (row.get("countryiso3code") or str(row.get("country")), str(row.get("date")))
+            if key in first_page and first_page[key] != number:
+                raise SourceFormatError(SOURCE, location, f"page {number}: the row for {key[0]} {key[1]} is also on page {first_page[key]}")
+            first_page.setdefault(key, number)
 
 
 def combine_vintages(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -279,7 +279,7 @@ def _serve_publishers(httpserver, cbp_page: str = CBP_PAGE):
 def _live_fetch(httpserver, tmp_path, env=None):
     base = httpserver.url_for("/").rstrip("/")
     writer = LandingWriter(tmp_path, "cbp", licence=cbp.LICENCE)
-    fetcher = LiveFetcher("cbp", writer, http_session(0, 0), base, 10, 0)
+    fetcher = LiveFetcher("cbp", writer, http_session(), base, 10, 0)
     metadata = cbp.fetch(fetcher, base, {cbp.OHSS_BASE_URL_ENV: base, **(env or {})})
     writer.metadata.update(metadata)
     writer.finish()

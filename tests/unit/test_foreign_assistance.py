@@ -180,6 +180,9 @@ def test_an_undeclared_revision_fails_the_check_suite(frames, monkeypatch):
     monkeypatch.setattr(fa, "declared_revisions", lambda: {})
     report = validate_frame("foreign_assistance_sector_sum_check", fa.sector_sum_check(frames))
     assert not report.success and "unexplained_difference" in report.message()
+    # the failure names the country, the year and both amounts (issue 18), not only the difference
+    assert ("'unexplained_difference': 23770, 'country_iso3': 'HND', 'fiscal_year': 2024, 'transaction_type_name': "
+            "'Disbursements', 'sector_sum': 223717479, 'country_summary_amount': 223693709") in report.message(), report.message()
 
 
 def test_every_suite_passes_on_the_snapshot(frames):
@@ -270,7 +273,7 @@ def _serve(httpserver, later_summary_bytes, sector_rows, serve_second_page=True)
 def _fetch(httpserver, tmp_path, monkeypatch, settings):
     monkeypatch.setenv(fa.COUNTRY_SUMMARY_URL_ENV, httpserver.url_for("/files/us_foreign_aid_country.csv"))
     writer = LandingWriter(tmp_path, fa.SOURCE, licence=fa.LICENCE)
-    fetcher = LiveFetcher(fa.SOURCE, writer, http_session(0, 0), httpserver.url_for("/"), 5, 0)
+    fetcher = LiveFetcher(fa.SOURCE, writer, http_session(), httpserver.url_for("/"), 5, 0)
     window = dataclasses.replace(settings, first_year=2024, last_year=2024,
                                  foreign_assistance_base_url=httpserver.url_for("/").rstrip("/"))  # fiscal years 2024 and 2025
     try:
@@ -326,3 +329,45 @@ def test_page_totals_must_match_the_rows_received():
 def test_api_error_body_raises():
     with pytest.raises(SourceFormatError, match="unexpected JSON shape"):
         fa.parse_sector_page(b'{"error": "Too many requests"}', "u")
+
+
+# ---------------------------------------------------------------- issue 18: paging, fiscal years, undated releases
+
+
+def _api_landing(tmp_path, pages: list[tuple[int, dict]]):
+    writer = LandingWriter(tmp_path, fa.SOURCE)
+    for page, body in pages:
+        writer.add(fa.sector_page_file_name(2024, page), json.dumps(body).encode(),
+                   fa.sector_api_url("https://foreignassistance.gov", 2024, page))
+    return writer.finish()
+
+
+def test_an_api_page_repeating_another_is_rejected_naming_its_url(tmp_path, sector_rows):
+    fy2024 = _api_rows(sector_rows, 2024)[:10]
+    landing = _api_landing(tmp_path, [(1, _page(fy2024, 1, 2, 20)), (2, _page(fy2024, 2, 2, 20))])
+    with pytest.raises(SourceFormatError, match=r"fiscal_year=2024&per_page=1000&page=2 \(archived as .*\): page 2 repeats the rows of page 1"):
+        fa.parse_landing(landing, COUNTRIES, 2000)
+
+
+def test_an_api_row_for_another_fiscal_year_is_rejected(tmp_path, sector_rows):
+    rows = _api_rows(sector_rows, 2024)[:10]
+    rows[3] = {**rows[3], "fiscal_year": "2023"}
+    landing = _api_landing(tmp_path, [(1, _page(rows, 1, 1, 10))])
+    with pytest.raises(SourceFormatError, match="page 1 row 3 is for fiscal year '2023', but fiscal year 2024 was requested"):
+        fa.parse_landing(landing, COUNTRIES, 2000)
+
+
+def test_api_pages_that_disagree_on_the_totals_are_rejected():
+    pages = {1: ({"current_page": 1, "total_pages": 2, "total_records": 3}, [{"id": 1}, {"id": 2}]),
+             2: ({"current_page": 2, "total_pages": 2, "total_records": 4}, [{"id": 3}])}
+    with pytest.raises(SourceFormatError, match="page 2's total_records is 4, page 1 said 3"):
+        fa.check_pages_complete(pages, "q")
+
+
+def test_a_file_without_a_date_is_dated_by_its_bytes_not_the_fetch(later_summary_bytes):
+    landing, landed = _landed("2-", "us_foreign_aid_country")
+    undated = dataclasses.replace(landed, last_modified=None, fetched_at="2027-01-01T00:00:00+00:00")
+    no_metadata = dataclasses.replace(landing, metadata={})
+    assert fa.release_date(undated, no_metadata, {landed.sha256: LATER_RELEASE}) == LATER_RELEASE
+    with pytest.raises(SourceFormatError, match="cannot tell the release date"):
+        fa.release_date(undated, no_metadata, {})  # the fetch time alone never dates a release

@@ -164,3 +164,23 @@ def test_no_module_reads_a_kpi_setting_from_the_environment_but_settings():
             for match in re.finditer(r"os\.environ\.get\([\w\"']*|os\.environ\[|os\.getenv\(|dict\(os\.environ", line):
                 reads.add((str(path.relative_to(PROJECT_ROOT)), match.group(0)))
     assert reads - _ENVIRONMENT_READS_ALLOWED - _KNOWN_SOURCE_READS == set()
+def test_deadlines_have_defaults_and_are_settings():
+    defaults = Settings.from_env({})
+    assert (defaults.http_request_deadline_seconds, defaults.source_fetch_deadline_seconds) == (300.0, 900.0)
+    chosen = Settings.from_env({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "45", "KPI_SOURCE_FETCH_DEADLINE_SECONDS": "120.5"})
+    assert (chosen.http_request_deadline_seconds, chosen.source_fetch_deadline_seconds) == (45.0, 120.5)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "soon"}, "KPI_HTTP_REQUEST_DEADLINE_SECONDS='soon' is not a number"),
+        ({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "0"}, "KPI_HTTP_REQUEST_DEADLINE_SECONDS='0' must be > 0"),
+        ({"KPI_SOURCE_FETCH_DEADLINE_SECONDS": "-5"}, "KPI_SOURCE_FETCH_DEADLINE_SECONDS='-5' must be > 0"),
+        ({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "10"}, "KPI_HTTP_REQUEST_DEADLINE_SECONDS=10 is shorter than KPI_HTTP_TIMEOUT_SECONDS=30"),
+        ({"KPI_SOURCE_FETCH_DEADLINE_SECONDS": "60"}, "KPI_SOURCE_FETCH_DEADLINE_SECONDS=60 is shorter than KPI_HTTP_REQUEST_DEADLINE_SECONDS=300"),
+    ],
+)
+def test_bad_deadlines_are_named(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)

@@ -302,6 +302,25 @@ def test_a_bad_pdf_parsed_in_a_worker_fails_with_its_location_in_landing_order(t
     assert failure.value.source == sd.SOURCE and failure.value.problem == "PDF is truncated (no %%EOF marker)"
 
 
+def test_a_table_iii_served_under_another_years_name_fails(tmp_path):
+    """A publisher serving FY22's table at FY23's link would load FY22 twice and lose FY23 (issue 18)."""
+    fy22 = (TABLE_III_LANDING / "FY22_Table_III.pdf").read_bytes()
+    writer = LandingWriter(tmp_path, "state_dept", fetch_id="bad")
+    writer.add("FY22_Table_III.pdf", fy22, url="https://travel.state.gov/FY22_Table_III.pdf")
+    writer.add("FY23_Table_III.pdf", fy22, url="https://travel.state.gov/FY23_Table_III.pdf")
+    with pytest.raises(SourceFormatError, match=r"FY23_Table_III\.pdf .*the PDF is Table III of FY2022, but it was requested as FY2023"):
+        sd.parse_landings([writer.finish()], COUNTRIES, 2000, 2030)
+
+
+def test_two_table_iii_of_one_year_in_one_fetch_fail(tmp_path):
+    fy22 = (TABLE_III_LANDING / "FY22_Table_III.pdf").read_bytes()
+    writer = LandingWriter(tmp_path, "state_dept", fetch_id="bad")
+    writer.add("FY22_Table_III.pdf", fy22, url="https://travel.state.gov/FY22_Table_III.pdf")
+    writer.add("Table_III_latest.pdf", fy22, url="https://travel.state.gov/Table_III_latest.pdf")
+    with pytest.raises(SourceFormatError, match=r"a second Table III of FY2022 in one fetch \(the first is FY22_Table_III\.pdf\)"):
+        sd.parse_landings([writer.finish()], COUNTRIES, 2000, 2030)
+
+
 def test_unexpected_file_in_a_landing_fails(tmp_path):
     landing = _landing_with(tmp_path, "table.csv", b"a,b\n1,2\n", "https://travel.state.gov/table.csv")
     with pytest.raises(SourceFormatError, match="unexpected file"):
@@ -317,7 +336,7 @@ def _index_page(*links: str) -> str:
 
 def _live_fetcher(tmp_path, httpserver) -> tuple[LiveFetcher, LandingWriter]:
     writer = LandingWriter(tmp_path, "state_dept")
-    return LiveFetcher("state_dept", writer, http_session(0, 0), httpserver.url_for("/"), 10, 0), writer
+    return LiveFetcher("state_dept", writer, http_session(), httpserver.url_for("/"), 10, 0), writer
 
 
 def test_live_fetch_reads_the_index_pages_and_parses_like_replay(tmp_path, httpserver):

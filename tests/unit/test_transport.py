@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 
 import pytest
+from werkzeug import Response
 
 from orchestration.errors import SourceFetchError, SourceFormatError
 from orchestration.transport import (
+    MAX_REDIRECTS,
+    Hop,
+    Landing,
     LandingWriter,
     LiveFetcher,
+    archived_release_dates,
     check_body_kind,
     http_session,
     list_landings,
+    prune_identical_refetches,
     read_landing,
+    refetches_to_prune,
     safe_file_name,
+    sha256_bytes,
 )
 from tests.conftest import SNAPSHOT_DIR
 
@@ -88,7 +98,119 @@ def test_body_kind_checks(kind, body, problem):
 
 
 def test_fetcher_refuses_other_hosts(tmp_path):
-    fetcher = LiveFetcher("worldbank", LandingWriter(tmp_path, "worldbank"), http_session(0, 0),
+    fetcher = LiveFetcher("worldbank", LandingWriter(tmp_path, "worldbank"), http_session(),
                           "https://api.worldbank.org/v2", timeout_seconds=1, retries=0)
     with pytest.raises(SourceFetchError, match="only fetches from 'api.worldbank.org'"):
         fetcher.get("https://evil.example/steal", "x.json", kind="json")
+
+
+# ------------------------------------------------------------------ redirects, retries, deadlines (issue 18)
+
+
+def _fetcher(tmp_path, base_url: str, retries: int = 0, **kwargs) -> LiveFetcher:
+    return LiveFetcher("worldbank", LandingWriter(tmp_path, "worldbank"), http_session(), base_url,
+                       timeout_seconds=1, retries=retries, backoff_factor=0, **kwargs)
+
+
+def test_a_redirect_from_https_to_plain_http_is_refused(tmp_path):
+    fetcher = _fetcher(tmp_path, "https://api.worldbank.org/v2")
+    assert fetcher._redirect_target("u", "https://api.worldbank.org/v2/a", "/v2/b") == "https://api.worldbank.org/v2/b"
+    with pytest.raises(SourceFetchError, match="https to plain http"):
+        fetcher._redirect_target("u", "https://api.worldbank.org/v2/a", "http://api.worldbank.org/v2/b")
+    with pytest.raises(SourceFetchError, match="only fetches from 'api.worldbank.org'"):
+        fetcher._redirect_target("u", "https://api.worldbank.org/v2/a", "https://api.worldbank.org.evil.example/v2/b")
+
+
+def test_a_redirect_loop_ends_after_a_few_hops(tmp_path, httpserver):
+    httpserver.expect_request("/loop").respond_with_response(Response(status=302, headers={"Location": "/loop"}))
+    fetcher = _fetcher(tmp_path, httpserver.url_for("/"))
+    with pytest.raises(SourceFetchError, match=f"more than {MAX_REDIRECTS} redirects") as failure:
+        fetcher.get(httpserver.url_for("/loop"), "x.json", kind="json")
+    assert failure.value.retryable is False
+    assert len(httpserver.log) == MAX_REDIRECTS + 1
+
+
+@pytest.mark.parametrize(("status", "retryable", "calls"), [(404, False, 1), (403, False, 1), (503, True, 3), (429, True, 3)])
+def test_only_429_and_5xx_are_retried_and_flagged_retryable(tmp_path, httpserver, status, retryable, calls):
+    httpserver.expect_request("/f").respond_with_data("no", status=status)
+    with pytest.raises(SourceFetchError, match=f"HTTP {status}") as failure:
+        _fetcher(tmp_path, httpserver.url_for("/"), retries=2).get(httpserver.url_for("/f"), "f.json", kind="json")
+    assert failure.value.retryable is retryable
+    assert len(httpserver.log) == calls
+
+
+def test_a_retry_after_beyond_the_deadline_is_not_waited_for(tmp_path, httpserver):
+    httpserver.expect_request("/f").respond_with_data("busy", status=503, headers={"Retry-After": "3600"})
+    fetcher = _fetcher(tmp_path, httpserver.url_for("/"), retries=3, request_deadline_seconds=2)
+    started = time.monotonic()
+    with pytest.raises(SourceFetchError, match=r"HTTP 503 .*\(after 0 retries\)"):
+        fetcher.get(httpserver.url_for("/f"), "f.json", kind="json")
+    assert time.monotonic() - started < 2  # gave up at once rather than sleep past the deadline
+    assert len(httpserver.log) == 1
+
+
+def test_a_stalled_server_fails_at_the_deadline_even_with_retries_left(tmp_path, httpserver):
+    def slow(request):
+        time.sleep(0.6)  # each attempt times out (read timeout 0.5 s) and is retried while time remains
+        return Response("[]", content_type="application/json")
+    httpserver.expect_request("/f").respond_with_handler(slow)
+    fetcher = LiveFetcher("worldbank", LandingWriter(tmp_path, "worldbank"), http_session(), httpserver.url_for("/"),
+                          timeout_seconds=0.5, retries=20, backoff_factor=0, request_deadline_seconds=1.5)
+    with pytest.raises(SourceFetchError, match=r"(the request deadline of 1.5 s passed|request failed after)") as failure:
+        fetcher.get(httpserver.url_for("/f"), "f.json", kind="json")
+    assert len(httpserver.log) <= 4, str(failure.value)  # not 21 attempts
+
+
+def test_the_manifest_keeps_every_hop_and_the_final_url(tmp_path):
+    writer = LandingWriter(tmp_path, "worldbank")
+    hops = [Hop("http://a/1", 301, "http://a/2"), Hop("http://a/2", 302, "http://a/3")]
+    writer.add("p.json", b"[]", url="http://a/1", final_url="http://a/3", redirects=hops, kind="json")
+    landing = read_landing(writer.finish().path, "worldbank")
+    assert landing.files[0].redirects == tuple(hops) and landing.files[0].final_url == "http://a/3"
+    manifest = json.loads((landing.path / "manifest.json").read_text())
+    assert manifest["entries"][0]["redirects"][0] == {"url": "http://a/1", "status": 301, "location": "http://a/2"}
+
+
+# ------------------------------------------------------------------ release dates and retention (issue 18)
+
+
+def _landing(root, source, files: dict[str, bytes], fetch_id: str, **add_kwargs) -> Landing:
+    writer = LandingWriter(root, source, fetch_id=fetch_id)
+    for name, body in files.items():
+        writer.add(name, body, url=f"http://x/{name}", **add_kwargs)
+    return writer.finish()
+
+
+def test_release_dates_belong_to_the_bytes(tmp_path):
+    snapshot, archive = tmp_path / "snapshot", tmp_path / "landing"
+    _landing(snapshot, "fa", {"summary.csv": b"april"}, "1-april", fetched_at=None)
+    (snapshot / "fa" / "1-april" / "manifest.json").write_text(
+        (snapshot / "fa" / "1-april" / "manifest.json").read_text().replace('"metadata": {}', '"metadata": {"release": "2025-04 (copy committed 2025-04-02)"}'))
+    _landing(archive, "fa", {"summary.csv": b"april"}, "2026-01-05T000000.000000Z", fetched_at="2026-01-05T00:00:00+00:00")
+    _landing(archive, "fa", {"summary.csv": b"new"}, "2025-12-01T000000.000000Z", fetched_at="2025-12-01T06:00:00+00:00")
+    _landing(archive, "fa", {"summary.csv": b"new"}, "2026-01-05T000001.000000Z", fetched_at="2026-01-05T00:00:00+00:00")
+    _landing(archive, "fa", {"summary.csv": b"dated"}, "2026-01-06T000000.000000Z",
+             headers={"Last-Modified": "Tue, 30 Sep 2025 12:00:00 GMT"}, fetched_at="2026-01-06T00:00:00+00:00")
+    dates = archived_release_dates([archive, snapshot], "fa")
+    assert dates[sha256_bytes(b"april")] == dt.date(2025, 4, 2)  # the snapshot's date, not the later fetch
+    assert dates[sha256_bytes(b"new")] == dt.date(2025, 12, 1)  # first received, not re-fetched
+    assert dates[sha256_bytes(b"dated")] == dt.date(2025, 9, 30)  # the publisher's Last-Modified
+
+
+def test_identical_refetches_are_pruned_keeping_the_first_and_the_newest(tmp_path):
+    def fetch_of(fetch_id: str, data: bytes, index_page: bytes = b"<html>index</html>") -> Landing:
+        writer = LandingWriter(tmp_path, "cbp", fetch_id=fetch_id)
+        writer.add("index.html", index_page, url="http://x/", kind="html")
+        writer.add("data.csv", data, url="http://x/data.csv", kind="csv")
+        return writer.finish()
+    a1 = fetch_of("2026-01-01T000000.000000Z", b"release A")
+    a2 = fetch_of("2026-01-02T000000.000000Z", b"release A", b"<html>index, new banner</html>")
+    b1 = fetch_of("2026-01-03T000000.000000Z", b"release B")
+    a3 = fetch_of("2026-01-04T000000.000000Z", b"release A")
+    a4 = fetch_of("2026-01-05T000000.000000Z", b"release A")
+    assert refetches_to_prune(list_landings(tmp_path, "cbp")) == {a2.fetch_id: a1.fetch_id, a3.fetch_id: a1.fetch_id}
+    assert prune_identical_refetches(tmp_path, "cbp") == [a2.fetch_id, a3.fetch_id]
+    assert [landing.fetch_id for landing in list_landings(tmp_path, "cbp")] == [a1.fetch_id, b1.fetch_id, a4.fetch_id]
+    log = [json.loads(line) for line in (tmp_path / "cbp" / "refetches.jsonl").read_text().splitlines()]
+    assert [(entry["fetch_id"], entry["same_release_as"]) for entry in log] == [(a2.fetch_id, a1.fetch_id), (a3.fetch_id, a1.fetch_id)]
+    assert prune_identical_refetches(tmp_path, "cbp") == []  # idempotent
