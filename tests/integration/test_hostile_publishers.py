@@ -364,6 +364,10 @@ def test_case5_a_permanent_error_is_tried_once_by_the_transport_and_by_dagster(l
 
 
 def test_case5_a_missing_snapshot_directory_fails_at_once(tmp_path):
+    # the code location was loaded while the snapshot existed (a bad setting at load time fails the
+    # load itself, naming the variable); then the directory went away under it
+    import orchestration.definitions  # noqa: F401
+
     env = warehouse_env(tmp_path, KPI_SNAPSHOT_DIR=str(tmp_path / "no-such-snapshot"))
     result = run_job(env, *YEARS, job="kpi_load", asset_selection=[WB_KEY])
     assert not result.success
