@@ -82,7 +82,8 @@ def test_serving_dir_holds_file_parquet_record_docs_and_report(build):
     assert marts == set(record["row_counts"]) and {"kpi_annual", "kpi_scorecard", "dim_kpi"} <= marts
     for mart in marts:
         assert (serving / "parquet" / f"{mart}.parquet").is_file(), mart
-    assert (serving / "parquet").resolve() == (serving / RELEASES_DIR / record["publication_id"]).resolve()
+    assert (serving / "parquet").resolve() == (serving / RELEASES_DIR / record["publication_id"] / "parquet").resolve()
+    assert {p.suffix for p in (serving / "parquet").iterdir()} == {".parquet"}  # readable as datasets: nothing else
     docs = serving / "docs"
     assert docs.resolve().parent.name == record["publication_id"]
     manifest = json.loads((docs / "manifest.json").read_text())
