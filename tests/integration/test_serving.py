@@ -7,9 +7,7 @@ publishes; DuckDB 1.1.3 (what BI tools' drivers bundle) runs in its own virtuale
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -18,16 +16,12 @@ import pytest
 
 from orchestration.publish import PUBLICATION_FILE, RELEASES_DIR, SERVING_FILE, current_publication, publish
 from orchestration.settings import Settings
+from tests.client_envs import client_python
 from tests.helpers_serving import run_publish, start_readers, stop_readers
 
 pytestmark = pytest.mark.integration
 
 READERS = 4
-OLD_DUCKDB = "duckdb==1.1.3"
-# x86_64 manylinux wheel for CPython 3.11 (from `pip download duckdb==1.1.3 --no-deps` + `pip hash`)
-OLD_DUCKDB_HASHES = {
-    "x86_64": "sha256:9d0767ada9f06faa5afcf63eb7ba1befaccfbcfdac5ff86f0168c673dd1f47aa",
-}
 
 
 @pytest.fixture(scope="module")
@@ -139,26 +133,6 @@ def test_a_crashed_publish_leaves_nothing_the_next_one_keeps(build, tmp_path):
     assert current_publication(serving)["publication_id"] == second["publication_id"]
 
 
-def _old_duckdb_python(cache_dir: Path) -> Path:
-    """A virtualenv with DuckDB 1.1.3 only (hash-pinned), made once and reused across runs."""
-    machine = os.uname().machine
-    if machine not in OLD_DUCKDB_HASHES or sys.version_info[:2] != (3, 11):
-        pytest.fail(f"no pinned {OLD_DUCKDB} wheel hash for {machine} / Python {sys.version_info[:2]}: add one")
-    venv = cache_dir / "venv"
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    if not marker.is_file():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
-        requirements = cache_dir / "requirements.txt"
-        requirements.write_text(f"{OLD_DUCKDB} --hash={OLD_DUCKDB_HASHES[machine]}\n")
-        result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                                 "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", str(requirements)],
-                                capture_output=True, text=True)
-        assert result.returncode == 0, f"installing {OLD_DUCKDB} failed:\n{result.stdout}\n{result.stderr}"
-        marker.write_text(OLD_DUCKDB)
-    return python
-
-
 OLD_CLIENT = r"""
 import json, sys
 import duckdb
@@ -186,7 +160,7 @@ def _old_client(python: Path, *args: str) -> dict:
 def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
     root, _ = build
     serving = root / "serving"
-    python = _old_duckdb_python(Path(request.config.cache.mkdir("duckdb-1.1.3-client")))
+    python = client_python(request.config.cache, "duckdb11")  # duckdb==1.1.3, hash-pinned
     answer = _old_client(python, str(serving / SERVING_FILE), str(serving / "parquet" / "kpi_annual.parquet"))
     assert answer["version"] == "1.1.3"
     assert "error" not in answer, answer["error"]
