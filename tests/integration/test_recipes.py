@@ -112,6 +112,15 @@ def test_every_recipe_in_the_docs_is_tested():
         assert test in globals(), test
 
 
+def test_the_readme_example_prints_whole_counts(workdir):
+    readme = (REPO_ROOT / "README.md").read_text()
+    example = next(block for block in re.findall(r"```sh\n(.*?)```", readme, re.S) if "marts.kpi_annual" in block)
+    (workdir / ".venv").symlink_to(Path(sys.executable).parent.parent, target_is_directory=True)
+    answer = run(["bash", "-c", example], workdir)
+    assert "56631.0" in answer.stdout and "31.4424316507577" in answer.stdout  # as the README says it prints
+    assert "56631.0" in readme and "31.4424316507577" in readme
+
+
 def test_duckdb_cli_recipes(workdir, request):
     bin_dir = client_python(request.config.cache, "bi").parent  # duckdb-cli==1.5.6 installs the duckdb binary
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
