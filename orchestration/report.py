@@ -38,7 +38,8 @@ REPORT_FILE = "kpi_report.html"
 FOCUS_COUNTRY = "HND"
 COLOURS = {"HND": "#1f4e9c", "GTM": "#e08214", "SLV": "#1b9e77", "NIC": "#984ea3", "MEX": "#a6761d"}
 OTHER_COLOURS = ("#666666", "#e7298a", "#66a61e", "#e6ab02", "#7570b3")
-# A per-100,000 column of kpi_annual, when the marts carry one; otherwise the report divides by population.
+# A per-100,000 column of kpi_annual, when the marts carry one (named in the series query too); otherwise the
+# report divides by population.
 PER_100K_COLUMN = "value_per_100k"
 POPULATION_SOURCE = "World Bank, World Development Indicators (SP.POP.TOTL)"
 
@@ -53,13 +54,14 @@ KPI_ORDER = ("visas_issued", "visas_nonimmigrant", "visas_immigrant", "visas_tem
 
 def report_queries(kpi_annual_columns: Iterable[str] = (), population_available: bool = True) -> dict[str, str]:
     """The report's queries for a serving copy whose kpi_annual has ``kpi_annual_columns``."""
-    per_100k = f", {PER_100K_COLUMN}" if PER_100K_COLUMN in set(kpi_annual_columns) else ""
+    with_per_100k = PER_100K_COLUMN in set(kpi_annual_columns)
     queries = {
         "publication": "SELECT publication_id, published_at, git_revision, source_vintages FROM marts.publication",
         "kpis": "SELECT * FROM marts.dim_kpi",
         "countries": "SELECT country_iso3, country_name FROM marts.dim_country",
-        "series": f"SELECT kpi_id, country_iso3, year, value, source_vintage{per_100k} FROM marts.kpi_annual "
-                  "WHERE value IS NOT NULL ORDER BY kpi_id, country_iso3, year",
+        "series": ("SELECT kpi_id, country_iso3, year, value, source_vintage, value_per_100k" if with_per_100k
+                   else "SELECT kpi_id, country_iso3, year, value, source_vintage")
+                  + " FROM marts.kpi_annual WHERE value IS NOT NULL ORDER BY kpi_id, country_iso3, year",
         "scorecard": "SELECT * FROM marts.kpi_scorecard",
     }
     if population_available:
