@@ -514,6 +514,7 @@ def _kpi_card(kpi_id: str, ctx: _Context) -> str:
                      f'{html.escape(ctx.names.get(c, c))}</span>' for c in present)
     view_title = {"per_100k": "per 100,000 people", "per_person": "US$ per person",
                   "index": "index, baseline year = 100", "as_published": kpi["unit"]}[view.name]
+    title = kpi["kpi_name"] if view_title in kpi["kpi_name"] else f'{kpi["kpi_name"]}, {view_title}'
     rows = []
     for country in ctx.countries:
         card = ctx.scorecard.get((country, kpi_id))
@@ -533,7 +534,7 @@ def _kpi_card(kpi_id: str, ctx: _Context) -> str:
         f'<div class="meta">{framework}{html.escape(kpi["strategy_area"])} · {direction_text(better)} · '
         f'<code>{html.escape(kpi_id)}</code></div>'
         f'<div class="headline">{headline}</div>'
-        f'<figure data-kpi="{html.escape(kpi_id)}"><figcaption>{html.escape(kpi["kpi_name"])}, {html.escape(view_title)} '
+        f'<figure data-kpi="{html.escape(kpi_id)}"><figcaption>{html.escape(title)} '
         f'<span class="legend">{legend}</span></figcaption>'
         + chart_svg(kpi_id, view, basis, baseline_year, ctx.colours, ctx.names)
         + source_line(kpi, view, ctx.vintages.get(kpi_id, []))
