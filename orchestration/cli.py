@@ -173,23 +173,65 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     return 0
 
 
+SETTINGS_HELP = """\
+settings (environment variables; the defaults work from a fresh clone; README "Settings" has them all):
+  KPI_SOURCE_MODE            replay (default: the bundled snapshot, no network) or live (the publishers)
+  KPI_SNAPSHOT_DIR           replay root (default snapshot)
+  KPI_WAREHOUSE_PATH         the DuckDB warehouse only the pipeline opens (default data/warehouse/kpi.duckdb)
+  KPI_SERVING_DIR            what BI tools read: kpi.duckdb, parquet/, docs/, kpi_report.html (default data/serving)
+  KPI_LANDING_DIR            archive of live fetches (default data/landing)
+  KPI_COUNTRIES              ISO3 codes (default HND,GTM,SLV,NIC,MEX)
+  KPI_REVISION_WINDOW_YEARS  years the daily run refreshes (default 3)
+  KPI_LOG_DIR                where the full log of a run goes (default data/logs)
+  KPI_FAILURES_DIR           a JSON record of every failed run (default data/failures);
+                             KPI_ALERT_WEBHOOK_URL also posts it there
+  KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS  how long to wait while another run writes the warehouse (default 1800)
+  KPI_PUBLISH_POSTGRES=1     also publish the marts to PostgreSQL (KPI_PG_HOST, KPI_PG_PORT, KPI_PG_USER,
+                             KPI_PG_PASSWORD, KPI_PG_DATABASE, KPI_PG_PUBLISH_SCHEMA)
+  DAGSTER_HOME               the Dagster instance whose run history `make dev` shows (default data/dagster_home)
+
+examples:
+  python -m orchestration.cli run
+  python -m orchestration.cli backfill --from 2005 --to 2010
+  KPI_SOURCE_MODE=live python -m orchestration.cli daily
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from orchestration.partitions import YEARLY
 
     keys = YEARLY.get_partition_keys()
     first, last = int(keys[0]), int(keys[-1])
-    parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help=f"full build: every asset, every year ({first}-{last}), then publish")
-    backfill = commands.add_parser("backfill", help="reload and rebuild a range of years in one run, then publish")
-    backfill.add_argument("--from", dest="first_year", type=int, required=True)
-    backfill.add_argument("--to", dest="last_year", type=int, required=True)
-    daily = commands.add_parser("daily", help="what the daily schedule runs: the revision window; unchanged sources are skipped")
-    daily.add_argument("--window-years", type=int, default=None)
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration.cli",
+        description="Run the KPI warehouse's pipeline from a shell: fetch (or replay) every source, validate and\n"
+                    "load it, build and test the marts with dbt, and publish them for BI tools. One line per step;\n"
+                    "Dagster's full log goes to a file under KPI_LOG_DIR, and the run shows in the Dagster UI's\n"
+                    "history (make dev).",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SETTINGS_HELP,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,backfill,daily}",
+                                     title="commands (`<command> --help` for its options)")
+    commands.add_parser("run", help=f"full build: every source reloaded, every year ({first}-{last}), dbt build, then publish "
+                                    "(what `make run` does)",
+                        description=f"Reload every source for every year ({first}-{last}), rebuild the marts, test them and "
+                                    "publish them to KPI_SERVING_DIR (about a minute on the bundled snapshot).")
+    backfill = commands.add_parser("backfill", help="reload and rebuild a range of years in one run, then publish",
+                                   description="Reload every source for the years FROM-TO and rebuild what they feed, in one "
+                                               "run, then publish (e.g. after a parser fix).")
+    backfill.add_argument("--from", dest="first_year", type=int, required=True, metavar="FROM",
+                          help=f"first data year (US fiscal year for US sources), {first} or later")
+    backfill.add_argument("--to", dest="last_year", type=int, required=True, metavar="TO",
+                          help=f"last data year, {last} at most")
+    daily = commands.add_parser("daily", help="what the daily schedule runs: the revision window; unchanged sources are skipped",
+                                description="Load the trailing revision window; rebuild and publish only if a source sent "
+                                            "new bytes (what the schedule kpi_daily runs).")
+    daily.add_argument("--window-years", type=int, default=None, metavar="N",
+                       help="years to refresh, ending with the current one (default KPI_REVISION_WINDOW_YEARS, 3)")
     for command in commands.choices.values():
         command.add_argument("--accept-shrink", action="store_true",
                              help="publish even if the candidate loses years of a series or rows of a mart against the "
-                                  "live publication (a deliberate change; see docs/reliability.md)")
+                                  "live publication (a deliberate change; see README, Schedule, partitions and backfills)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -352,28 +352,70 @@ def dbt_docs(settings: Settings, manifest: Path | None = None, cache_dir: Path =
     return cached
 
 
+STATUS_RANK = {"failed": 0, "warning": 1, "not run": 2, "passed": 4}
+STATUS_LABEL = {"failed": "FAILED", "warning": "WARNING", "not run": "NOT RUN", "passed": "passed"}
+
+
+def on_failure_text(severity: str) -> str:
+    """What the check does when it fails: a check's severity says that, not how it went."""
+    return {"ERROR": "blocks publishing", "WARN": "warns only"}.get(str(severity).upper(), str(severity) or "–")
+
+
 def validation_summary_html(checks: list[dict], publication_note: str = "") -> str:
     """The last validation's results as one HTML page: every GX suite and dbt test, passed or not.
 
-    ``checks``: dicts with asset, check, status (passed/failed/...), severity and details (text).
+    ``checks``: dicts with asset, check, status (passed/failed/warning/not run/...), severity (ERROR or
+    WARN: what a failure does) and details (text). What needs attention (failures, then warnings, then
+    checks that did not run) is labelled and listed first; the table fits the page's width.
     """
     import html
 
-    rows = "\n".join(
-        "<tr class='{cls}'><td>{asset}</td><td>{check}</td><td>{status}</td><td>{severity}</td><td>{details}</td></tr>".format(
-            cls={"passed": "ok", "warning": "warn"}.get(c["status"], "bad"),
-            **{k: html.escape(str(c.get(k, ""))) for k in ("asset", "check", "status", "severity", "details")},
-        )
-        for c in sorted(checks, key=lambda c: (c["asset"], c["check"]))
-    )
-    passed = sum(1 for c in checks if c["status"] == "passed")
+    def rank(check: dict) -> tuple:
+        return (STATUS_RANK.get(check["status"], 3), check["asset"], check["check"])
+
+    def cells(c: dict) -> str:
+        status = c["status"]
+        return ("<tr class='{cls}'><td>{asset}</td><td>{check}</td><td>{status}</td><td>{on_failure}</td><td>{details}</td></tr>".format(
+            cls={"passed": "ok", "warning": "warn"}.get(status, "bad"),
+            on_failure=html.escape(on_failure_text(c.get("severity", ""))),
+            **{k: html.escape(str(c.get(k, ""))) for k in ("asset", "check", "status", "details")}))
+
+    ordered = sorted(checks, key=rank)
+    attention = [c for c in ordered if c["status"] != "passed"]
+    counts = {status: sum(1 for c in checks if c["status"] == status) for status in ("passed", "warning", "failed")}
+    others = len(checks) - sum(counts.values())
+    summary = (f"{len(checks)} checks: {counts['passed']} passed, {counts['warning']} warning{'' if counts['warning'] == 1 else 's'}, "
+               f"{counts['failed']} failed"
+               + (f", {others} not run" if others else "") + ".")
+    if attention:
+        items = "".join(
+            f"<li class='{ {'warning': 'warn'}.get(c['status'], 'bad') }'><b>{STATUS_LABEL.get(c['status'], html.escape(c['status'].upper()))}</b> "
+            f"<code>{html.escape(c['check'])}</code> on <code>{html.escape(c['asset'])}</code>"
+            f" ({html.escape(on_failure_text(c.get('severity', '')))}){': ' + html.escape(str(c['details'])) if c.get('details') else ''}</li>"
+            for c in attention)
+        attention_html = f"<h2>Needs attention ({len(attention)})</h2><ul class='attention'>{items}</ul>"
+    else:
+        attention_html = "<p class='all-passed'>Every check passed.</p>"
+    rows = "\n".join(cells(c) for c in ordered)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>KPI warehouse: last validation</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}
-tr.ok td:nth-child(3){{color:#1a7f37}}tr.warn td:nth-child(3){{color:#9a6700}}tr.bad td:nth-child(3){{color:#b42318;font-weight:bold}}</style></head>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;margin:1.5em;color:#1d2430}}h1{{font-size:22px}}h2{{font-size:17px}}
+table{{border-collapse:collapse;width:100%;table-layout:fixed;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}}
+col.asset{{width:25%}}col.check{{width:33%}}col.status{{width:10%}}col.failure{{width:12%}}col.details{{width:20%}}
+td:nth-child(3),td:nth-child(4){{overflow-wrap:normal}}
+tr.ok td:nth-child(3){{color:#1a7f37}}tr.warn td{{background:#fff8e1}}tr.warn td:nth-child(3){{color:#9a6700;font-weight:bold}}
+tr.bad td{{background:#fdecea}}tr.bad td:nth-child(3){{color:#b42318;font-weight:bold}}tr.ok td:nth-child(4){{color:#6b7480}}
+ul.attention li{{margin:4px 0;overflow-wrap:anywhere}}li.warn b{{color:#9a6700}}li.bad b{{color:#b42318}}.all-passed{{color:#1a7f37}}</style></head>
 <body><h1>Last validation</h1>
-<p>{passed} of {len(checks)} checks passed (Great Expectations suites on every load, dbt tests on every model). {html.escape(publication_note)}</p>
-<table><thead><tr><th>asset</th><th>check</th><th>status</th><th>severity</th><th>details</th></tr></thead>
+<p>{summary} Great Expectations suites on every load, dbt tests on every model. A check that "blocks publishing"
+stops the publication when it fails; one that "warns only" is reported here and the publication goes ahead.
+{html.escape(publication_note)}</p>
+{attention_html}
+<h2>Every check</h2>
+<table><colgroup><col class="asset"><col class="check"><col class="status"><col class="failure"><col class="details"></colgroup>
+<thead><tr><th>asset</th><th>check</th><th>status</th><th>on failure</th><th>details</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table></body></html>

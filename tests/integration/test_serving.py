@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -19,16 +18,12 @@ import pytest
 
 from orchestration.publish import PUBLICATION_FILE, RELEASES_DIR, SERVING_FILE, current_publication, publish
 from orchestration.settings import Settings
+from tests.client_envs import client_python
 from tests.helpers_serving import run_publish, start_readers, stop_readers
 
 pytestmark = pytest.mark.integration
 
 READERS = 4
-OLD_DUCKDB = "duckdb==1.1.3"
-# x86_64 manylinux wheel for CPython 3.11 (from `pip download duckdb==1.1.3 --no-deps` + `pip hash`)
-OLD_DUCKDB_HASHES = {
-    "x86_64": "sha256:9d0767ada9f06faa5afcf63eb7ba1befaccfbcfdac5ff86f0168c673dd1f47aa",
-}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +80,7 @@ def test_serving_dir_holds_file_parquet_record_docs_and_report(build):
         assert (serving / "parquet" / f"{mart}.parquet").is_file(), mart
     release = serving / RELEASES_DIR / record["publication_id"]
     assert (serving / "parquet").resolve() == (release / "parquet").resolve()
-    assert {path.suffix for path in (serving / "parquet").iterdir()} == {".parquet"}  # a dataset folder, nothing else
+    assert {path.suffix for path in (serving / "parquet").iterdir()} == {".parquet"}  # readable as datasets: nothing else
     # one pointer: every stable name reaches the current release through `current`
     assert (serving / "current").resolve() == release.resolve()
     for name in (SERVING_FILE, "parquet", "docs", "kpi_report.html", PUBLICATION_FILE):
@@ -186,3 +181,50 @@ def test_the_layout_before_publications_had_a_pointer_is_replaced_in_place(build
     assert os.readlink(serving / "parquet") == "current/parquet"
     with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as conn:
         assert conn.execute("select publication_id from marts.publication").fetchone()[0] == record["publication_id"]
+
+
+OLD_CLIENT = r"""
+import json, sys
+import duckdb
+out = {"version": duckdb.__version__}
+try:
+    conn = duckdb.connect(sys.argv[1], read_only=True)
+    out["rows"] = conn.execute("select count(*), sum(value) from marts.kpi_annual").fetchone()
+    out["hnd_homicide_2023"] = conn.execute(
+        "select value from marts.kpi_annual where country_iso3 = 'HND' and kpi_id = 'homicide_rate' and year = 2023").fetchone()[0]
+    out["publication_id"] = conn.execute("select publication_id from marts.publication").fetchone()[0]
+    if len(sys.argv) > 2:
+        out["parquet_rows"] = duckdb.connect().execute(f"select count(*) from read_parquet('{sys.argv[2]}')").fetchone()[0]
+except Exception as exc:
+    out["error"] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(out))
+"""
+
+
+def _old_client(python: Path, *args: str) -> dict:
+    result = subprocess.run([str(python), "-c", OLD_CLIENT, *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
+    root, _ = build
+    serving = root / "serving"
+    python = client_python(request.config.cache, "duckdb11")  # duckdb==1.1.3, hash-pinned
+    answer = _old_client(python, str(serving / SERVING_FILE), str(serving / "parquet" / "kpi_annual.parquet"))
+    assert answer["version"] == "1.1.3"
+    assert "error" not in answer, answer["error"]
+    with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as conn:
+        expected = conn.execute("select count(*), sum(value) from marts.kpi_annual").fetchone()
+        publication_id = conn.execute("select publication_id from marts.publication").fetchone()[0]
+    assert answer["rows"][0] == expected[0] and answer["rows"][1] == pytest.approx(expected[1], rel=1e-12)
+    assert round(answer["hnd_homicide_2023"], 2) == 31.44
+    assert answer["publication_id"] == publication_id
+    assert answer["parquet_rows"] == expected[0]
+
+    # the control: DuckDB 2.0's default storage is what 1.1 cannot read
+    default_file = tmp_path / "default_storage.duckdb"
+    with duckdb.connect(str(default_file)) as conn:
+        conn.execute("create schema marts; create table marts.kpi_annual as select 1.0 as value")
+    refused = _old_client(python, str(default_file))
+    assert "version number" in refused.get("error", ""), refused

@@ -1,6 +1,8 @@
 -- Employment and jobs created are derived here, never in the loaders:
--- employed = labour force x (1 - unemployment rate / 100), both ILO modelled estimates;
--- jobs created = employed minus employed in the previous year (NULL when that year is missing).
+-- employed = labour force x (1 - unemployment rate / 100), both ILO modelled estimates, rounded to
+-- whole persons (a count of people; the product of two estimates carries no meaningful fraction);
+-- jobs created = employed minus employed in the previous year, both rounded, so it is whole too and
+-- equals the difference a reader computes from the published employment (NULL when that year is missing).
 with latest as (
 
     select * from {{ ref('int_worldbank__latest_indicator_values') }}
@@ -28,7 +30,7 @@ with_employment as (
 
     select
         *,
-        labour_force * (1 - unemployment_rate_pct / cast(100 as double precision)) as employed_persons
+        round(labour_force * (1 - unemployment_rate_pct / cast(100 as double precision))) as employed_persons
     from country_years
 
 ),

@@ -1,5 +1,6 @@
 -- Per country x KPI: the baseline (first year with a value at or after the KPI's baseline year),
--- the latest year, the change, and its status judged by the KPI's better direction. Targets come
+-- the latest year, the change, and its status judged by the KPI's better direction (inputs, whose
+-- better direction is none, are not judged). Targets come
 -- only from the user-edited seed kpi_targets.
 with annual as (
 
@@ -68,6 +69,7 @@ select
         then scored.change / cast(abs(scored.baseline_value) as double precision) * 100 end as double precision) as change_pct,
     cast(case
         when scored.change is null then 'insufficient data'
+        when scored.better_direction = 'none' then 'not judged'
         when scored.change = 0 then 'unchanged'
         when (scored.change > 0) = (scored.better_direction = 'higher') then 'improving'
         else 'worsening'
@@ -75,7 +77,7 @@ select
     cast(targets.target_year as integer) as target_year,
     cast(targets.target_value as double precision) as target_value,
     cast(case
-        when targets.target_value is null then null
+        when targets.target_value is null or scored.better_direction = 'none' then null
         when scored.better_direction = 'higher' then scored.latest_value >= targets.target_value
         else scored.latest_value <= targets.target_value
     end as boolean) as target_met_at_latest,
