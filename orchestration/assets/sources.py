@@ -8,7 +8,6 @@ failed suite fails the step, so nothing downstream runs and the raw tables keep 
 import dagster as dg
 
 from orchestration.errors import SourceFormatError
-from orchestration.operations import FRESHNESS_BY_SOURCE
 from orchestration.partitions import YEARLY, forced, year_range
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec
@@ -67,7 +66,7 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         name=f"load_{spec.name}",
         specs=[
             dg.AssetSpec(raw_asset_key(dataset.name), description=dataset.description, group_name=RAW_GROUP,
-                         kinds={"duckdb", "python"}, skippable=True, freshness_policy=FRESHNESS_BY_SOURCE[spec.name],
+                         kinds={"duckdb", "python"}, skippable=True, freshness_policy=spec.freshness_policy,
                          metadata={"source": spec.title, "licence": spec.licence, "year_column": dataset.year_column or ""})
             for dataset in spec.datasets
         ],

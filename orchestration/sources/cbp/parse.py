@@ -38,7 +38,6 @@ which names the release; every release restates the whole history.
 from __future__ import annotations
 
 import io
-import os
 import re
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
@@ -49,7 +48,6 @@ import pandas as pd
 
 from orchestration.countries import iso3_for_name
 from orchestration.errors import SourceFormatError
-from orchestration.sources.base import RawDataset, SourceSpec
 from orchestration.transport import LandedFile, Landing, LiveFetcher, check_body_kind
 
 SOURCE = "cbp"
@@ -492,39 +490,3 @@ def fetch(fetcher: LiveFetcher, cbp_base_url: str, env: dict[str, str]) -> dict:
     ohss_fetcher.get(workbook_url, file_name_from_url(workbook_url), kind="xlsx")
     fetcher.get(csv_url, file_name_from_url(csv_url), kind="csv")
     return {"ohss_workbook_url": workbook_url, "cbp_csv_url": csv_url}
-
-
-def _fetch(fetcher: LiveFetcher, settings) -> dict:
-    return fetch(fetcher, settings.cbp_base_url, dict(os.environ))
-
-
-SPEC = SourceSpec(
-    name=SOURCE,
-    source_id=SOURCE_ID,
-    title="US border encounters (DHS OHSS Border Patrol workbook; CBP Southwest land border CSV)",
-    licence=LICENCE,
-    base_url_setting="cbp_base_url",
-    datasets=(
-        RawDataset(
-            name=OHSS_MONTHLY,
-            replace_on=("vintage", "citizenship_code"),
-            description="OHSS Border Patrol encounters per fiscal month, region and citizenship (rounded to 10), per release.",
-        ),
-        RawDataset(
-            name=OHSS_ANNUAL,
-            replace_on=("vintage", "citizenship_code"),
-            description="OHSS Border Patrol encounters per fiscal year, region and citizenship (rounded to 10), per release; "
-                        "the border_encounters KPI's source.",
-        ),
-        RawDataset(
-            name=CBP_MONTHLY,
-            replace_on=("vintage", "citizenship_code"),
-            description="CBP Southwest land border encounters per fiscal month, component, demographic, citizenship group, "
-                        "title of authority and encounter type (exact counts), per release.",
-        ),
-    ),
-    fetch=_fetch,
-    parse=parse,
-    check_frames=check_frames,
-    check_suites=(CHECK_MONTHLY_VS_ANNUAL, CHECK_YEAR_COMPLETENESS),
-)

@@ -39,7 +39,6 @@ import pandas as pd
 
 from orchestration.countries import SEEDS_DIR, known_iso3
 from orchestration.errors import SourceFormatError
-from orchestration.sources.base import RawDataset, SourceSpec
 from orchestration.transport import Landing, LandedFile, LiveFetcher, check_body_kind
 
 SOURCE = "foreign_assistance"
@@ -417,14 +416,6 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int)
     return frames
 
 
-def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
-    parsed = [parse_landing(landing, settings.countries, settings.first_year) for landing in landings]
-    columns = {"foreign_assistance_country_summary": COUNTRY_SUMMARY_COLUMNS,
-               "foreign_assistance_usg_sector_amounts": SECTOR_AMOUNT_COLUMNS,
-               "foreign_assistance_usg_sectors": SECTOR_COLUMNS}
-    return {name: _concat([frames[name] for frames in parsed], cols) for name, cols in columns.items()}
-
-
 # ---------------------------------------------------------------- reconciliation (check frame)
 
 
@@ -524,34 +515,3 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     if not frames:
         return _typed(pd.DataFrame({column: pd.Series(dtype="object") for column in columns}))
     return _typed(pd.concat(frames, ignore_index=True)[columns])
-
-
-SPEC = SourceSpec(
-    name=SOURCE,
-    source_id=SOURCE_ID,
-    title="ForeignAssistance.gov: Country Summary and API by US Government sector",
-    licence=LICENCE,
-    base_url_setting="foreign_assistance_base_url",
-    datasets=(
-        RawDataset(
-            name="foreign_assistance_country_summary",
-            replace_on=("country_iso3", "vintage"),
-            description="Country Summary: amounts per country, transaction type and fiscal year, one row set per release (vintage).",
-        ),
-        RawDataset(
-            name="foreign_assistance_usg_sector_amounts",
-            replace_on=("country_iso3", "vintage"),
-            description="API by USG sector: current-dollar obligations and disbursements per country, sector and fiscal year, per release.",
-        ),
-        RawDataset(
-            name="foreign_assistance_usg_sectors",
-            replace_on=("vintage",),
-            year_column=None,
-            description="The USG sector taxonomy (sector -> category) of each API release.",
-        ),
-    ),
-    fetch=fetch,
-    parse=_parse,
-    check_frames=_check_frames,
-    check_suites=("foreign_assistance_sector_sum_check",),
-)

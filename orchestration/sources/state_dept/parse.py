@@ -44,9 +44,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pandas as pd
 
-from orchestration.countries import iso3_for_name
+from orchestration.countries import SEEDS_DIR, iso3_for_name
 from orchestration.errors import SourceFormatError
-from orchestration.sources.base import RawDataset, SourceSpec
 from orchestration.transport import Landing, LandedFile, LiveFetcher, check_body_kind
 
 SOURCE = "state_dept"
@@ -64,7 +63,7 @@ TABLE_III_INDEX_PATH = "/content/travel/en/legal/visa-law0/visa-statistics/annua
 NIV_WORKBOOK_URL_ENV = "KPI_STATE_DEPT_NIV_WORKBOOK_URL"
 TABLE_III_URLS_ENV = "KPI_STATE_DEPT_TABLE_III_URLS"
 
-VISA_CLASS_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "state_dept" / "state_dept_visa_classes.csv"
+VISA_CLASS_SEED = SEEDS_DIR / "state_dept" / "state_dept_visa_classes.csv"
 
 NIV_COLUMNS = ["fiscal_year", "nationality", "country_iso3", "visa_class", "issuances", "nationality_grand_total",
                "sheet_name", "vintage", "source_url", "fetch_id"]
@@ -648,36 +647,3 @@ def fetch(fetcher: LiveFetcher, base_url: str, first_year: int, env: dict[str, s
     for url in table_iii_urls:
         fetcher.get(url, _file_name(url), kind="pdf")
     return {"niv_workbook_url": workbook_url, "table_iii_urls": table_iii_urls}
-
-
-def _fetch(fetcher: LiveFetcher, settings) -> dict:
-    return fetch(fetcher, settings.state_dept_base_url, settings.first_year)
-
-
-def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
-    return parse_landings(landings, settings.countries, settings.first_year, settings.last_year)
-
-
-SPEC = SourceSpec(
-    name=SOURCE,
-    source_id=SOURCE_ID,
-    title="US State Department visa statistics (NIV Detail Table; Report of the Visa Office Table III)",
-    licence=LICENCE,
-    base_url_setting="state_dept_base_url",
-    datasets=(
-        RawDataset(
-            name=NIV_DATASET,
-            replace_on=("country_iso3", "vintage"),
-            description="Nonimmigrant visas issued per fiscal year, nationality and visa class as published in the NIV Detail Table, with the nationality's published Grand Total.",
-        ),
-        RawDataset(
-            name=IV_DATASET,
-            replace_on=("country_iso3", "vintage"),
-            description="Immigrant visas issued per fiscal year and foreign state of chargeability, by category, from the Report of the Visa Office Table III.",
-        ),
-    ),
-    fetch=_fetch,
-    parse=_parse,
-    check_frames=check_frames,
-    check_suites=(NIV_TOTAL_CHECK, IV_TOTAL_CHECK, CLASS_COVERAGE_CHECK),
-)

@@ -14,7 +14,6 @@ import pandas as pd
 
 from orchestration.countries import iso2_to_iso3, known_iso3
 from orchestration.errors import SourceFormatError
-from orchestration.sources.base import RawDataset, SourceSpec
 from orchestration.transport import Landing, LiveFetcher, check_body_kind
 
 SOURCE = "worldbank"
@@ -152,31 +151,3 @@ def combine_vintages(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     combined = pd.concat(frames, ignore_index=True)
     return combined.drop_duplicates(subset=["country_iso3", "indicator_id", "year", "vintage", "value"]).reset_index(drop=True)
-
-
-def _fetch(fetcher: LiveFetcher, settings) -> dict:
-    return fetch(fetcher, settings.worldbank_base_url, settings.countries, settings.first_year, settings.last_year)
-
-
-def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
-    frames = [parse_landing(landing, settings.countries, settings.first_year, settings.last_year) for landing in landings]
-    return {"worldbank_indicator_values": combine_vintages(frames)}
-
-
-SPEC = SourceSpec(
-    name=SOURCE,
-    source_id=SOURCE_ID,
-    title="World Bank World Development Indicators (API v2)",
-    licence=LICENCE,
-    base_url_setting="worldbank_base_url",
-    datasets=(
-        RawDataset(
-            name="worldbank_indicator_values",
-            replace_on=("country_iso3", "indicator_id", "vintage"),
-            year_column="year",
-            description="WDI values per country, indicator, year and vintage (the publisher's last-updated date).",
-        ),
-    ),
-    fetch=_fetch,
-    parse=_parse,
-)

@@ -1,0 +1,56 @@
+"""World Bank World Development Indicators, through the API v2 JSON endpoint.
+
+``fetch.py``: one request per indicator for every configured country, each page followed, into the
+landing archive. ``parse.py``: the API pages -> one row per country, indicator, year and vintage
+(the bundled snapshot holds the bulk CSVs converted once to the same JSON by
+``scripts/build_snapshot.py``, so replay runs the same parser).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pandas as pd
+
+from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.transport import Landing, LiveFetcher
+
+_parse_module = importlib.import_module(f"{__name__}.parse")
+reexport(__name__, _parse_module)
+
+from orchestration.sources.worldbank.parse import (  # noqa: E402
+    LICENCE, SOURCE, SOURCE_ID, combine_vintages, fetch, parse_landing,
+)
+
+
+def _fetch(fetcher: LiveFetcher, settings) -> dict:
+    return fetch(fetcher, settings.worldbank_base_url, settings.countries, settings.first_year, settings.last_year)
+
+
+def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
+    frames = [parse_landing(landing, settings.countries, settings.first_year, settings.last_year) for landing in landings]
+    return {"worldbank_indicator_values": combine_vintages(frames)}
+
+
+SPEC = SourceSpec(
+    name=SOURCE,
+    source_id=SOURCE_ID,
+    title="World Bank World Development Indicators (API v2)",
+    licence=LICENCE,
+    # WDI is updated several times a year; each series gets a new year about once a year
+    cadence=Cadence("annual series, several database updates a year", warn_after_days=200, fail_after_days=400),
+    base_url_setting="worldbank_base_url",
+    settings=(
+        SourceSetting("KPI_WORLDBANK_BASE_URL", "url", "https://api.worldbank.org/v2", "World Bank API (point a test or mirror here)"),
+    ),
+    datasets=(
+        RawDataset(
+            name="worldbank_indicator_values",
+            replace_on=("country_iso3", "indicator_id", "vintage"),
+            year_column="year",
+            description="WDI values per country, indicator, year and vintage (the publisher's last-updated date).",
+        ),
+    ),
+    fetch=_fetch,
+    parse=_parse,
+)
