@@ -12,12 +12,14 @@ import importlib
 from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.transport import LiveFetcher
 
-_parse_module = importlib.import_module(f"{__name__}.parse")
-reexport(__name__, _parse_module)
+reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch")))
 
+from orchestration.sources.cbp.fetch import (  # noqa: E402
+    CBP_CSV_URL_ENV, DEFAULT_OHSS_BASE_URL, OHSS_BASE_URL_ENV, OHSS_WORKBOOK_URL_ENV, fetch,
+)
 from orchestration.sources.cbp.parse import (  # noqa: E402
-    CBP_CSV_URL_ENV, CBP_MONTHLY, CHECK_MONTHLY_VS_ANNUAL, CHECK_YEAR_COMPLETENESS, DEFAULT_OHSS_BASE_URL, LICENCE,
-    OHSS_ANNUAL, OHSS_BASE_URL_ENV, OHSS_MONTHLY, OHSS_WORKBOOK_URL_ENV, SOURCE, SOURCE_ID, check_frames, fetch, parse,
+    CBP_MONTHLY, CHECK_MONTHLY_VS_ANNUAL, CHECK_YEAR_COMPLETENESS, LICENCE, OHSS_ANNUAL, OHSS_MONTHLY, SOURCE, SOURCE_ID,
+    check_frames, parse,
 )
 
 

@@ -15,11 +15,11 @@ from orchestration.sources.base import Cadence, RawDataset, SourceSetting, Sourc
 from orchestration.transport import Landing
 
 _parse_module = importlib.import_module(f"{__name__}.parse")
-reexport(__name__, _parse_module)
+reexport(__name__, _parse_module, importlib.import_module(f"{__name__}.fetch"))
 
+from orchestration.sources.foreign_assistance.fetch import COUNTRY_SUMMARY_URL_ENV, DEFAULT_COUNTRY_SUMMARY_URL, fetch  # noqa: E402
 from orchestration.sources.foreign_assistance.parse import (  # noqa: E402
-    COUNTRY_SUMMARY_COLUMNS, COUNTRY_SUMMARY_URL_ENV, DEFAULT_COUNTRY_SUMMARY_URL, LICENCE, SECTOR_AMOUNT_COLUMNS,
-    SECTOR_COLUMNS, SOURCE, SOURCE_ID, fetch, parse_landing,
+    COUNTRY_SUMMARY_COLUMNS, LICENCE, SECTOR_AMOUNT_COLUMNS, SECTOR_COLUMNS, SOURCE, SOURCE_ID, parse_landing,
 )
 
 

@@ -29,7 +29,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -39,16 +38,13 @@ import pandas as pd
 
 from orchestration.countries import SEEDS_DIR, known_iso3
 from orchestration.errors import SourceFormatError
-from orchestration.transport import Landing, LandedFile, LiveFetcher, check_body_kind
+from orchestration.transport import Landing, LandedFile, check_body_kind
 
 SOURCE = "foreign_assistance"
 SOURCE_ID = "foreign_assistance_gov"
 LICENCE = "US Government work (public domain); cite ForeignAssistance.gov"
 
-COUNTRY_SUMMARY_URL_ENV = "KPI_FOREIGN_ASSISTANCE_COUNTRY_SUMMARY_URL"
-DEFAULT_COUNTRY_SUMMARY_URL = "https://s3.amazonaws.com/files.explorer.devtechlab.com/us_foreign_aid_country.csv"
 SECTOR_API_PATH = "/api/data-api/by-usg-sector.json"
-PER_PAGE = 1000  # the API's maximum page size
 
 REPORTING_LAG_MONTHS = 12
 FISCAL_YEAR_END_MONTH, FISCAL_YEAR_END_DAY = 9, 30
@@ -92,21 +88,6 @@ TAXONOMY_REQUIRED = ("usg_sector_id", "usg_sector_name", "usg_category_id", "usg
 _FISCAL_YEAR = re.compile(r"^(\d{4})(tq)?$", re.IGNORECASE)
 _INTEGER = re.compile(r"^-?\d+$")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-# ---------------------------------------------------------------- settings (env) and URLs
-
-
-def country_summary_url() -> str:
-    return os.environ.get(COUNTRY_SUMMARY_URL_ENV, "").strip() or DEFAULT_COUNTRY_SUMMARY_URL
-
-
-def sector_api_url(base: str, fiscal_year: int, page: int, per_page: int = PER_PAGE) -> str:
-    return f"{base}{SECTOR_API_PATH}?{urlencode({'fiscal_year': fiscal_year, 'per_page': per_page, 'page': page})}"
-
-
-def sector_page_file_name(fiscal_year: int, page: int) -> str:
-    return f"by-usg-sector__fy{fiscal_year}__p{page:03d}.json"
 
 
 # ---------------------------------------------------------------- small pure parsers, one per quirk
@@ -459,34 +440,6 @@ def sector_sum_check(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _check_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {"foreign_assistance_sector_sum_check": sector_sum_check(frames)}
-
-
-# ---------------------------------------------------------------- live fetch
-
-
-def fetch(fetcher: LiveFetcher, settings) -> dict:
-    """The Country Summary CSV, then every page of the API by USG sector, one fiscal year per query.
-
-    The CSV is served from another host than the API (the publisher's file bucket): it goes through a
-    second LiveFetcher of the same landing, allowed only the configured CSV URL's host.
-    """
-    csv_url = country_summary_url()
-    csv_fetcher = fetcher.for_base_url(csv_url)
-    landed = csv_fetcher.get(csv_url, "us_foreign_aid_country.csv", kind="csv")
-    parse_country_summary(landed.read_bytes(), csv_url, settings.countries, settings.first_year,
-                          dt.date.today(), csv_url, fetcher.writer.fetch_id)  # fail the fetch on a bad file
-    api_base = settings.foreign_assistance_base_url
-    last_fiscal_year = settings.last_year + 1  # fiscal year N starts in October of N-1
-    for fiscal_year in range(settings.first_year, last_fiscal_year + 1):
-        page, pages = 1, 1
-        while page <= pages:
-            url = sector_api_url(api_base, fiscal_year, page)
-            landed_page = fetcher.get(url, sector_page_file_name(fiscal_year, page), kind="json")
-            info, _ = parse_sector_page(landed_page.read_bytes(), url)
-            pages = info["total_pages"]
-            page += 1
-    return {"country_summary_url": csv_url, "sector_api": f"{api_base}{SECTOR_API_PATH}",
-            "fiscal_years": [settings.first_year, last_fiscal_year]}
 
 
 # ---------------------------------------------------------------- helpers

@@ -15,12 +15,12 @@ import pandas as pd
 from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.transport import Landing, LiveFetcher
 
-_parse_module = importlib.import_module(f"{__name__}.parse")
-reexport(__name__, _parse_module)
+reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch")))
 
+from orchestration.sources.state_dept.fetch import NIV_WORKBOOK_URL_ENV, TABLE_III_URLS_ENV, fetch  # noqa: E402
 from orchestration.sources.state_dept.parse import (  # noqa: E402
-    CLASS_COVERAGE_CHECK, IV_DATASET, IV_TOTAL_CHECK, LICENCE, NIV_DATASET, NIV_TOTAL_CHECK, NIV_WORKBOOK_URL_ENV, SOURCE,
-    SOURCE_ID, TABLE_III_URLS_ENV, check_frames, fetch, parse_landings,
+    CLASS_COVERAGE_CHECK, IV_DATASET, IV_TOTAL_CHECK, LICENCE, NIV_DATASET, NIV_TOTAL_CHECK, SOURCE, SOURCE_ID,
+    check_frames, parse_landings,
 )
 
 

@@ -15,12 +15,10 @@ import pandas as pd
 from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.transport import Landing, LiveFetcher
 
-_parse_module = importlib.import_module(f"{__name__}.parse")
-reexport(__name__, _parse_module)
+reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch")))
 
-from orchestration.sources.worldbank.parse import (  # noqa: E402
-    LICENCE, SOURCE, SOURCE_ID, combine_vintages, fetch, parse_landing,
-)
+from orchestration.sources.worldbank.fetch import fetch  # noqa: E402
+from orchestration.sources.worldbank.parse import LICENCE, SOURCE, SOURCE_ID, combine_vintages, parse_landing  # noqa: E402
 
 
 def _fetch(fetcher: LiveFetcher, settings) -> dict:

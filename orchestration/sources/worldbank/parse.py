@@ -14,7 +14,7 @@ import pandas as pd
 
 from orchestration.countries import iso2_to_iso3, known_iso3
 from orchestration.errors import SourceFormatError
-from orchestration.transport import Landing, LiveFetcher, check_body_kind
+from orchestration.transport import Landing, check_body_kind
 
 SOURCE = "worldbank"
 SOURCE_ID = "worldbank_wdi"
@@ -33,16 +33,6 @@ INDICATORS: dict[str, str] = {
 }
 
 COLUMNS = ["country_iso3", "indicator_id", "year", "value", "vintage", "source_url", "fetch_id"]
-
-
-def indicator_url(base_url: str, countries: tuple[str, ...], indicator: str, first_year: int, last_year: int,
-                  page: int = 1, per_page: int = PER_PAGE) -> str:
-    query = urlencode({"format": "json", "date": f"{first_year}:{last_year}", "per_page": per_page, "page": page})
-    return f"{base_url}/country/{';'.join(countries)}/indicator/{indicator}?{query}"
-
-
-def page_file_name(indicator: str, countries: tuple[str, ...], page: int) -> str:
-    return f"{indicator}__{'-'.join(countries)}__p{page:03d}.json"
 
 
 def parse_page(body: bytes, location: str) -> tuple[dict, list[dict]]:
@@ -67,19 +57,6 @@ def parse_page(body: bytes, location: str) -> tuple[dict, list[dict]]:
     if not isinstance(rows, list):
         raise SourceFormatError(SOURCE, location, "rows are not a list")
     return header, rows
-
-
-def fetch(fetcher: LiveFetcher, base_url: str, countries: tuple[str, ...], first_year: int, last_year: int) -> dict:
-    """Fetch every page of every indicator into the landing archive; returns manifest metadata."""
-    for indicator in INDICATORS:
-        page, pages = 1, 1
-        while page <= pages:
-            url = indicator_url(base_url, countries, indicator, first_year, last_year, page)
-            landed = fetcher.get(url, page_file_name(indicator, countries, page), kind="json")
-            header, _ = parse_page(landed.read_bytes(), url)
-            pages = int(header["pages"])
-            page += 1
-    return {"countries": list(countries), "indicators": list(INDICATORS), "years": [first_year, last_year]}
 
 
 def _request_key(url: str) -> tuple[str, int]:
