@@ -12,14 +12,15 @@ import importlib
 from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.transport import LiveFetcher
 
-reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch")))
+reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
+
+from orchestration.sources.cbp.checks import CHECK_MONTHLY_VS_ANNUAL, CHECK_YEAR_COMPLETENESS, check_frames  # noqa: E402
 
 from orchestration.sources.cbp.fetch import (  # noqa: E402
     CBP_CSV_URL_ENV, DEFAULT_OHSS_BASE_URL, OHSS_BASE_URL_ENV, OHSS_WORKBOOK_URL_ENV, fetch,
 )
 from orchestration.sources.cbp.parse import (  # noqa: E402
-    CBP_MONTHLY, CHECK_MONTHLY_VS_ANNUAL, CHECK_YEAR_COMPLETENESS, LICENCE, OHSS_ANNUAL, OHSS_MONTHLY, SOURCE, SOURCE_ID,
-    check_frames, parse,
+    CBP_MONTHLY, LICENCE, OHSS_ANNUAL, OHSS_MONTHLY, SOURCE, SOURCE_ID, parse,
 )
 
 

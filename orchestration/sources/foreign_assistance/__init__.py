@@ -15,7 +15,9 @@ from orchestration.sources.base import Cadence, RawDataset, SourceSetting, Sourc
 from orchestration.transport import Landing
 
 _parse_module = importlib.import_module(f"{__name__}.parse")
-reexport(__name__, _parse_module, importlib.import_module(f"{__name__}.fetch"))
+reexport(__name__, _parse_module, *(importlib.import_module(f"{__name__}.{part}") for part in ("fetch", "checks")))
+
+from orchestration.sources.foreign_assistance.checks import check_frames  # noqa: E402
 
 from orchestration.sources.foreign_assistance.fetch import COUNTRY_SUMMARY_URL_ENV, DEFAULT_COUNTRY_SUMMARY_URL, fetch  # noqa: E402
 from orchestration.sources.foreign_assistance.parse import (  # noqa: E402
@@ -63,6 +65,6 @@ SPEC = SourceSpec(
     ),
     fetch=fetch,
     parse=_parse,
-    check_frames=_parse_module._check_frames,
+    check_frames=check_frames,
     check_suites=("foreign_assistance_sector_sum_check",),
 )

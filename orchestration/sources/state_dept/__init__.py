@@ -15,13 +15,11 @@ import pandas as pd
 from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.transport import Landing, LiveFetcher
 
-reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch")))
+reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
+from orchestration.sources.state_dept.checks import CLASS_COVERAGE_CHECK, IV_TOTAL_CHECK, NIV_TOTAL_CHECK, check_frames  # noqa: E402
 from orchestration.sources.state_dept.fetch import NIV_WORKBOOK_URL_ENV, TABLE_III_URLS_ENV, fetch  # noqa: E402
-from orchestration.sources.state_dept.parse import (  # noqa: E402
-    CLASS_COVERAGE_CHECK, IV_DATASET, IV_TOTAL_CHECK, LICENCE, NIV_DATASET, NIV_TOTAL_CHECK, SOURCE, SOURCE_ID,
-    check_frames, parse_landings,
-)
+from orchestration.sources.state_dept.parse import IV_DATASET, LICENCE, NIV_DATASET, SOURCE, SOURCE_ID, parse_landings  # noqa: E402
 
 
 def _fetch(fetcher: LiveFetcher, settings) -> dict:

@@ -28,7 +28,6 @@ comma-separated); the index pages are archived in the landing beside the files.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -37,12 +36,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from orchestration.countries import SEEDS_DIR, iso3_for_name
+from orchestration.countries import iso3_for_name
 from orchestration.errors import SourceFormatError
 from orchestration.transport import Landing, LandedFile, check_body_kind
 
@@ -52,10 +50,6 @@ LICENCE = "US Government work (public domain)"
 
 NIV_DATASET = "state_dept_niv_issuances"
 IV_DATASET = "state_dept_iv_issuances"
-NIV_TOTAL_CHECK = "state_dept_niv_grand_total_check"
-IV_TOTAL_CHECK = "state_dept_iv_total_check"
-CLASS_COVERAGE_CHECK = "state_dept_visa_class_coverage"
-VISA_CLASS_SEED = SEEDS_DIR / "state_dept" / "state_dept_visa_classes.csv"
 
 NIV_COLUMNS = ["fiscal_year", "nationality", "country_iso3", "visa_class", "issuances", "nationality_grand_total",
                "sheet_name", "vintage", "source_url", "fetch_id"]
@@ -484,58 +478,3 @@ def parse_landings(landings: list[Landing], countries: tuple[str, ...], first_ye
     niv = niv.drop_duplicates(subset=["fiscal_year", "nationality", "visa_class", "vintage", "issuances"]).reset_index(drop=True)
     iv = iv_frame(iv_records).drop_duplicates(subset=["fiscal_year", "country_iso3", "vintage", "total", *IV_CATEGORIES])
     return {NIV_DATASET: niv, IV_DATASET: iv.reset_index(drop=True)}
-
-
-# --------------------------------------------------------------------------------------------
-# Reconciliations (validated by their own suites, never loaded)
-# --------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _seed_classes_cached(path: str, mtime: float) -> frozenset[tuple[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return frozenset((row["visa_type"], row["visa_class_published"]) for row in csv.DictReader(handle))
-
-
-def seed_visa_classes(path: Path = VISA_CLASS_SEED) -> frozenset[tuple[str, str]]:
-    """(visa_type, class as published) pairs the user-editable seed maps."""
-    return _seed_classes_cached(str(path), path.stat().st_mtime)
-
-
-def niv_grand_total_check(niv: pd.DataFrame) -> pd.DataFrame:
-    """Per nationality and fiscal year: the published Grand Total minus the sum of its classes."""
-    grouped = niv.groupby(["fiscal_year", "country_iso3", "nationality", "vintage"], as_index=False).agg(
-        published_grand_total=("nationality_grand_total", "max"),
-        grand_total_variants=("nationality_grand_total", "nunique"),
-        classes_sum=("issuances", "sum"),
-    )
-    grouped["difference"] = grouped["published_grand_total"] - grouped["classes_sum"]
-    return grouped
-
-
-def iv_total_check(iv: pd.DataFrame) -> pd.DataFrame:
-    """Per foreign state and fiscal year: the published total minus the sum of its categories."""
-    frame = iv[["fiscal_year", "country_iso3", "foreign_state", "vintage", "total"]].rename(columns={"total": "published_total"})
-    frame["categories_sum"] = iv[IV_CATEGORIES].fillna(0).sum(axis=1).astype("int64")
-    frame["difference"] = frame["published_total"] - frame["categories_sum"]
-    return frame.reset_index(drop=True)
-
-
-def visa_class_coverage(niv: pd.DataFrame, iv: pd.DataFrame, known: frozenset[tuple[str, str]]) -> pd.DataFrame:
-    """One row per class in the load; ``class_missing_from_seed`` names a class the seed lacks, so
-    the suite's failure lists the unknown classes instead of dropping their rows."""
-    published = [("NIV", label) for label in sorted(niv["visa_class"].unique())]
-    published += [("IV", category) for category in IV_CATEGORIES if category in iv and iv[category].notna().any()]
-    return pd.DataFrame(
-        [(visa_type, label, None if (visa_type, label) in known else label) for visa_type, label in published],
-        columns=["visa_type", "visa_class_published", "class_missing_from_seed"],
-    )
-
-
-def check_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    niv, iv = frames[NIV_DATASET], frames[IV_DATASET]
-    return {
-        NIV_TOTAL_CHECK: niv_grand_total_check(niv),
-        IV_TOTAL_CHECK: iv_total_check(iv),
-        CLASS_COVERAGE_CHECK: visa_class_coverage(niv, iv, seed_visa_classes()),
-    }

@@ -15,7 +15,9 @@ import pandas as pd
 from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.transport import Landing, LiveFetcher
 
-reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch")))
+reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
+
+from orchestration.sources.worldbank.checks import check_frames  # noqa: E402
 
 from orchestration.sources.worldbank.fetch import fetch  # noqa: E402
 from orchestration.sources.worldbank.parse import LICENCE, SOURCE, SOURCE_ID, combine_vintages, parse_landing  # noqa: E402
@@ -51,4 +53,5 @@ SPEC = SourceSpec(
     ),
     fetch=_fetch,
     parse=_parse,
+    check_frames=check_frames,
 )
