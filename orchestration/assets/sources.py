@@ -32,12 +32,12 @@ def check_specs_for(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
     """One blocking check per loaded dataset's suite; reconciliation suites hang on the first dataset."""
     checks = [
         dg.AssetCheckSpec(suite_check_name(dataset.name), asset=raw_asset_key(dataset.name), blocking=True,
-                          description=f"Great Expectations suite expectations/{dataset.name}.json on the load")
+                          description=f"Great Expectations suite expectations/{spec.name}/{dataset.name}.json on the load")
         for dataset in spec.datasets
     ]
     checks += [
         dg.AssetCheckSpec(suite_check_name(suite), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
-                          description=f"Great Expectations suite expectations/{suite}.json (reconciliation)")
+                          description=f"Great Expectations suite expectations/{spec.name}/{suite}.json (reconciliation)")
         for suite in spec.check_suites
     ]
     return checks
