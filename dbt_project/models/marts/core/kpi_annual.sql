@@ -1,15 +1,8 @@
--- One row per country x KPI x year, from every source's int_<source>__kpi_values.
+-- One row per country x KPI x year, from every model tagged kpi_values (one per source, listed
+-- in macros/sources/<source>.sql; see macros/source_models.sql).
 with kpi_values as (
 
-    {% for model in [
-        'int_worldbank__kpi_values',
-        'int_state_dept__kpi_values',
-        'int_cbp__kpi_values',
-        'int_foreign_assistance__kpi_values',
-    ] %}
-    select * from {{ ref(model) }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ union_source_models('kpi_values') }}
 
 ),
 
