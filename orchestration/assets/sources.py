@@ -10,7 +10,7 @@ import dagster as dg
 from orchestration.errors import SourceFormatError
 from orchestration.partitions import YEARLY, forced, year_range
 from orchestration.settings import Settings
-from orchestration.sources.base import SourceSpec
+from orchestration.sources.base import SourceSpec, with_input_year
 from orchestration.transport import acquire_landings, describe_landings, landings_fingerprint
 from orchestration.validation import validate_frame
 from orchestration.warehouse import RawLoad, load_source, loaded_unchanged, new_load_id
@@ -78,7 +78,7 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def load(context: dg.AssetExecutionContext):
         settings = Settings.from_env()
-        years = year_range(context)
+        years = with_input_year(year_range(context), settings.first_year)  # the first partition loads the input year too
         landings = acquire_landings(
             spec.name, settings.source_mode, settings.snapshot_dir, settings.landing_dir,
             lambda fetcher: spec.fetch(fetcher, settings),

@@ -41,6 +41,21 @@ class RawDataset:
     year_column: str | None = "fiscal_year"
 
 
+# The year before the first published year is loaded too, as an input only: the first published
+# year's changes (jobs created, year-on-year change) need it. The marts start at the first year.
+INPUT_YEARS_BEFORE_FIRST = 1
+
+
+def first_input_year(first_year: int) -> int:
+    return first_year - INPUT_YEARS_BEFORE_FIRST
+
+
+def with_input_year(years: tuple[int, int], first_year: int) -> tuple[int, int]:
+    """The years a load of the partition range ``years`` covers: the first partition's load also
+    covers the input year before it."""
+    return (first_input_year(first_year), years[1]) if years[0] <= first_year else years
+
+
 SETTING_KINDS = ("url", "url_list", "text")
 
 

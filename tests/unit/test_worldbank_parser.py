@@ -28,7 +28,8 @@ def _homicide_page(landings) -> bytes:
 
 def test_snapshot_holds_every_vintage_of_the_bundle(landings):
     vintages = sorted({landing.fetch_id.split("__")[0] for landing in landings})
-    assert vintages == ["2022-07-20", "2024-02-21", "2025-07-01", "2026-02-24", "2026-04-08"]
+    # 2022-02-15 (remittances % of GDP) and 2023-10-26 (remittances, the Excel download) added by issue 14
+    assert vintages == ["2022-02-15", "2022-07-20", "2023-10-26", "2024-02-21", "2025-07-01", "2026-02-24", "2026-04-08"]
 
 
 def test_parse_page_reads_header_and_rows(landings):

@@ -11,7 +11,7 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
 from orchestration.transport import Landing
 
 _parse_module = importlib.import_module(f"{__name__}.parse")
@@ -26,7 +26,7 @@ from orchestration.sources.foreign_assistance.parse import (  # noqa: E402
 
 
 def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
-    parsed = [parse_landing(landing, settings.countries, settings.first_year) for landing in landings]
+    parsed = [parse_landing(landing, settings.countries, first_input_year(settings.first_year)) for landing in landings]
     columns = {"foreign_assistance_country_summary": COUNTRY_SUMMARY_COLUMNS,
                "foreign_assistance_usg_sector_amounts": SECTOR_AMOUNT_COLUMNS,
                "foreign_assistance_usg_sectors": SECTOR_COLUMNS}

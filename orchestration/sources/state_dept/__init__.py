@@ -12,7 +12,7 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
 from orchestration.transport import Landing, LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
@@ -23,11 +23,11 @@ from orchestration.sources.state_dept.parse import IV_DATASET, LICENCE, NIV_DATA
 
 
 def _fetch(fetcher: LiveFetcher, settings) -> dict:
-    return fetch(fetcher, settings.state_dept_base_url, settings.first_year, env=SPEC.env_from(settings))
+    return fetch(fetcher, settings.state_dept_base_url, first_input_year(settings.first_year), env=SPEC.env_from(settings))
 
 
 def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
-    return parse_landings(landings, settings.countries, settings.first_year, settings.last_year)
+    return parse_landings(landings, settings.countries, first_input_year(settings.first_year), settings.last_year)
 
 
 SPEC = SourceSpec(

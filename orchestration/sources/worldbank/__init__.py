@@ -12,7 +12,7 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
 from orchestration.transport import Landing, LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
@@ -24,11 +24,12 @@ from orchestration.sources.worldbank.parse import LICENCE, SOURCE, SOURCE_ID, co
 
 
 def _fetch(fetcher: LiveFetcher, settings) -> dict:
-    return fetch(fetcher, settings.worldbank_base_url, settings.countries, settings.first_year, settings.last_year)
+    return fetch(fetcher, settings.worldbank_base_url, settings.countries, first_input_year(settings.first_year), settings.last_year)
 
 
 def _parse(landings: list[Landing], settings) -> dict[str, pd.DataFrame]:
-    frames = [parse_landing(landing, settings.countries, settings.first_year, settings.last_year) for landing in landings]
+    first = first_input_year(settings.first_year)
+    frames = [parse_landing(landing, settings.countries, first, settings.last_year) for landing in landings]
     return {"worldbank_indicator_values": combine_vintages(frames)}
 
 
@@ -48,7 +49,8 @@ SPEC = SourceSpec(
             name="worldbank_indicator_values",
             replace_on=("country_iso3", "indicator_id", "vintage"),
             year_column="year",
-            description="WDI values per country, indicator, year and vintage (the publisher's last-updated date).",
+            description="WDI values per country, indicator, year and vintage (the publisher's last-updated date), "
+                        "from the input year before the first published year.",
         ),
     ),
     fetch=_fetch,

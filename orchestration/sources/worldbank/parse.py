@@ -30,6 +30,8 @@ INDICATORS: dict[str, str] = {
     "SE.SEC.CMPT.LO.ZS": "percent",
     "VC.IHR.PSRC.P5": "per 100,000 people",
     "SP.POP.TOTL": "persons",
+    "BX.TRF.PWKR.CD.DT": "current US$",
+    "BX.TRF.PWKR.DT.GD.ZS": "percent of GDP",
 }
 
 COLUMNS = ["country_iso3", "indicator_id", "year", "value", "vintage", "source_url", "fetch_id"]

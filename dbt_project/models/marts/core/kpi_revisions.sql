@@ -33,3 +33,4 @@ select
         then (value - previous_value) / cast(abs(previous_value) as double precision) * 100 end as double precision) as revision_pct,
     cast(vintage = latest_vintage_of_series as boolean) as is_latest_vintage
 from with_previous
+where {{ published_years('year') }}

@@ -1,5 +1,6 @@
 -- Per country x KPI: the baseline (first year with a value at or after the KPI's baseline year),
--- the latest year, the change, and its status judged by the KPI's better direction. Targets come
+-- the latest year, the change, and its status judged by the KPI's better direction ('no judgement'
+-- where dim_kpi gives none). Targets come
 -- only from the user-edited seed kpi_targets.
 with annual as (
 
@@ -69,13 +70,15 @@ select
     cast(case
         when scored.change is null then 'insufficient data'
         when scored.change = 0 then 'unchanged'
+        -- a measure on which the warehouse makes no judgement (better_direction 'none', see dim_kpi)
+        when scored.better_direction = 'none' then 'no judgement'
         when (scored.change > 0) = (scored.better_direction = 'higher') then 'improving'
         else 'worsening'
     end as varchar) as status,
     cast(targets.target_year as integer) as target_year,
     cast(targets.target_value as double precision) as target_value,
     cast(case
-        when targets.target_value is null then null
+        when targets.target_value is null or scored.better_direction = 'none' then null
         when scored.better_direction = 'higher' then scored.latest_value >= targets.target_value
         else scored.latest_value <= targets.target_value
     end as boolean) as target_met_at_latest,
