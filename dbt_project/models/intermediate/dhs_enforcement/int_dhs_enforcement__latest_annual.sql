@@ -1,0 +1,23 @@
+-- Each country's fiscal-year figures per measure from the newest release that has a column for it
+-- (releases restate the whole history; a release without the country's column publishes nothing
+-- for it, so the newest release that does is its latest word). Vintages are YYYY-MM: they sort.
+with annual as (
+
+    select * from {{ ref('stg_dhs_enforcement__annual_counts') }}
+
+),
+
+newest as (
+
+    select country_iso3, measure, max(vintage) as vintage
+    from annual
+    group by country_iso3, measure
+
+)
+
+select annual.*
+from annual
+inner join newest
+    on annual.country_iso3 = newest.country_iso3
+    and annual.measure = newest.measure
+    and annual.vintage = newest.vintage
