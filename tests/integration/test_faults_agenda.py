@@ -12,7 +12,7 @@ import pytest
 from orchestration.errors import SourceFetchError, SourceFormatError
 from orchestration.sources import dhs_enforcement, unhcr, unodc
 from tests.conftest import SNAPSHOT_DIR
-from tests.faults import XLSX, FaultProxy, FaultQueue, LivePublishers, Publisher, PublisherHandler, fetch, live_settings, parse_and_validate
+from tests.faults import XLSX, LivePublishers, Publisher, fetch, live_settings, parse_and_validate
 from tests.integration.test_faults import (
     BAD_INPUT,
     PERSISTENT,
@@ -52,23 +52,9 @@ def agenda_publishers() -> dict[str, Publisher]:
     }
 
 
-class AgendaPublishers(LivePublishers):
-    """LivePublishers serving the issue-14 sources instead of the first four."""
-
-    def __init__(self, httpserver):  # not super().__init__: that would serve the other sources
-        self.faults = FaultQueue()
-        self.publishers = agenda_publishers()
-        files = {path: item for publisher in self.publishers.values() for path, item in publisher.files.items()}
-        self.handler = PublisherHandler(files, self.faults)
-        for path in files:
-            httpserver.expect_request(path).respond_with_handler(self.handler)
-        self.proxy = FaultProxy((httpserver.host, httpserver.port), self.faults)
-        self.base = f"http://127.0.0.1:{self.proxy.port}"
-
-
 @pytest.fixture
 def live(httpserver):
-    publishers = AgendaPublishers(httpserver)
+    publishers = LivePublishers(httpserver, agenda_publishers())
     yield publishers
     publishers.stop()
 

@@ -5,19 +5,6 @@ with annual as (
 
     select * from {{ ref('stg_dhs_enforcement__annual_counts') }}
 
-),
-
-newest as (
-
-    select country_iso3, measure, max(vintage) as vintage
-    from annual
-    group by country_iso3, measure
-
 )
 
-select annual.*
-from annual
-inner join newest
-    on annual.country_iso3 = newest.country_iso3
-    and annual.measure = newest.measure
-    and annual.vintage = newest.vintage
+{{ newest_vintage_rows('annual', ['country_iso3', 'measure']) }}

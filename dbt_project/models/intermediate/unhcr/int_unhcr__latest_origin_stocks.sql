@@ -6,41 +6,22 @@ with stocks as (
 
 ),
 
-newest_stocks as (
-
-    select country_iso3, max(vintage) as vintage from stocks group by country_iso3
-
-),
-
 idmc as (
 
-    select * from {{ ref('stg_unhcr__idmc_idps') }}
-
-),
-
-newest_idmc as (
-
-    select country_iso3, max(vintage) as vintage from idmc group by country_iso3
+    select country_iso3, year, idps as idps_idmc, vintage as idmc_vintage
+    from {{ ref('stg_unhcr__idmc_idps') }}
 
 ),
 
 latest_idmc as (
 
-    select idmc.country_iso3, idmc.year, idmc.idps as idps_idmc, idmc.vintage as idmc_vintage
-    from idmc
-    inner join newest_idmc
-        on idmc.country_iso3 = newest_idmc.country_iso3
-        and idmc.vintage = newest_idmc.vintage
+    {{ newest_vintage_rows('idmc', ['country_iso3'], vintage='idmc_vintage') }}
 
 ),
 
 latest_stocks as (
 
-    select stocks.*
-    from stocks
-    inner join newest_stocks
-        on stocks.country_iso3 = newest_stocks.country_iso3
-        and stocks.vintage = newest_stocks.vintage
+    {{ newest_vintage_rows('stocks', ['country_iso3']) }}
 
 )
 

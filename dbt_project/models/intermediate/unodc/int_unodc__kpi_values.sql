@@ -8,21 +8,18 @@ with cocaine as (
 
 ),
 
-newest as (
+latest as (
 
-    select country_iso3, max(vintage) as vintage from cocaine group by country_iso3
+    {{ newest_vintage_rows('cocaine', ['country_iso3']) }}
 
 )
 
 select
-    cast(cocaine.country_iso3 as varchar) as country_iso3,
+    cast(country_iso3 as varchar) as country_iso3,
     cast('cocaine_seized_kg' as varchar) as kpi_id,
-    cast(cocaine.year as integer) as year,
-    cast(cocaine.kilograms as double precision) as value,
+    cast(year as integer) as year,
+    cast(kilograms as double precision) as value,
     cast('kilograms' as varchar) as unit,
     cast('unodc_drug_seizures' as varchar) as source_id,
-    cast('World Drug Report annex 7.1, ' || cocaine.vintage as varchar) as source_vintage
-from cocaine
-inner join newest
-    on cocaine.country_iso3 = newest.country_iso3
-    and cocaine.vintage = newest.vintage
+    cast('World Drug Report annex 7.1, ' || vintage as varchar) as source_vintage
+from latest
