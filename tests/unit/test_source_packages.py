@@ -121,3 +121,15 @@ def test_each_tagged_model_is_listed_by_its_source_macro():
             tagged.setdefault(role, set()).add(name)
     assert listed == tagged
     assert {f"int_{name}__kpi_values" for name in EXPECTED} == listed["kpi_values"]
+
+
+def test_every_source_has_bundled_landings_whose_manifests_match_their_bytes():
+    from orchestration.transport import list_landings
+
+    for spec in discover():
+        landings = list_landings(PROJECT_ROOT / "snapshot", spec.name)
+        assert landings, spec.name  # make run replays every source
+        for landing in landings:
+            assert landing.licence == spec.licence, landing.path
+            for landed in landing.files:
+                landed.read_bytes()  # raises on a sha256 mismatch
