@@ -1,7 +1,6 @@
 -- Per country x KPI: the baseline (first year with a value at or after the KPI's baseline year),
 -- the latest year, the change, and its status judged by the KPI's better direction ('no judgement'
--- where dim_kpi gives none). Targets come
--- only from the user-edited seed kpi_targets.
+-- where dim_kpi gives none). Targets come only from the user-edited seed kpi_targets.
 with annual as (
 
     select * from {{ ref('kpi_annual') }}
