@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import os
 import shutil
@@ -43,11 +42,11 @@ import duckdb
 from bench.common import pipeline_env, print_rows, work_root
 from orchestration.publish import MARTS_SCHEMA, SERVING_FILE, SERVING_STORAGE_VERSION
 from orchestration.settings import BUNDLED_SNAPSHOT_DIR, DBT_PROJECT_DIR, Settings
+from orchestration.sources import discover
 from orchestration.sources.base import SourceSpec
 from orchestration.transport import landings_fingerprint, list_landings
 from orchestration.warehouse import RawLoad, identifier, load_source, new_load_id, sql_string
 
-SOURCE_MODULES = ("worldbank", "state_dept", "cbp", "foreign_assistance")
 PHASES = ("parse", "load", "sql", "publish")
 # the compiled SQL names the catalog after the file: "kpi"."marts"."kpi_annual"
 WAREHOUSE_FILE = "kpi.duckdb"
@@ -59,7 +58,7 @@ def floor_settings(snapshot_dir: Path, work_dir: Path, countries: tuple[str, ...
 
 
 def source_specs() -> list[SourceSpec]:
-    return [importlib.import_module(f"orchestration.sources.{name}").SPEC for name in SOURCE_MODULES]
+    return list(discover())
 
 
 # --- dbt, compiled before the timed run --------------------------------------------------------

@@ -23,7 +23,7 @@ import pandas as pd
 
 from orchestration.plausibility import plausibility_check_frames
 from orchestration.settings import Settings
-from orchestration.sources.base import SourceSpec
+from orchestration.sources.base import SourceSpec, with_input_year
 from orchestration.transport import Landing, acquire_landings, describe_landings, landings_fingerprint
 from orchestration.validation import ValidationReport, validate_frame
 from orchestration.warehouse import LoadRecord, RawLoad, load_history, load_source, loaded_releases, new_load_id, release_key
@@ -112,7 +112,9 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     fingerprint = landings_fingerprint(landings)
     releases = {release_key(landing.sha256, settings.countries): landing.fetch_id for landing in landings}
     history = load_history(settings.warehouse_path, spec.name)
-    plan = plan_load(history, releases, run_years, (settings.first_year, settings.last_year), forced, published_seq)
+    # the first partition's load (and a whole release) also covers the input year before the first
+    plan = plan_load(history, releases, with_input_year(run_years, settings.first_year),
+                     with_input_year((settings.first_year, settings.last_year), settings.first_year), forced, published_seq)
     outcome = LoadOutcome(plan, fingerprint, landings)
     log(f"{spec.name}: {plan.reason}")
     if plan.action != LOAD:

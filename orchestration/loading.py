@@ -11,9 +11,9 @@ import dagster as dg
 
 from orchestration.assets.sources import RAW_GROUP, build_source_asset
 from orchestration.progress import concise_progress_logger
-from orchestration.sources import cbp, foreign_assistance, state_dept, worldbank
+from orchestration.sources import discover
 
-SOURCES = (worldbank.SPEC, state_dept.SPEC, cbp.SPEC, foreign_assistance.SPEC)
+SOURCES = discover()  # every package under orchestration/sources
 LOAD_JOB_NAME = "kpi_load"
 
 source_assets = [build_source_asset(spec) for spec in SOURCES]

@@ -11,18 +11,14 @@ import requests
 
 from orchestration.errors import SettingsError
 from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.sources import discover
 
 WEBHOOK_ENV = "KPI_ALERT_WEBHOOK_URL"  # a secret (it usually carries a token): never logged
 
-# How long a source's raw tables may go without a new load, by publication cadence: annual
-# series arrive once a year (and months late), the encounters workbook monthly. Dagster evaluates
-# these freshness policies itself and shows stale assets in the UI.
-FRESHNESS_BY_SOURCE = {
-    "worldbank": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=200), fail_window=dt.timedelta(days=400)),
-    "state_dept": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=200), fail_window=dt.timedelta(days=400)),
-    "foreign_assistance": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=120), fail_window=dt.timedelta(days=200)),
-    "cbp": dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=45), fail_window=dt.timedelta(days=75)),
-}
+# How long a source's raw tables may go without a new load: each source's SPEC.cadence, sized to
+# its publisher's release cadence. Dagster evaluates these freshness policies itself and shows
+# stale assets in the UI.
+FRESHNESS_BY_SOURCE = {spec.name: spec.freshness_policy for spec in discover()}
 
 
 def failure_record(run_id: str, job_name: str, message: str, failed_steps: list[str], when: dt.datetime) -> dict:

@@ -340,7 +340,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 4px}h3{font-siz
 .headline{font-size:14px;margin:4px 0 6px}.headline b{font-size:18px}
 .status{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;white-space:nowrap}
 .status.improving{background:#dcf5e3;color:#17663a}.status.worsening{background:#fde2e1;color:#a4161a}
-.status.unchanged,.status.insufficient-data,.status.not-judged{background:#eceff3;color:#39424e}
+.status.unchanged,.status.insufficient-data,.status.no-judgement{background:#eceff3;color:#39424e}
 figure{margin:6px 0 0}figcaption{font-size:13px;font-weight:600}
 .legend{font-size:12px;font-weight:400;color:#39424e}.legend span{margin-right:10px;white-space:nowrap}
 svg.kpi-chart{width:100%;height:auto;display:block}
@@ -385,16 +385,25 @@ document.body.setAttribute('data-charts-probed', String(document.querySelectorAl
 """
 
 
-def _status_badge(status: str | None, better: str) -> str:
-    if better == "none":
-        status = status if status == "insufficient data" else "not judged"
+def _is_input(kpi: dict) -> bool:
+    return str(kpi.get("strategy_area", "")).startswith("Inputs")
+
+
+def _status_badge(status: str | None, kpi: dict) -> str:
+    """The scorecard's status; for a KPI the warehouse does not judge (better_direction none), what
+    kind of measure it is instead: an input, or a measure with no better direction."""
+    if kpi["better_direction"] == "none" and status != "insufficient data":
+        status = "no judgement"
     status = status or "insufficient data"
-    label = {"not judged": "input: not judged"}.get(status, status)
+    label = ("input: not judged" if _is_input(kpi) else "no judgement") if status == "no judgement" else status
     return f'<span class="status {status.replace(" ", "-")}">{html.escape(label)}</span>'
 
 
-def direction_text(better: str) -> str:
-    return {"higher": "higher is better", "lower": "lower is better"}.get(better, "an input: no better direction")
+def direction_text(kpi: dict) -> str:
+    better = kpi["better_direction"]
+    if better == "none":
+        return "an input: no better direction" if _is_input(kpi) else "no better direction: the warehouse does not judge it"
+    return {"higher": "higher is better", "lower": "lower is better"}[better]
 
 
 def _ordered(items: Iterable[str], order: tuple[str, ...]) -> list[str]:
@@ -524,12 +533,12 @@ def _kpi_card(kpi_id: str, ctx: _Context) -> str:
             f'<td>{format_year(card["latest_year"], basis)}</td><td>{format_value(card["latest_value"], kind)}</td>'
             f'<td>{format_year(card["baseline_year"], basis)}</td><td>{format_value(card["baseline_value"], kind)}</td>'
             f'<td>{format_change(card["change"], card["baseline_value"], kind)}</td>'
-            f'<td>{_status_badge(card.get("status"), better)}</td></tr>')
+            f'<td>{_status_badge(card.get("status"), kpi)}</td></tr>')
     notes = kpi_notes(kpi, values, ctx.scorecard, ctx.names, ctx.countries) + view.notes
     framework = (f'<span class="framework">{html.escape(kpi["framework_kpi"])}</span> · ' if kpi["framework_kpi"] else "")
     return (
         f'<section class="card" id="{html.escape(kpi_id)}"><h3>{html.escape(kpi["kpi_name"])}</h3>'
-        f'<div class="meta">{framework}{html.escape(kpi["strategy_area"])} · {direction_text(better)} · '
+        f'<div class="meta">{framework}{html.escape(kpi["strategy_area"])} · {direction_text(kpi)} · '
         f'<code>{html.escape(kpi_id)}</code></div>'
         f'<div class="headline">{headline}</div>'
         f'<figure data-kpi="{html.escape(kpi_id)}"><figcaption>{html.escape(title)} '
@@ -555,7 +564,7 @@ def _headline(kpi: dict, focus: dict | None) -> str:
     if focus.get("baseline_year") is not None and focus["baseline_year"] != focus["latest_year"]:
         text += (f' · {format_change(focus["change"], focus["baseline_value"], kind)} since '
                  f'{format_year(focus["baseline_year"], basis)}')
-    return text + " " + _status_badge(focus.get("status"), kpi["better_direction"])
+    return text + " " + _status_badge(focus.get("status"), kpi)
 
 
 def _absolute_table(kpi: dict, values: Series, ctx: _Context) -> str:
@@ -581,7 +590,7 @@ def _glance_tile(framework_kpi: str, kpi_ids: list[str], ctx: _Context) -> str:
         focus = ctx.scorecard.get((FOCUS_COUNTRY, kpi_id))
         measures.append(f'<p class="measure"><a href="#{html.escape(kpi_id)}">{html.escape(kpi["kpi_name"])}</a><br>'
                         f'{_headline(kpi, focus)}</p>')
-    directions = sorted({direction_text(ctx.kpis[k]["better_direction"]) for k in kpi_ids})
+    directions = sorted({direction_text(ctx.kpis[k]) for k in kpi_ids})
     return (f'<div class="tile" data-framework-kpi="{html.escape(framework_kpi)}"><h3>{html.escape(framework_kpi)}</h3>'
             f'<div class="direction">Target direction: {html.escape("; ".join(directions))} · '
             f'{html.escape(ctx.kpis[kpi_ids[0]]["strategy_area"])}</div>{"".join(measures)}</div>')
@@ -670,7 +679,7 @@ def build_report(data: dict[str, list[dict]]) -> Report:
 <p class="sub">Honduras (bold line with points) against its comparators. Counts are compared per 100,000 people and
 money per person, so that large countries do not flatten small ones; the absolute figures are in each table and,
 year by year, under "Absolute figures". Status: the direction of change from the baseline year (dashed line) to
-the latest year, judged by the KPI's better direction; US assistance is an input and is not judged.</p>
+the latest year, judged by the KPI's better direction; US assistance is an input and is not judged; removals, displacement, asylum, remittances and seizures have no better direction the warehouse could judge (dim_kpi says why).</p>
 <p class="controls">Show: {toggles}</p>
 <h2>The framework's four KPIs</h2>
 <div class="glance">{tiles}</div>

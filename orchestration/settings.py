@@ -10,12 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestration.countries import known_iso3
 from orchestration.errors import SettingsError
 from orchestration.postgres import PostgresTarget
+
+if TYPE_CHECKING:
+    from orchestration.sources.base import SourceSetting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -40,7 +44,7 @@ def _path(env: dict[str, str], name: str, default: Path) -> Path:
 
 def _url(env: dict[str, str], name: str, default: str) -> str:
     url = env.get(name, "").strip() or default
-    if not re.match(r"^https?://[^/\s]+", url):
+    if not re.match(r"^https?://[^/\s]+", url or ""):
         raise SettingsError(f"{name}={url!r} is not an http(s) URL")
     return url.rstrip("/")
 
@@ -92,6 +96,16 @@ class Settings:
     # total time for one request (attempts, waits, redirects, body) and for one source's whole fetch
     http_request_deadline_seconds: float = 300.0
     source_fetch_deadline_seconds: float = 900.0
+    # the settings each source declares in its SPEC (SourceSetting), parsed, as (name, value) pairs
+    # (hashable and picklable like every other field); read them as settings.<name>
+    source_settings: tuple[tuple[str, object], ...] = ()
+
+    def __getattr__(self, name: str):
+        # called only when no field has the name: a setting one of the sources declares
+        for key, value in self.__dict__.get("source_settings", ()):
+            if key == name:
+                return value
+        raise AttributeError(f"Settings has no {name!r} (neither a field nor a setting a source declares)")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -100,16 +114,15 @@ class Settings:
         if mode not in SOURCE_MODES:
             raise SettingsError(f"KPI_SOURCE_MODE={mode!r}: use one of {', '.join(SOURCE_MODES)}")
         data_dir = PROJECT_ROOT / "data"
+        declared = parse_source_settings(env)
+        # the first sources' base URLs are fields as well (callers read and replace them by name)
+        as_fields = {name: declared.pop(name) for name in list(declared) if name in _FIELD_NAMES}
         settings = cls(
             warehouse_path=_path(env, "KPI_WAREHOUSE_PATH", data_dir / "warehouse" / "kpi.duckdb"),
             serving_dir=_path(env, "KPI_SERVING_DIR", data_dir / "serving"),
             source_mode=mode,
             snapshot_dir=_path(env, "KPI_SNAPSHOT_DIR", BUNDLED_SNAPSHOT_DIR),
             landing_dir=_path(env, "KPI_LANDING_DIR", data_dir / "landing"),
-            worldbank_base_url=_url(env, "KPI_WORLDBANK_BASE_URL", "https://api.worldbank.org/v2"),
-            state_dept_base_url=_url(env, "KPI_STATE_DEPT_BASE_URL", "https://travel.state.gov"),
-            cbp_base_url=_url(env, "KPI_CBP_BASE_URL", "https://www.cbp.gov"),
-            foreign_assistance_base_url=_url(env, "KPI_FOREIGN_ASSISTANCE_BASE_URL", "https://foreignassistance.gov"),
             countries=parse_countries(env.get("KPI_COUNTRIES", ",".join(DEFAULT_COUNTRIES))),
             http_timeout_seconds=_positive_float(env, "KPI_HTTP_TIMEOUT_SECONDS", 30.0),
             http_retries=_whole_number(env, "KPI_HTTP_RETRIES", 4, maximum=20),
@@ -126,6 +139,8 @@ class Settings:
             postgres=PostgresTarget.from_env(env),
             http_request_deadline_seconds=_positive_float(env, "KPI_HTTP_REQUEST_DEADLINE_SECONDS", 300.0),
             source_fetch_deadline_seconds=_positive_float(env, "KPI_SOURCE_FETCH_DEADLINE_SECONDS", 900.0),
+            source_settings=tuple(sorted(declared.items())),
+            **as_fields,
         )
         _check_paths(settings)
         _check_deadlines(settings)
@@ -137,6 +152,36 @@ class Settings:
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt, so profiles.yml points at this warehouse and target."""
         return {"KPI_WAREHOUSE_PATH": str(self.warehouse_path), "KPI_DBT_TARGET": self.dbt_target}
+
+
+_FIELD_NAMES = frozenset(item.name for item in fields(Settings))
+
+
+def parse_source_setting(env: dict[str, str], setting: "SourceSetting"):
+    """One declared source setting's value: a URL (or None when unset and without default), a tuple
+    of URLs, or text; a bad value raises a SettingsError naming the variable."""
+    raw = env.get(setting.env, "").strip()
+    if setting.kind == "url":
+        return _url(env, setting.env, setting.default) if raw or setting.default else None
+    if setting.kind == "url_list":
+        items = [item.strip() for item in (raw or setting.default or "").split(",") if item.strip()]
+        return tuple(_url({setting.env: item}, setting.env, "") for item in items)
+    return raw or setting.default
+
+
+def parse_source_settings(env: dict[str, str]) -> dict[str, object]:
+    """Every setting every source package declares (found by iterating them), parsed and validated."""
+    from orchestration.sources import discover  # deferred: the sources import pandas, and settings is imported everywhere
+
+    values: dict[str, object] = {}
+    declared_by: dict[str, str] = {}
+    for spec in discover():
+        for setting in spec.settings:
+            if setting.name in declared_by:
+                raise SettingsError(f"{setting.env} is declared by both {declared_by[setting.name]} and {spec.name}")
+            declared_by[setting.name] = spec.name
+            values[setting.name] = parse_source_setting(env, setting)
+    return values
 
 
 def _positive_float(env: dict[str, str], name: str, default: float, allow_zero: bool = False) -> float:

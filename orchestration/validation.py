@@ -1,4 +1,4 @@
-"""Great Expectations 1.x suites (``expectations/<dataset>.json``) run on every load's DataFrame.
+"""Great Expectations 1.x suites (``expectations/<source>/<dataset>.json``) run on every load's DataFrame.
 
 dagster-ge only supports pre-1.0 GX, so this is the glue: a suite file per loaded dataset,
 validated in memory before anything is written, the result summarised for Dagster asset checks.
@@ -86,7 +86,11 @@ class ValidationReport:
 
 
 def suite_path(dataset: str) -> Path:
-    return EXPECTATIONS_DIR / f"{dataset}.json"
+    """``expectations/<source>/<dataset>.json``: each source keeps its suites in its own folder."""
+    matches = sorted(EXPECTATIONS_DIR.glob(f"*/{dataset}.json"))
+    if len(matches) > 1:
+        raise FileNotFoundError(f"several expectation suites for dataset {dataset!r}: {[str(m) for m in matches]}")
+    return matches[0] if matches else EXPECTATIONS_DIR / f"{dataset}.json"
 
 
 @lru_cache(maxsize=None)

@@ -4,18 +4,25 @@ Run once by a maintainer when the bundle changes (``.venv/bin/python scripts/bui
 its output is committed. Every landing gets the same manifest a live fetch writes, plus the
 origin of the bytes (see snapshot/PROVENANCE.md).
 
-The World Bank files are bulk CSVs, but the live source is the API's JSON; each bulk CSV is
-converted here, once, into the JSON pages the API serves for the same query, values unchanged
-(each number is written from the CSV's own text; the script checks the round trip), so replay runs
-the same parser as live. The other sources' files are copied byte for byte.
+Where the bundle holds a series in another format than the live endpoint serves, it is converted
+here, once, into the pages the endpoint serves for the same query, values unchanged (the script
+checks the round trip), so replay runs the same parser as live:
+
+* World Bank bulk downloads (CSV, and one Excel ``.xls``) -> the API v2 JSON pages; each number is
+  written from the file's own text (CSV) or cell (Excel);
+* the UNHCR ``refugees`` package extracts (CSV) -> the population statistics API v1 JSON pages.
+
+The other sources' files are copied byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import io
 import json
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -24,10 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orchestration.countries import countries  # noqa: E402
 from orchestration.settings import DEFAULT_COUNTRIES, FIRST_YEAR  # noqa: E402
-from orchestration.sources import worldbank  # noqa: E402
+from orchestration.sources import unhcr, worldbank  # noqa: E402
+from orchestration.sources.base import first_input_year  # noqa: E402
 from orchestration.transport import LandingWriter  # noqa: E402
 
 WORLDBANK_API = "https://api.worldbank.org/v2"
+UNHCR_API = "https://api.unhcr.org/population/v1"
+# the snapshot answers the queries a live fetch makes: from the input year before the first published year
+SNAPSHOT_FIRST_YEAR = first_input_year(FIRST_YEAR)
+COMPARATORS = tuple(code for code in DEFAULT_COUNTRIES if code != "HND")
 
 # bulk file -> the countries the conversion takes from it (a per-country file has only its own)
 WDI_BULK_FILES = {
@@ -38,6 +50,11 @@ WDI_BULK_FILES = {
     "API_VC.IHR.PSRC.P5_DS2_en_csv_v2_4355130.csv": DEFAULT_COUNTRIES,
     "API_VC.IHR.PSRC.P5_DS2_en_csv_v2_3892.csv": DEFAULT_COUNTRIES,
     "API_SP.POP.TOTL_DS2_en_csv_v2_85.csv": DEFAULT_COUNTRIES,
+    "API_BX.TRF.PWKR.CD.DT_DS2_en_csv_v2_38454.csv": DEFAULT_COUNTRIES,
+    "API_BX.TRF.PWKR.CD.DT_DS2_en_excel_v2_6000901.xls": DEFAULT_COUNTRIES,
+    "API_BX.TRF.PWKR.DT.GD.ZS_DS2_en_csv_v2_3686014_HN_GT_SV_NI_MX.csv": DEFAULT_COUNTRIES,
+    # the newest homicide release for the comparators; for HND the per-country file above is newer
+    "API_VC.IHR.PSRC.P5_DS2_es_csv_v2_8348.csv": COMPARATORS,
 }
 
 # source -> list of (landing id, [(shared file, publisher URL)], licence, metadata). The exact
@@ -85,6 +102,29 @@ COPIED = {
          {"release": "2026-09-30 (site's data last updated), fetched 2026-10-02T05:32:08Z",
           "extract": "HND and GTM rows, transcribed to CSV; see PROVENANCE.md"}),
     ],
+    # landing ids sort in release order: April 2024, then August 2024
+    "dhs_enforcement": [
+        ("2024-04-release",
+         [("dhs_ohss_enforcement/24-0809_ohss_immigration-enforcement-and-legal-processes-tables-april-2024.xlsx",
+           "https://ohss.dhs.gov/topics/immigration/immigration-enforcement/immigration-enforcement-and-legal-processes-monthly")],
+         "US Government work (public domain)",
+         {"url_note": _PAGE_ONLY, "release": "April 2024 (posted 2024-08-09; data current as of 2024-05-31)"}),
+        ("2024-08-release",
+         [("dhs_ohss_enforcement/2024_1206_ohss_immigration-enforcement-and-legal-processes-tables-august-2024.xlsx",
+           "https://ohss.dhs.gov/topics/immigration/immigration-enforcement/immigration-enforcement-and-legal-processes-monthly")],
+         "US Government work (public domain)",
+         {"url_note": _PAGE_ONLY, "release": "August 2024 (posted 2024-12-06; data current as of 2024-09-30)"}),
+    ],
+    "unodc": [
+        ("wdr-2024-annex-7.1-drug-seizures-2018-2022",
+         # archived under the publisher's file name (shared/ renamed it drug_seizures_2018_2022.xlsx)
+         [("unodc/drug_seizures_2018_2022.xlsx",
+           "https://www.unodc.org/documents/data-and-analysis/WDR_2024/Annex/7.1_Drug_seizures_2018-2022.xlsx",
+           "7.1_Drug_seizures_2018-2022.xlsx")],
+         "UNODC terms: reproduction for non-commercial purposes with acknowledgement of UNODC",
+         {"url_note": "exact download URL not recorded by the copy's origin: url follows the publisher's documented pattern",
+          "release": "World Drug Report 2024, statistical annex table 7.1"}),
+    ],
 }
 
 
@@ -98,6 +138,39 @@ def read_bulk_csv(path: Path) -> tuple[str, list[str], list[dict[str, str]]]:
     return last_updated, years, list(reader)
 
 
+def excel_number_text(cell) -> str:
+    """An Excel cell's number as the text a CSV would hold ('' for an empty cell); whole numbers
+    without a decimal point, others with the shortest text that reads back as the same double."""
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return ""
+    number = float(cell)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def read_bulk_excel(path: Path) -> tuple[str, list[str], list[dict[str, str]]]:
+    """The same as read_bulk_csv for the WDI Excel download (sheet "Data": "Last Updated Date" is an
+    Excel date in row 2, the header in row 4, years as numbers)."""
+    import pandas as pd
+
+    sheet = pd.read_excel(path, sheet_name="Data", header=None, engine="calamine")
+    updated_row = next(i for i in range(4) if str(sheet.iloc[i, 0]).strip() == "Last Updated Date")
+    updated = sheet.iloc[updated_row, 1]
+    last_updated = updated.date().isoformat() if isinstance(updated, dt.datetime) else str(updated)[:10]
+    header_row = next(i for i in range(10) if str(sheet.iloc[i, 0]).strip() == "Country Name")
+    names = [str(int(v)) if isinstance(v, float) and not math.isnan(v) else str(v) for v in sheet.iloc[header_row]]
+    years = [name for name in names if name.isdigit()]
+    rows = []
+    for values in sheet.iloc[header_row + 1:].itertuples(index=False, name=None):
+        row = dict(zip(names, values))
+        rows.append({**{k: str(row[k]) for k in ("Country Name", "Country Code", "Indicator Name", "Indicator Code")},
+                     **{year: excel_number_text(row[year]) for year in years}})
+    return last_updated, years, rows
+
+
+def read_bulk_file(path: Path) -> tuple[str, list[str], list[dict[str, str]]]:
+    return read_bulk_excel(path) if path.suffix.lower() in (".xls", ".xlsx") else read_bulk_csv(path)
+
+
 def number_token(text: str):
     """The CSV's number as JSON would carry it: an int stays an int, a float keeps its value."""
     value = json.loads(text)
@@ -108,8 +181,8 @@ def number_token(text: str):
 
 def api_pages(path: Path, wanted: tuple[str, ...]) -> dict[str, tuple[str, list]]:
     """indicator -> (lastupdated, rows) as the API returns them (country order, years descending)."""
-    last_updated, years, rows = read_bulk_csv(path)
-    years = [y for y in years if int(y) >= FIRST_YEAR]
+    last_updated, years, rows = read_bulk_file(path)
+    years = [y for y in years if int(y) >= SNAPSHOT_FIRST_YEAR]
     iso2 = {iso3: row["country_iso2"] for iso3, row in countries().items()}
     by_indicator: dict[str, list] = {}
     for row in rows:
@@ -146,7 +219,7 @@ def build_worldbank(shared: Path, out: Path) -> None:
             fetch_id=f"{last_updated}__wdi-bulk__{Path(name).stem}",
             metadata={
                 "converted_from": {"file": f"world_bank_wdi/{name}", "sha256": _sha(path)},
-                "converted_by": "scripts/build_snapshot.py (bulk CSV -> API v2 JSON, values unchanged)",
+                "converted_by": f"scripts/build_snapshot.py (bulk {'Excel' if path.suffix == '.xls' else 'CSV'} -> API v2 JSON, values unchanged)",
                 "countries": list(wanted),
             },
         )
@@ -163,12 +236,97 @@ def build_worldbank(shared: Path, out: Path) -> None:
 
 
 def _check_round_trip(path: Path, body: bytes, indicator: str) -> None:
-    _, _, rows = read_bulk_csv(path)
+    _, _, rows = read_bulk_file(path)
     csv_values = {(r["Country Code"], y): r[y] for r in rows if r["Indicator Code"] == indicator for y in r if y and y.isdigit()}
     for row in json.loads(body)[1]:
         text = csv_values[(row["countryiso3code"], row["date"])].strip()
         if (row["value"] is None) != (text == "") or (row["value"] is not None and float(row["value"]) != float(text)):
             raise AssertionError(f"{path.name} {indicator} {row['countryiso3code']} {row['date']}: {row['value']!r} != {text!r}")
+
+
+# --- UNHCR: the refugees package's extracts -> API v1 pages --------------------------------------
+
+UNHCR_PACKAGE = "2025.12.1"
+# the package release (its last commit, a correction of the end-2025 data update of 2026-06-12)
+UNHCR_VINTAGE = "2026-06-25"
+UNHCR_EXTRACTS = {
+    "population": f"unhcr/unhcr_refugees_pkg_{UNHCR_PACKAGE}_population_coo_HND_GTM_SLV_NIC_MEX.csv",
+    "idmc": f"unhcr/unhcr_refugees_pkg_{UNHCR_PACKAGE}_idmc_coo_HND_GTM_SLV_NIC_MEX.csv",
+    "asylum-applications": f"unhcr/unhcr_refugees_pkg_{UNHCR_PACKAGE}_asylum_applications_coo_HND_GTM_SLV_NIC_MEX.csv",
+    "asylum-decisions": f"unhcr/unhcr_refugees_pkg_{UNHCR_PACKAGE}_asylum_decisions_coo_HND_GTM_SLV_NIC_MEX.csv",
+}
+# package columns that are counts (carried as JSON numbers; an empty cell, R's NA, as null)
+UNHCR_TEXT_COLUMNS = {"coo_name", "coo", "coo_iso", "coa_name", "coa", "coa_iso", "procedure_type", "app_type",
+                      "dec_level", "app_pc", "dec_pc"}
+
+
+def unhcr_item(row: dict[str, str]) -> dict:
+    """A package row as an API item: the same field names, text as text, counts as JSON numbers."""
+    item = {}
+    for name, text in row.items():
+        if name == "year":
+            item[name] = int(text)
+        elif name in UNHCR_TEXT_COLUMNS:
+            item[name] = text
+        else:
+            item[name] = number_token(text) if text.strip() else None
+    return item
+
+
+def unhcr_pages(path: Path, endpoint: str, origin: str, last_year: int) -> list[list[dict]]:
+    """The items the API answers for one endpoint and origin, split into its pages."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle)
+                if row["coo_iso"] == origin and SNAPSHOT_FIRST_YEAR <= int(row["year"]) <= last_year
+                and (endpoint not in ("asylum-applications", "asylum-decisions") or row["coa_iso"] == unhcr.ASYLUM_COUNTRY)]
+    items = [unhcr_item(row) for row in rows]
+    size = unhcr.PAGE_SIZE
+    return [items[start:start + size] for start in range(0, len(items), size)] or [[]]
+
+
+def build_unhcr(shared: Path, out: Path) -> None:
+    last_year = max(int(row["year"]) for row in csv.DictReader(open(shared / UNHCR_EXTRACTS["population"], encoding="utf-8")))
+    writer = LandingWriter(
+        out, unhcr.SOURCE, licence=unhcr.LICENCE, fetch_id=f"{UNHCR_VINTAGE}__refugees-package-{UNHCR_PACKAGE}",
+        metadata={
+            "vintage": UNHCR_VINTAGE,
+            "vintage_note": f"UNHCR refugees R package {UNHCR_PACKAGE} (end-2025 data update), as committed on {UNHCR_VINTAGE}",
+            "converted_from": {endpoint: {"file": relative, "sha256": _sha(shared / relative)} for endpoint, relative in UNHCR_EXTRACTS.items()},
+            "converted_by": "scripts/build_snapshot.py (package CSV extracts -> API v1 JSON pages, values unchanged)",
+            "countries": list(DEFAULT_COUNTRIES),
+        },
+    )
+    for endpoint in unhcr.ENDPOINT_ORDER:
+        path = shared / UNHCR_EXTRACTS[endpoint]
+        for origin in DEFAULT_COUNTRIES:
+            query = unhcr.endpoint_query(endpoint, origin, SNAPSHOT_FIRST_YEAR, last_year)
+            pages = unhcr_pages(path, endpoint, origin, last_year)
+            for number, items in enumerate(pages, start=1):
+                body = json.dumps({"page": number, "maxPages": len(pages), "total": [], "items": items},
+                                  ensure_ascii=False, separators=(",", ":")).encode()
+                writer.add(unhcr.page_file_name(endpoint, origin, number), body,
+                           url=unhcr.page_url(UNHCR_API, endpoint, query, number),
+                           headers={"Content-Type": "application/json"}, fetched_at=None)
+    landing = writer.finish()
+    _check_unhcr_round_trip(shared, landing)
+
+
+def _check_unhcr_round_trip(shared: Path, landing) -> None:
+    """Every count the parser reads from the pages equals the extract's cell."""
+    import pandas as pd
+
+    frames = unhcr.parse_landing(landing, DEFAULT_COUNTRIES, SNAPSHOT_FIRST_YEAR, 9999)
+    with open(shared / UNHCR_EXTRACTS["population"], newline="", encoding="utf-8") as handle:
+        expected = {(r["coo_iso"], r["coa_iso"], int(r["year"])): r for r in csv.DictReader(handle) if int(r["year"]) >= SNAPSHOT_FIRST_YEAR}
+    population = frames[unhcr.POPULATION]
+    if len(population) != len(expected):
+        raise AssertionError(f"UNHCR population: {len(population)} rows parsed, {len(expected)} in the extract")
+    for row in population.itertuples(index=False):
+        cells = expected[(row.origin_iso3, row.asylum_iso3, row.year)]
+        for name in unhcr.POPULATION_COUNTS:
+            value, text = getattr(row, name), cells[name]
+            if (text == "") != pd.isna(value) or (text and int(text) != int(value)):
+                raise AssertionError(f"UNHCR {row.origin_iso3} {row.asylum_iso3} {row.year} {name}: {value!r} != {text!r}")
 
 
 def _sha(path: Path) -> str:
@@ -181,9 +339,9 @@ def build_copies(shared: Path, out: Path, sources: list[str]) -> None:
         for fetch_id, files, licence, metadata in COPIED[source]:
             writer = LandingWriter(out, source, licence=licence, fetch_id=fetch_id,
                                    metadata={"copied_from": "../shared/sources (see snapshot/PROVENANCE.md)", **metadata})
-            for relative, url in files:
+            for relative, url, *archived_as in files:
                 body = (shared / relative).read_bytes()
-                writer.add(Path(relative).name, body, url=url, fetched_at=None)
+                writer.add(archived_as[0] if archived_as else Path(relative).name, body, url=url, fetched_at=None)
             writer.finish()
 
 
@@ -191,15 +349,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared" / "sources")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "snapshot")
-    parser.add_argument("--source", action="append", choices=["worldbank", *COPIED], help="rebuild only these sources")
+    converted = {"worldbank": build_worldbank, "unhcr": build_unhcr}
+    parser.add_argument("--source", action="append", choices=[*converted, *COPIED], help="rebuild only these sources")
     args = parser.parse_args()
-    sources = args.source or ["worldbank", *COPIED]
+    sources = args.source or [*converted, *COPIED]
     for source in sources:
         if (args.out / source).exists():
             shutil.rmtree(args.out / source)
-    if "worldbank" in sources:
-        build_worldbank(args.shared, args.out)
-    build_copies(args.shared, args.out, [s for s in sources if s != "worldbank"])
+    for source, build in converted.items():
+        if source in sources:
+            build(args.shared, args.out)
+    build_copies(args.shared, args.out, [s for s in sources if s not in converted])
     print(f"snapshot written to {args.out}")
 
 

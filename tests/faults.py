@@ -310,9 +310,9 @@ class PublisherHandler:
 class LivePublishers:
     """Every publisher on one local server (behind the fault proxy); ``url`` is what sources fetch."""
 
-    def __init__(self, httpserver):
+    def __init__(self, httpserver, served: dict[str, Publisher] | None = None):
         self.faults = FaultQueue()
-        self.publishers = publishers()
+        self.publishers = publishers() if served is None else served
         files = {path: item for publisher in self.publishers.values() for path, item in publisher.files.items()}
         self.handler = PublisherHandler(files, self.faults)
         for path in {p.split("/fy")[0] if p.startswith(foreign_assistance.SECTOR_API_PATH) else p for p in files}:

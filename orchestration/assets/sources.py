@@ -11,7 +11,6 @@ import dagster as dg
 
 from orchestration.errors import KpiWarehouseError, SettingsError
 from orchestration.load_step import LOAD, PENDING, run_load
-from orchestration.operations import FRESHNESS_BY_SOURCE
 from orchestration.partitions import YEARLY, forced, year_range
 from orchestration.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
 from orchestration.publish import published_load_seq
@@ -36,12 +35,12 @@ def check_specs_for(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
     """One blocking check per loaded dataset's suite; reconciliation suites hang on the first dataset."""
     checks = [
         dg.AssetCheckSpec(suite_check_name(dataset.name), asset=raw_asset_key(dataset.name), blocking=True,
-                          description=f"Great Expectations suite expectations/{dataset.name}.json on the load")
+                          description=f"Great Expectations suite expectations/{spec.name}/{dataset.name}.json on the load")
         for dataset in spec.datasets
     ]
     checks += [
         dg.AssetCheckSpec(suite_check_name(suite), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
-                          description=f"Great Expectations suite expectations/{suite}.json (reconciliation)")
+                          description=f"Great Expectations suite expectations/{spec.name}/{suite}.json (reconciliation)")
         for suite in spec.check_suites
     ]
     checks.append(dg.AssetCheckSpec(suite_check_name(PLAUSIBILITY_SUITE), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
@@ -97,7 +96,7 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         name=f"load_{spec.name}",
         specs=[
             dg.AssetSpec(raw_asset_key(dataset.name), description=dataset.description, group_name=RAW_GROUP,
-                         kinds={"duckdb", "python"}, skippable=True, freshness_policy=FRESHNESS_BY_SOURCE[spec.name],
+                         kinds={"duckdb", "python"}, skippable=True, freshness_policy=spec.freshness_policy,
                          metadata={"source": spec.title, "licence": spec.licence, "year_column": dataset.year_column or ""})
             for dataset in spec.datasets
         ],

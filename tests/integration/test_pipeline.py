@@ -51,7 +51,7 @@ def test_marts_use_each_series_newest_vintage(built):
             "select country_iso3, max(source_vintage) from marts.kpi_annual where kpi_id = 'homicide_rate' group by 1"
         ).fetchall())
     assert vintages["HND"] == "2026-04-08"
-    assert vintages["GTM"] == "2024-02-21"
+    assert vintages["GTM"] == "2026-02-24"  # the Spanish all-country release of 2026-02-24 (issue 14)
     with duckdb.connect(str(root / "warehouse" / "kpi.duckdb"), read_only=True) as conn:
         kept = conn.execute(
             "select count(distinct vintage) from raw.worldbank_indicator_values "

@@ -83,10 +83,12 @@ def test_earlier_release_is_kept_as_a_revision(frames):
 def test_earlier_release_holds_every_country_but_only_the_configured_ones_are_loaded(frames):
     summary = frames["foreign_assistance_country_summary"]
     assert set(summary.country_iso3) == set(COUNTRIES)
-    assert summary.fiscal_year.min() == 2000
+    # from FY1999: the input year before the first published year (issue 14), one Obligations row per country
+    assert summary.fiscal_year.min() == 1999
+    assert len(summary[summary.fiscal_year == 1999]) == 2 * len(COUNTRIES)
     # the same five countries, years and types in both releases
     per_release = summary.groupby("vintage").size()
-    assert per_release[EARLIER_RELEASE] == per_release[LATER_RELEASE] == 423
+    assert per_release[EARLIER_RELEASE] == per_release[LATER_RELEASE] == 423 + len(COUNTRIES)
 
 
 def test_constant_dollar_base_year_differs_between_releases(frames):
@@ -271,10 +273,11 @@ def _serve(httpserver, later_summary_bytes, sector_rows, serve_second_page=True)
 
 
 def _fetch(httpserver, tmp_path, monkeypatch, settings):
-    monkeypatch.setenv(fa.COUNTRY_SUMMARY_URL_ENV, httpserver.url_for("/files/us_foreign_aid_country.csv"))
     writer = LandingWriter(tmp_path, fa.SOURCE, licence=fa.LICENCE)
     fetcher = LiveFetcher(fa.SOURCE, writer, http_session(), httpserver.url_for("/"), 5, 0)
-    window = dataclasses.replace(settings, first_year=2024, last_year=2024,
+    csv_url = httpserver.url_for("/files/us_foreign_aid_country.csv")
+    source_settings = tuple(sorted({**dict(settings.source_settings), "foreign_assistance_country_summary_url": csv_url}.items()))
+    window = dataclasses.replace(settings, first_year=2024, last_year=2024, source_settings=source_settings,
                                  foreign_assistance_base_url=httpserver.url_for("/").rstrip("/"))  # fiscal years 2024 and 2025
     try:
         metadata = fa.fetch(fetcher, window)

@@ -146,12 +146,7 @@ def test_the_webhook_url_is_a_secret_kept_out_of_repr_and_errors():
 _ENVIRONMENT_READS_ALLOWED = {
     ("orchestration/dbt_runner.py", "os.environ.get(name"),
 }
-# per-source URL overrides still read by the source modules (being moved into the sources' specs)
-_KNOWN_SOURCE_READS = {
-    ("orchestration/sources/foreign_assistance.py", "os.environ.get(COUNTRY_SUMMARY_URL_ENV"),
-    ("orchestration/sources/state_dept.py", "dict(os.environ"),
-    ("orchestration/sources/cbp.py", "dict(os.environ"),
-}
+_KNOWN_SOURCE_READS: set = set()  # none: each source declares its settings in its SPEC
 
 
 def test_no_module_reads_a_kpi_setting_from_the_environment_but_settings():

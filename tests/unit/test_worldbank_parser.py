@@ -28,7 +28,8 @@ def _homicide_page(landings) -> bytes:
 
 def test_snapshot_holds_every_vintage_of_the_bundle(landings):
     vintages = sorted({landing.fetch_id.split("__")[0] for landing in landings})
-    assert vintages == ["2022-07-20", "2024-02-21", "2025-07-01", "2026-02-24", "2026-04-08"]
+    # 2022-02-15 (remittances % of GDP) and 2023-10-26 (remittances, the Excel download) added by issue 14
+    assert vintages == ["2022-02-15", "2022-07-20", "2023-10-26", "2024-02-21", "2025-07-01", "2026-02-24", "2026-04-08"]
 
 
 def test_parse_page_reads_header_and_rows(landings):
@@ -101,7 +102,7 @@ def test_bad_bodies_name_the_problem(body, problem):
 def test_missing_page_fails_the_landing(tmp_path, landings):
     header, rows = worldbank.parse_page(_homicide_page(landings), "test")
     writer = LandingWriter(tmp_path, worldbank.SOURCE)
-    url = worldbank.indicator_url("https://api.example", COUNTRIES, "VC.IHR.PSRC.P5", 2000, 2022, page=1, per_page=50)
+    url = worldbank.indicator_url("https://api.example", COUNTRIES, "VC.IHR.PSRC.P5", 1999, 2022, page=1, per_page=50)
     first = [{**header, "page": 1, "pages": 3, "per_page": 50}, rows[:50]]
     writer.add("p1.json", json.dumps(first).encode(), url=url)
     third = [{**header, "page": 3, "pages": 3, "per_page": 50}, rows[100:]]

@@ -1,4 +1,5 @@
--- The World Bank KPIs in the shape every source gives kpi_annual.
+-- The World Bank KPIs in the shape every source gives kpi_annual, from the input year before the
+-- first published year (kpi_annual computes the changes, then drops that year).
 with labour_market as (
 
     select * from {{ ref('int_worldbank__labour_market') }}
@@ -47,16 +48,20 @@ published_rates as (
             when 'SE.PRM.CMPT.ZS' then 'primary_completion_rate'
             when 'SE.SEC.CMPT.LO.ZS' then 'lower_secondary_completion_rate'
             when 'VC.IHR.PSRC.P5' then 'homicide_rate'
+            when 'BX.TRF.PWKR.CD.DT' then 'remittances_usd'
+            when 'BX.TRF.PWKR.DT.GD.ZS' then 'remittances_pct_gdp'
         end as kpi_id,
         year,
         value,
         case indicator_id
             when 'VC.IHR.PSRC.P5' then 'per 100,000 people'
+            when 'BX.TRF.PWKR.CD.DT' then 'current US dollars'
+            when 'BX.TRF.PWKR.DT.GD.ZS' then 'percent of GDP'
             else 'percent of relevant age group'
         end as unit,
         vintage as source_vintage
     from latest
-    where indicator_id in ('SE.PRM.CMPT.ZS', 'SE.SEC.CMPT.LO.ZS', 'VC.IHR.PSRC.P5')
+    where indicator_id in ('SE.PRM.CMPT.ZS', 'SE.SEC.CMPT.LO.ZS', 'VC.IHR.PSRC.P5', 'BX.TRF.PWKR.CD.DT', 'BX.TRF.PWKR.DT.GD.ZS')
 
 ),
 

@@ -8,7 +8,7 @@ select
     cast(source_id as varchar) as source_id,
     cast(derivation as varchar) as derivation,
     cast(strategy_area as varchar) as strategy_area,
-    cast(framework_kpi as varchar) as framework_kpi,
+    cast(coalesce(framework_kpi, '') as varchar) as framework_kpi,
     cast(publisher as varchar) as publisher,
     cast(licence as varchar) as licence,
     cast(year_basis as varchar) as year_basis,

@@ -1,15 +1,10 @@
--- One row per country x KPI x year, from every source's int_<source>__kpi_values.
+-- One row per country x KPI x year, from every model tagged kpi_values (one per source, listed
+-- in macros/sources/<source>.sql; see macros/source_models.sql). The sources also give the year
+-- before the first published year (an input, loaded so that the first year has its change); it
+-- is dropped after the changes are computed.
 with kpi_values as (
 
-    {% for model in [
-        'int_worldbank__kpi_values',
-        'int_state_dept__kpi_values',
-        'int_cbp__kpi_values',
-        'int_foreign_assistance__kpi_values',
-    ] %}
-    select * from {{ ref(model) }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ union_source_models('kpi_values') }}
 
 ),
 
@@ -20,6 +15,12 @@ with_previous as (
         lag(year) over (partition by country_iso3, kpi_id order by year) as previous_year,
         lag(value) over (partition by country_iso3, kpi_id order by year) as previous_value
     from kpi_values
+
+),
+
+population as (
+
+    select * from {{ ref('int_worldbank__population') }}
 
 )
 
@@ -37,9 +38,16 @@ select
         then (with_previous.value - with_previous.previous_value)
             / cast(abs(with_previous.previous_value) as double precision) * 100 end as double precision) as yoy_change_pct,
     cast(with_previous.source_id as varchar) as source_id,
-    cast(with_previous.source_vintage as varchar) as source_vintage
+    cast(with_previous.source_vintage as varchar) as source_vintage,
+    -- count KPIs per 100,000 people of the country's population in the same (or fiscal year's) year
+    cast(case when dim_kpi.measure_kind = 'count' and population.population > 0
+        then with_previous.value / cast(population.population as double precision) * 100000 end as double precision) as value_per_100k
 from with_previous
 inner join {{ ref('dim_country') }} as dim_country
     on with_previous.country_iso3 = dim_country.country_iso3
 inner join {{ ref('dim_kpi') }} as dim_kpi
     on with_previous.kpi_id = dim_kpi.kpi_id
+left join population
+    on with_previous.country_iso3 = population.country_iso3
+    and with_previous.year = population.year
+where {{ published_years('with_previous.year') }}

@@ -1,28 +1,10 @@
 -- Every published value of the series that publishers revise, per vintage (release), with what
 -- changed since the previous vintage that carried the same country, series and year. The marts
--- use the latest vintage; this shows analysts the history behind it.
+-- use the latest vintage; this shows analysts the history behind it. The values come from every
+-- model tagged kpi_revisions (one per source that keeps vintages; see macros/source_models.sql).
 with published as (
 
-    select
-        'worldbank_wdi' as source_id,
-        country_iso3,
-        indicator_id as series_id,
-        year,
-        cast(vintage as varchar) as vintage,
-        value
-    from {{ ref('stg_worldbank__indicator_values') }}
-
-    union all
-
-    select
-        'foreign_assistance_gov' as source_id,
-        country_iso3,
-        transaction_type_name as series_id,
-        fiscal_year as year,
-        cast(vintage as varchar) as vintage,
-        cast(current_amount as double precision) as value
-    from {{ ref('stg_foreign_assistance__country_summary_amounts') }}
-    where transaction_type_name in ('Obligations', 'Disbursements')
+    {{ union_source_models('kpi_revisions') }}
 
 ),
 
@@ -51,3 +33,4 @@ select
         then (value - previous_value) / cast(abs(previous_value) as double precision) * 100 end as double precision) as revision_pct,
     cast(vintage = latest_vintage_of_series as boolean) as is_latest_vintage
 from with_previous
+where {{ published_years('year') }}

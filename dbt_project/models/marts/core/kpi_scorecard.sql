@@ -1,7 +1,6 @@
 -- Per country x KPI: the baseline (first year with a value at or after the KPI's baseline year),
--- the latest year, the change, and its status judged by the KPI's better direction (inputs, whose
--- better direction is none, are not judged). Targets come
--- only from the user-edited seed kpi_targets.
+-- the latest year, the change, and its status judged by the KPI's better direction ('no judgement'
+-- where dim_kpi gives none). Targets come only from the user-edited seed kpi_targets.
 with annual as (
 
     select * from {{ ref('kpi_annual') }}
@@ -69,7 +68,8 @@ select
         then scored.change / cast(abs(scored.baseline_value) as double precision) * 100 end as double precision) as change_pct,
     cast(case
         when scored.change is null then 'insufficient data'
-        when scored.better_direction = 'none' then 'not judged'
+        -- a measure on which the warehouse makes no judgement (better_direction 'none', see dim_kpi)
+        when scored.better_direction = 'none' then 'no judgement'
         when scored.change = 0 then 'unchanged'
         when (scored.change > 0) = (scored.better_direction = 'higher') then 'improving'
         else 'worsening'

@@ -19,6 +19,7 @@ with country_totals as (
         'country_summary' as source_dataset
     from {{ ref('int_foreign_assistance__country_summary_vintages') }}
     where transaction_type_id in (2, 3)
+        and {{ published_years('fiscal_year') }}
 ),
 
 sector_rows as (
@@ -36,6 +37,7 @@ sector_rows as (
         is_partial_year,
         'api_by_usg_sector' as source_dataset
     from {{ ref('int_foreign_assistance__usg_sector_vintages') }}
+    where {{ published_years('fiscal_year') }}
 ),
 
 unioned as (

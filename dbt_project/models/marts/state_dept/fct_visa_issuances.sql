@@ -8,6 +8,7 @@ with issuances as (
 
     select * from {{ ref('int_state_dept__visa_issuances') }}
     where {{ incremental_years('fiscal_year') }}
+        and {{ published_years('fiscal_year') }}
 
 )
 

@@ -39,3 +39,4 @@ select
     cast(vintage as date) as source_vintage
 from with_previous
 where {{ incremental_years('year') }}
+    and {{ published_years('year') }}

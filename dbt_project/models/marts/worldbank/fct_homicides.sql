@@ -29,3 +29,4 @@ inner join vintage_counts
     on homicides.country_iso3 = vintage_counts.country_iso3
     and homicides.year = vintage_counts.year
 where {{ incremental_years('homicides.year') }}
+    and {{ published_years('homicides.year') }}

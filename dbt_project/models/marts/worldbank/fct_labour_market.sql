@@ -14,3 +14,4 @@ select
     cast(unemployment_rate_vintage as date) as unemployment_rate_vintage
 from {{ ref('int_worldbank__labour_market') }}
 where {{ incremental_years('year') }}
+    and {{ published_years('year') }}

@@ -15,4 +15,4 @@ select
     load_id,
     loaded_at
 from source
-where year >= {{ var('first_year') }}
+where {{ loaded_years('year') }}

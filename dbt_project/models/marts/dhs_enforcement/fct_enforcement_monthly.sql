@@ -1,0 +1,28 @@
+-- The same per month, beside the same month a year earlier, as fct_border_encounters_monthly does
+-- for encounters.
+with monthly as (
+
+    select * from {{ ref('int_dhs_enforcement__latest_monthly') }}
+    where {{ published_years('fiscal_year') }}
+
+)
+
+select
+    cast(current_month.country_iso3 as varchar) as country_iso3,
+    cast(current_month.measure as varchar) as measure,
+    cast(current_month.fiscal_year as integer) as fiscal_year,
+    cast(current_month.fiscal_month as integer) as fiscal_month,
+    cast(current_month.calendar_year as integer) as calendar_year,
+    cast(current_month.calendar_month as integer) as calendar_month,
+    make_date(current_month.calendar_year, current_month.calendar_month, 1) as month_start_date,
+    cast(current_month.persons as bigint) as persons,
+    cast(year_earlier.persons as bigint) as persons_year_earlier,
+    cast(current_month.persons - year_earlier.persons as bigint) as change_vs_year_earlier,
+    cast(current_month.is_partial_year as boolean) as is_partial_year,
+    cast(current_month.vintage as varchar) as source_vintage
+from monthly as current_month
+left join monthly as year_earlier
+    on current_month.country_iso3 = year_earlier.country_iso3
+    and current_month.measure = year_earlier.measure
+    and current_month.fiscal_month = year_earlier.fiscal_month
+    and current_month.fiscal_year = year_earlier.fiscal_year + 1

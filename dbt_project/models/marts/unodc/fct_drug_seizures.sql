@@ -1,0 +1,26 @@
+-- Drugs seized per country, reference year and drug (kilograms, every report summed), from each
+-- country's newest annex release.
+with seizures as (
+
+    select * from {{ ref('int_unodc__seizures_by_drug') }}
+
+),
+
+latest as (
+
+    {{ newest_vintage_rows('seizures', ['country_iso3']) }}
+
+)
+
+select
+    cast(country_iso3 as varchar) as country_iso3,
+    cast(year as integer) as year,
+    cast(drug_group as varchar) as drug_group,
+    cast(drug_subgroup as varchar) as drug_subgroup,
+    cast(drug_name as varchar) as drug_name,
+    cast(kilograms as double precision) as kilograms,
+    cast(published_rows as integer) as published_rows,
+    cast(counts_as_cocaine as boolean) as counts_as_cocaine,
+    cast(vintage as varchar) as source_vintage
+from latest
+where {{ published_years('year') }}

@@ -1,0 +1,16 @@
+with source as (
+
+    select * from {{ source('unhcr', 'unhcr_idmc_idps') }}
+
+)
+
+select
+    cast(origin_iso3 as varchar) as country_iso3,
+    cast(year as integer) as year,
+    cast(idps as bigint) as idps,
+    cast(vintage as varchar) as vintage,
+    source_url,
+    fetch_id,
+    load_id,
+    loaded_at
+from source

@@ -1,0 +1,212 @@
+"""World Bank World Development Indicators, through the API v2 JSON endpoint.
+
+Live: one request per indicator for all configured countries, every page followed. Replay reads
+landings of the same JSON (the bundled snapshot holds the bulk CSVs converted once by
+``scripts/build_snapshot.py``), so both go through ``parse_landing``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+import pandas as pd
+
+from orchestration.countries import iso2_to_iso3, known_iso3
+from orchestration.errors import SourceFormatError
+from orchestration.transport import Landing, check_body_kind
+
+SOURCE = "worldbank"
+SOURCE_ID = "worldbank_wdi"
+LICENCE = "CC BY 4.0 (World Bank terms of use for datasets)"
+PER_PAGE = 1000
+
+# The indicators the warehouse loads, and the unit each is published in.
+INDICATORS: dict[str, str] = {
+    "SL.TLF.TOTL.IN": "persons",
+    "SL.UEM.TOTL.ZS": "percent",
+    "SL.EMP.TOTL.SP.ZS": "percent",
+    "SE.PRM.CMPT.ZS": "percent",
+    "SE.SEC.CMPT.LO.ZS": "percent",
+    "VC.IHR.PSRC.P5": "per 100,000 people",
+    "SP.POP.TOTL": "persons",
+    "BX.TRF.PWKR.CD.DT": "current US$",
+    "BX.TRF.PWKR.DT.GD.ZS": "percent of GDP",
+}
+
+COLUMNS = ["country_iso3", "indicator_id", "year", "value", "vintage", "source_url", "fetch_id"]
+
+
+def parse_page(body: bytes, location: str) -> tuple[dict, list[dict]]:
+    """The header and rows of one API page; an error body (sent with HTTP 200) raises."""
+    check_body_kind(SOURCE, location, body, "json")
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceFormatError(SOURCE, location, f"response is not valid JSON ({exc}); truncated download?") from None
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict) and "message" in payload[0]:
+        messages = "; ".join(
+            f"id {m.get('id')}: {m.get('key', '')} {m.get('value', '')}".strip() for m in payload[0]["message"]
+        )
+        raise SourceFormatError(SOURCE, location, f"the API returned an error body: {messages}")
+    if not (isinstance(payload, list) and len(payload) in (1, 2) and isinstance(payload[0], dict)):
+        raise SourceFormatError(SOURCE, location, "unexpected JSON shape: expected [header, rows]")
+    header = payload[0]
+    for key in ("page", "pages", "per_page", "total", "lastupdated"):
+        if key not in header:
+            raise SourceFormatError(SOURCE, location, f"page header has no {key!r}")
+    for key in ("page", "pages", "per_page", "total"):
+        try:
+            header[key] = int(header[key])  # the API sends some of them as text
+        except (TypeError, ValueError):
+            raise SourceFormatError(SOURCE, location, f"page header's {key!r} is {header[key]!r}, not a number") from None
+    rows = payload[1] if len(payload) == 2 and payload[1] is not None else []
+    if not isinstance(rows, list):
+        raise SourceFormatError(SOURCE, location, "rows are not a list")
+    return header, rows
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one landed page asked the API for (read back from its URL)."""
+
+    key: str  # the request without its page number: the pages of one answer share it
+    page: int
+    countries: frozenset[str]
+    indicator: str
+    first_year: int | None
+    last_year: int | None
+
+
+def request_of(url: str) -> Request:
+    parts = urlsplit(url)
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    page = int(query.pop("page", "1"))
+    segments = unquote(parts.path).split("/")
+    try:
+        countries = segments[segments.index("country") + 1]
+        indicator = segments[segments.index("indicator") + 1]
+    except (ValueError, IndexError):
+        raise SourceFormatError(SOURCE, url, "the URL names no /country/<codes>/indicator/<id>") from None
+    first, _, last = query.get("date", "").partition(":")
+    return Request(
+        key=f"{parts.path}?{urlencode(sorted(query.items()))}", page=page,
+        countries=frozenset(code.upper() for code in countries.split(";") if code),
+        indicator=indicator,
+        first_year=int(first) if first.isdigit() else None,
+        last_year=int(last or first) if (last or first).isdigit() else None,
+    )
+
+
+def check_answer_complete(pages: dict[int, tuple[dict, list[dict], str]], request_location: str) -> None:
+    """The pages of one answer are all there, agree with each other, are distinct, and hold the
+    header's ``total`` rows: ``pages`` maps page number -> (header, rows, location)."""
+    first_header = pages[min(pages)][0]
+    for number, (header, rows, location) in sorted(pages.items()):
+        for key in ("pages", "per_page", "total", "lastupdated"):
+            if header[key] != first_header[key]:
+                raise SourceFormatError(SOURCE, location, f"page {number} says {key} {header[key]!r}, page {min(pages)} said {first_header[key]!r}")
+    total_pages, per_page, total = first_header["pages"], first_header["per_page"], first_header["total"]
+    missing = sorted(set(range(1, total_pages + 1)) - set(pages))
+    if missing:
+        raise SourceFormatError(SOURCE, request_location, f"page(s) {missing} of {total_pages} missing from a paged response")
+    extra = sorted(set(pages) - set(range(1, max(total_pages, 1) + 1)))
+    if extra:
+        raise SourceFormatError(SOURCE, pages[extra[0]][2], f"page {extra[0]} is beyond the {total_pages} page(s) the header announces")
+    seen_rows: dict[str, int] = {}
+    for number, (_, rows, location) in sorted(pages.items()):
+        expected = per_page if number < total_pages else total - per_page * (total_pages - 1)
+        if len(rows) != expected:
+            raise SourceFormatError(SOURCE, location, f"page {number} of {total_pages} holds {len(rows)} rows, but with "
+                                                      f"per_page {per_page} and total {total} it should hold {expected}")
+        fingerprint = json.dumps(rows, sort_keys=True)
+        if rows and fingerprint in seen_rows:
+            raise SourceFormatError(SOURCE, location, f"page {number} repeats the rows of page {seen_rows[fingerprint]}")
+        seen_rows[fingerprint] = number
+
+
+def _parse_value(raw, location: str, indicator: str, iso3: str, year: int) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise SourceFormatError(SOURCE, location, f"{indicator} {iso3} {year}: value {raw!r} is not a number")
+    return float(raw)
+
+
+def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int, last_year: int) -> pd.DataFrame:
+    """Rows (country, indicator, year, value, vintage) of one landing; null values are left out.
+
+    Every answer must be whole and be what was asked for: all its pages present, in agreement, not
+    repeated, holding the header's ``total`` rows, each row for the requested indicator, one of the
+    requested countries and a requested year, no (country, year) twice. Anything else fails the
+    landing, naming the URL and the page, rather than loading a series with a hole in it.
+    """
+    answers: dict[str, dict[int, tuple[dict, list[dict], str]]] = {}
+    records: list[tuple] = []
+    iso2_map = iso2_to_iso3()
+    known = known_iso3()
+    wanted = set(countries)
+    for landed in landing.files:
+        location = f"{landed.url} (archived as {landed.path})"
+        header, rows = parse_page(landed.read_bytes(), location)
+        request = request_of(landed.url)
+        if int(header["page"]) != request.page:
+            raise SourceFormatError(SOURCE, location, f"requested page {request.page} but the body is page {header['page']}")
+        if request.page in answers.get(request.key, {}):
+            raise SourceFormatError(SOURCE, location, f"page {request.page} is in the landing twice")
+        answers.setdefault(request.key, {})[request.page] = (header, rows, location)
+        vintage = str(header["lastupdated"])[:10]
+        seen: dict[tuple[str, int], int] = {}
+        for row in rows:
+            try:
+                indicator = row["indicator"]["id"]
+                iso3 = row.get("countryiso3code") or iso2_map.get(row["country"]["id"], "")
+                year = int(row["date"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SourceFormatError(SOURCE, location, f"row without indicator/country/date: {exc!r}") from None
+            where = f"page {request.page}: a row for {indicator} {iso3 or row.get('country')} {year}"
+            if indicator != request.indicator:
+                raise SourceFormatError(SOURCE, location, f"{where}, but {request.indicator} was requested (a body for another indicator?)")
+            if iso3 not in request.countries:
+                raise SourceFormatError(SOURCE, location, f"{where}, but only {';'.join(sorted(request.countries))} were requested")
+            if (request.first_year is not None and year < request.first_year) or (request.last_year is not None and year > request.last_year):
+                raise SourceFormatError(SOURCE, location, f"{where}, outside the requested years {request.first_year}-{request.last_year}")
+            if (iso3, year) in seen:
+                raise SourceFormatError(SOURCE, location, f"{where} appears twice")
+            seen[(iso3, year)] = request.page
+            if iso3 not in wanted or not first_year <= year <= last_year:
+                continue  # requested (e.g. by a snapshot of more countries) but not configured
+            if iso3 not in known:
+                raise SourceFormatError(SOURCE, location, f"unknown country code {iso3!r}")
+            value = _parse_value(row.get("value"), location, indicator, iso3, year)
+            if value is not None:
+                records.append((iso3, indicator, year, value, vintage, landed.url, landing.fetch_id))
+    for key, pages in answers.items():
+        check_answer_complete(pages, f"{landing.path} ({key})")
+        _check_no_row_twice(pages)
+    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
+    frame["year"] = frame["year"].astype("int64")
+    frame["value"] = frame["value"].astype("float64")
+    frame["vintage"] = pd.to_datetime(frame["vintage"], format="%Y-%m-%d").dt.date
+    return frame
+
+
+def _check_no_row_twice(pages: dict[int, tuple[dict, list[dict], str]]) -> None:
+    """No country-year appears on two pages of one answer (a page repeated under another number)."""
+    first_page: dict[tuple, int] = {}
+    for number, (_, rows, location) in sorted(pages.items()):
+        for row in rows:
+            key = (row.get("countryiso3code") or str(row.get("country")), str(row.get("date")))
+            if key in first_page and first_page[key] != number:
+                raise SourceFormatError(SOURCE, location, f"page {number}: the row for {key[0]} {key[1]} is also on page {first_page[key]}")
+            first_page.setdefault(key, number)
+
+
+def combine_vintages(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per (country, indicator, year, vintage): identical repeats (the same vintage served
+    by two files) collapse; conflicting ones stay, for the suite's uniqueness check to report."""
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    combined = pd.concat(frames, ignore_index=True)
+    return combined.drop_duplicates(subset=["country_iso3", "indicator_id", "year", "vintage", "value"]).reset_index(drop=True)
