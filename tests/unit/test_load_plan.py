@@ -1,0 +1,64 @@
+"""What one source's step decides (orchestration.load_step.plan_load) and which years the
+incremental facts rebuild (orchestration.transform_step.incremental_range): pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestration.load_step import LOAD, PENDING, SKIP, plan_load
+from orchestration.transform_step import dbt_vars, incremental_range
+from orchestration.warehouse import LoadRecord
+
+ALL = (1999, 2026)
+
+
+def load(seq: int, releases=("a",), whole=True, years=ALL, source="worldbank") -> LoadRecord:
+    return LoadRecord(source, f"load-{seq}", seq, years[0], years[1], whole, tuple(releases))
+
+
+def test_a_release_never_loaded_whole_is_loaded_for_every_year_whatever_the_range():
+    for forced in (True, False):
+        plan = plan_load([load(1, releases=("a",))], {"a": "first", "b": "second"}, (2024, 2026), ALL, forced, published_seq=1)
+        assert (plan.action, plan.years, plan.whole_release, plan.new_releases) == (LOAD, ALL, True, ("second",))
+        assert "second" in plan.reason and "2024-2026" in plan.reason
+
+
+def test_a_release_loaded_only_for_some_years_is_still_new():
+    plan = plan_load([load(1, releases=("a",), whole=False, years=(2005, 2006))], {"a": "first"}, (2024, 2026), ALL, False, 1)
+    assert plan.action == LOAD and plan.whole_release
+
+
+def test_a_forced_run_rereads_its_range_of_known_releases():
+    plan = plan_load([load(1)], {"a": "first"}, (2005, 2006), ALL, True, published_seq=1)
+    assert (plan.action, plan.years, plan.whole_release) == (LOAD, (2005, 2006), False)
+
+
+def test_the_daily_run_skips_what_is_loaded_and_published_and_completes_what_is_not():
+    assert plan_load([load(1)], {"a": "first"}, (2024, 2026), ALL, False, published_seq=1).action == SKIP
+    pending = plan_load([load(1), load(2, whole=False, years=(2024, 2026))], {"a": "first"}, (2024, 2026), ALL, False,
+                        published_seq=1)
+    assert pending.action == PENDING and "load-2 (#2)" in pending.reason and "up to #1" in pending.reason
+
+
+def test_no_history_means_every_release_is_new():
+    assert plan_load([], {"a": "first"}, (2024, 2026), ALL, False, 0).whole_release
+
+
+PUBLISHED = {"transform_fingerprint": "f"}
+
+
+@pytest.mark.parametrize(("publication", "pending", "run_range", "expected"), [
+    (None, [], (2024, 2026), (2000, 2026)),  # never published: every year
+    ({"transform_fingerprint": "old"}, [], None, (2000, 2026)),  # the dbt project changed: every year
+    (PUBLISHED, [], None, None),  # nothing changed: nothing to rebuild
+    (PUBLISHED, [], (2024, 2026), (2024, 2026)),  # the run's own range
+    (PUBLISHED, [load(2, whole=False, years=(2005, 2006))], (2024, 2026), (2005, 2026)),  # a pending backfill too
+    (PUBLISHED, [load(2, years=ALL)], (2024, 2026), (2000, 2026)),  # a release loaded whole: every year (clipped to the marts)
+])
+def test_the_incremental_facts_cover_everything_since_the_live_publication(publication, pending, run_range, expected):
+    assert incremental_range(publication, pending, run_range, "f", (2000, 2026)) == expected
+
+
+def test_nothing_to_rebuild_is_an_empty_range_for_dbt():
+    assert dbt_vars(None) == {"min_year": 1, "max_year": 0}
+    assert dbt_vars((2005, 2006)) == {"min_year": 2005, "max_year": 2006}
