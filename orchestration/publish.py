@@ -213,7 +213,12 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
     except BaseException:
         shutil.rmtree(release_dir, ignore_errors=True)
         raise
-    _switch(serving_dir, release_dir)
+    try:
+        _switch(serving_dir, release_dir)
+    except BaseException:
+        if current_release_dir(serving_dir) != release_dir.resolve():  # never became current: not a publication
+            shutil.rmtree(release_dir, ignore_errors=True)
+        raise
     _keep_newest(serving_dir / RELEASES_DIR, RELEASES_KEPT, keep=release_dir)
     return record
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from orchestration.transport import LandingWriter, list_landings
 from tests.conftest import SNAPSHOT_DIR
@@ -35,9 +36,20 @@ def worldbank_release(root: Path, fetch_id: str, base_fetch_id: str, lastupdated
         added = [{**templates[iso3], "date": str(year), "value": None} for year in new_years for iso3 in templates]
         rows = [{**row, "value": revise(row["countryiso3code"], int(row["date"]), row["value"])} for row in [*added, *rows]]
         header = {**header, "lastupdated": lastupdated, "total": header["total"] + len(added)}
-        writer.add(landed.file, json.dumps([header, rows]).encode(), url=landed.url, status=200,
+        writer.add(landed.file, json.dumps([header, rows]).encode(), url=_asking_for(landed.url, new_years), status=200,
                    headers={"Content-Type": "application/json;charset=utf-8"}, fetched_at=None)
     return writer.finish(complete=True).path
+
+
+def _asking_for(url: str, new_years: tuple[int, ...]) -> str:
+    """The request URL of a page that also carries ``new_years`` (the API's ``date=first:last``)."""
+    if not new_years:
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    first, _, last = query["date"].partition(":")
+    query["date"] = f"{first}:{max(int(last or first), *new_years)}"
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def new_homicide_release(root: Path, fetch_id: str = "2026-06-30__synthetic__VC.IHR.PSRC.P5",

@@ -244,7 +244,7 @@ def test_a_new_release_is_loaded_whole_whatever_the_run_range(tmp_path, project,
     outcome = run_load(spec, settings, (2005, 2006), True, published_load_seq(settings.serving_dir), log=lambda m: None,
                        validate=passing_validator)
     assert outcome.plan.action == LOAD and outcome.plan.whole_release
-    assert outcome.plan.years == (settings.first_year, settings.last_year)
+    assert outcome.plan.years == (settings.first_year - 1, settings.last_year)  # and the input year before the first
     assert "2026-06-30__synthetic__VC.IHR.PSRC.P5" in outcome.plan.reason
     again = run_load(spec, settings, (2005, 2006), True, published_load_seq(settings.serving_dir), log=lambda m: None,
                      validate=passing_validator)
