@@ -80,3 +80,19 @@ def built_warehouse(tmp_path_factory):
     publication_id = current_publication(root / "serving")["publication_id"]
     shutil.copytree(root / "serving" / "releases" / publication_id, root / "first_publication")
     return root, env, result
+
+
+def copy_of_built(built_warehouse, root: Path) -> dict[str, str]:
+    """A warehouse and serving directory as the shared full build left them, with a snapshot that
+    holds the bundled landings (as links) and room for new releases."""
+    built_root, env, _ = built_warehouse
+    shutil.copytree(built_root / "warehouse", root / "warehouse")
+    shutil.copytree(built_root / "serving", root / "serving", symlinks=True)
+    for source_dir in SNAPSHOT_DIR.iterdir():
+        if source_dir.is_dir():
+            (root / "snapshot" / source_dir.name).mkdir(parents=True)
+            for landing in source_dir.iterdir():
+                (root / "snapshot" / source_dir.name / landing.name).symlink_to(landing, target_is_directory=True)
+    return {**env, "KPI_WAREHOUSE_PATH": str(root / "warehouse" / "kpi.duckdb"), "KPI_SERVING_DIR": str(root / "serving"),
+            "KPI_SNAPSHOT_DIR": str(root / "snapshot"), "KPI_LANDING_DIR": str(root / "landing"),
+            "KPI_FAILURES_DIR": str(root / "failures")}

@@ -9,7 +9,7 @@ from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from orchestration.transport import LandingWriter, list_landings
-from tests.conftest import SNAPSHOT_DIR
+from tests.conftest import COUNTRIES, SNAPSHOT_DIR
 
 HOMICIDES_2024 = "2024-02-21__wdi-bulk__API_VC.IHR.PSRC.P5_DS2_en_csv_v2_3892"
 
@@ -52,22 +52,39 @@ def _asking_for(url: str, new_years: tuple[int, ...]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def newest_homicide_values() -> dict[tuple[str, int], float]:
+    """(country, year) -> the homicide rate of the newest bundled release that has it."""
+    from orchestration.sources import worldbank
+
+    frames = [worldbank.parse_landing(landing, COUNTRIES, 1999, 2026) for landing in list_landings(SNAPSHOT_DIR, "worldbank")]
+    rows = [row for frame in frames for row in frame.itertuples() if row.indicator_id == "VC.IHR.PSRC.P5"]
+    newest: dict[tuple[str, int], tuple] = {}
+    for row in rows:
+        key = (row.country_iso3, int(row.year))
+        if key not in newest or row.vintage > newest[key][0]:
+            newest[key] = (row.vintage, row.value)
+    return {key: value for key, (_, value) in newest.items()}
+
+
 def new_homicide_release(root: Path, fetch_id: str = "2026-06-30__synthetic__VC.IHR.PSRC.P5",
                          lastupdated: str = "2026-06-30", drop_years: tuple[int, ...] = ()) -> Path:
-    """The homicide series again, as the issue's operator saw it: a newer vintage that adds 2023 and
-    2024 for every country, fills the recent years the older release left empty, and revises each
-    earlier value by -1 %. ``drop_years``: years this release no longer has a value for."""
-    base = json.loads(next(bundled_landing("worldbank", HOMICIDES_2024).glob("*p001.json")).read_bytes())[1]
-    latest = {}
-    for row in sorted(base, key=lambda row: int(row["date"])):
-        if row["value"] is not None:
-            latest[row["countryiso3code"]] = row["value"]
+    """The homicide series again, as the issue's operator saw it: a newer vintage of every country's
+    series, each value the newest bundled release's revised by -1 %, the years no release had filled
+    from the country's latest value and 2023 and 2024 added. ``drop_years``: years this release no
+    longer has a value for."""
+    newest = newest_homicide_values()
+    last_year = {}
+    for iso3, year in newest:
+        last_year[iso3] = max(year, last_year.get(iso3, year))
+    latest = {iso3: newest[(iso3, year)] for iso3, year in last_year.items()}
 
     def revise(iso3: str, year: int, value: float | None) -> float | None:
         if year in drop_years:
             return None
-        if year in (2023, 2024) or (value is None and year >= 2020):
-            return round(latest[iso3] * (0.97 if year < 2024 else 0.94), 6)
-        return None if value is None else round(value * 0.99, 6)
+        if (iso3, year) in newest:
+            return round(newest[(iso3, year)] * 0.99, 6)
+        if value is None and year < 2020:
+            return None
+        return round(latest[iso3] * (0.97 if year < 2024 else 0.94), 6)
 
     return worldbank_release(root, fetch_id, HOMICIDES_2024, lastupdated, revise, new_years=(2023, 2024))

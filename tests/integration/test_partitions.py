@@ -11,7 +11,7 @@ import pytest
 from orchestration.schedules import transform_request_after
 from orchestration.sources import discover
 from orchestration.transport import list_landings
-from tests.conftest import SNAPSHOT_DIR, all_years, run_job, warehouse_env
+from tests.conftest import SNAPSHOT_DIR, all_years, copy_of_built, run_job, warehouse_env
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +53,10 @@ def test_backfill_of_every_year_in_one_run_gives_the_rows_of_a_full_build(built_
     assert table_rows(warehouse, "marts") == marts_before
 
 
-def test_one_partition_twice_leaves_identical_rows(built_warehouse):
-    root, env, _ = built_warehouse
-    warehouse = root / "warehouse" / "kpi.duckdb"
+def test_one_partition_twice_leaves_identical_rows(built_warehouse, tmp_path):
+    # on a copy: a load that is not published leaves the shared warehouse with a pending load
+    env = copy_of_built(built_warehouse, tmp_path)
+    warehouse = tmp_path / "warehouse" / "kpi.duckdb"
     before = table_rows(warehouse, "raw")
     for _ in range(2):
         result = run_job(env, 2010, 2010, asset_selection=[dg.AssetKey(["raw", "state_dept_niv_issuances"]),
@@ -89,8 +90,8 @@ def test_an_unchanged_source_leaves_everything_downstream_unmaterialized(built_w
     assert checks and all(check.metadata["evaluated"].value is False for check in checks)
 
 
-def test_the_sensor_follows_a_changing_load_with_one_transform_run(built_warehouse):
-    root, env, _ = built_warehouse
+def test_the_sensor_follows_a_changing_load_with_one_transform_run(built_warehouse, tmp_path):
+    env = copy_of_built(built_warehouse, tmp_path)  # the load is not published: not on the shared warehouse
     instance = dg.DagsterInstance.ephemeral()
     load = run_job(env, 2024, 2026, force=True, instance=instance, job="kpi_load")
     from orchestration.definitions import defs

@@ -15,8 +15,7 @@ import pytest
 
 from orchestration.publish import current_publication
 from orchestration.warehouse_lock import current_holder, warehouse_writer
-from tests.conftest import REPO_ROOT
-from tests.integration.test_operation_paths import copy_of_built
+from tests.conftest import REPO_ROOT, copy_of_built
 
 pytestmark = pytest.mark.integration
 
