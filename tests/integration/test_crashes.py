@@ -29,6 +29,7 @@ import duckdb
 import pytest
 from werkzeug import Response
 
+from orchestration.sources import discover
 from orchestration.transport import MANIFEST_NAME, list_landings
 from orchestration.warehouse import LEDGER_TABLE
 from tests.conftest import REPO_ROOT, warehouse_env
@@ -36,7 +37,7 @@ from tests.faults import children, kill_group
 
 pytestmark = pytest.mark.integration
 
-SOURCES = ("worldbank", "state_dept", "cbp", "foreign_assistance")
+SOURCES = tuple(spec.name for spec in discover())
 STAGE_TIMEOUT = 400  # seconds to wait for a stage's evidence before giving up (a loaded CI machine)
 KILLED: list[str] = []
 
@@ -225,10 +226,11 @@ def test_a_daily_run_killed_after_loading_a_new_release_is_completed_by_the_next
 
     root, env, _, _ = last_good
     snapshot = root / "snapshot_with_a_new_release"
-    for source in SOURCES:
-        (snapshot / source).mkdir(parents=True)
-        for landing in (Path(env["KPI_SNAPSHOT_DIR"]) / source).iterdir():
-            (snapshot / source / landing.name).symlink_to(landing, target_is_directory=True)
+    for source_dir in Path(env["KPI_SNAPSHOT_DIR"]).iterdir():
+        if source_dir.is_dir():
+            (snapshot / source_dir.name).mkdir(parents=True)
+            for landing in source_dir.iterdir():
+                (snapshot / source_dir.name / landing.name).symlink_to(landing, target_is_directory=True)
     new_homicide_release(snapshot)
     daily_env = {**env, "KPI_SNAPSHOT_DIR": str(snapshot)}
     published_before = _serving_state(root / "serving")["published_id"]
