@@ -230,16 +230,11 @@ def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
 
 
 def _warehouse_engine(env: dict[str, str]) -> str:
-    """KPI_WAREHOUSE; KPI_DBT_TARGET, its name before the loaders and publishing followed dbt's
-    target, is still read, and must agree (one setting selects the engine of the whole pipeline)."""
-    engine = _choice(env, "KPI_WAREHOUSE", WAREHOUSE_ENGINES)
-    legacy = env.get("KPI_DBT_TARGET", "").strip().lower()
-    if legacy and not env.get("KPI_WAREHOUSE", "").strip():
-        return _choice(env, "KPI_DBT_TARGET", DBT_TARGETS)
-    if legacy and legacy != engine:
-        raise SettingsError(f"KPI_DBT_TARGET={legacy!r} disagrees with KPI_WAREHOUSE={engine!r}: KPI_WAREHOUSE selects "
-                            "the engine of the whole pipeline (loads, dbt, publishing); leave KPI_DBT_TARGET unset")
-    return engine
+    """KPI_WAREHOUSE. KPI_DBT_TARGET, its name when only dbt followed it, is read when KPI_WAREHOUSE
+    is unset; otherwise it is dbt's own variable, which the dbt step sets from KPI_WAREHOUSE."""
+    if env.get("KPI_WAREHOUSE", "").strip() or not env.get("KPI_DBT_TARGET", "").strip():
+        return _choice(env, "KPI_WAREHOUSE", WAREHOUSE_ENGINES)
+    return _choice(env, "KPI_DBT_TARGET", DBT_TARGETS)
 
 
 def _check_publication_schema(settings: "Settings") -> None:

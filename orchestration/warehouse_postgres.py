@@ -41,6 +41,13 @@ DDL_LOCK = (LOCK_CLASS, 2)
 WRITER_LOCK = (LOCK_CLASS, 3)
 
 
+def raw_column_type(duckdb_type_name: str) -> str:
+    """The PostgreSQL type of a new raw table's column, from the DuckDB type of the load's DataFrame.
+    A column with no value at all in the first load (DuckDB's type "NULL") becomes text, which holds
+    whatever a later release puts there."""
+    return "text" if duckdb_type_name.strip('"').upper() == "NULL" else postgres_type(duckdb_type_name)
+
+
 @dataclass(frozen=True)
 class PostgresWarehouse:
     target: PostgresTarget
@@ -93,10 +100,11 @@ class PostgresWarehouse:
                 name = f"batch_{index}"
                 duck.register(name, load.frame.assign(load_id=load_id, loaded_at=loaded_at))
                 batches[load.table] = (name, duck.execute(f"DESCRIBE SELECT * FROM {name}").fetchall())
+            existing = self._raw_tables()
             tables = [
                 f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{identifier(table)} ("
-                + ", ".join(f"{identifier(column[0])} {postgres_type(column[1])}" for column in described) + ")"
-                for table, (_, described) in batches.items()
+                + ", ".join(f"{identifier(column[0])} {raw_column_type(column[1])}" for column in described) + ")"
+                for table, (_, described) in batches.items() if table not in existing
             ]
             self._ddl([f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}", ledger_ddl(), *tables])
             with self._transaction() as cursor:
@@ -106,6 +114,11 @@ class PostgresWarehouse:
                 cursor.execute(pyformat(LEDGER_INSERT_SQL),
                                ledger_row(source, fingerprint, years, load_id, loaded_at, releases, whole_release, run_id))
         return counts
+
+    def _raw_tables(self) -> set[str]:
+        with self._transaction() as cursor:
+            cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [RAW_SCHEMA])
+            return {row[0] for row in cursor.fetchall()}
 
     @staticmethod
     def _replace_rows(cursor, duck: duckdb.DuckDBPyConnection, load: RawLoad, batch: tuple[str, list],
