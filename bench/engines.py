@@ -57,11 +57,7 @@ def run_commands(engine: str, snapshot: Path, work_dir: Path, cluster, database:
                  countries: tuple[str, ...] | None = None) -> dict:
     """Each command in turn on one warehouse; wall seconds of each and the warehouse's size after."""
     if engine == "postgres":
-        admin = cluster.connect()
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {database}")
-        admin.close()
+        cluster.create_databases(database)
     env = engine_env(engine, snapshot, work_dir, cluster, database, countries)
     seconds = {}
     for command in commands:

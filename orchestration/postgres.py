@@ -15,9 +15,10 @@ postgres extension, and COPY is PostgreSQL's fastest bulk path anyway.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -156,6 +157,23 @@ class PostgresTarget:
         return psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
                                 dbname=self.database, connect_timeout=10, application_name="kpi_warehouse")
 
+    @contextlib.contextmanager
+    def transaction(self, isolation: str | None = None) -> Iterator:
+        """A cursor in one transaction of a connection of its own: committed when the block ends,
+        rolled back when it raises."""
+        conn = self.connect()
+        try:
+            if isolation:
+                conn.set_session(isolation_level=isolation)
+            with conn.cursor() as cursor:
+                yield cursor
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
 
 def _plain_identifier(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
@@ -246,6 +264,41 @@ def _duckdb_tables(duck: duckdb.DuckDBPyConnection, database: str, schema: str) 
     ).fetchall()]
 
 
+SWAP_LOCK_DEADLINE_SECONDS = 120.0
+SWAP_LOCK_RETRY_SECONDS = 0.05
+
+
+def lock_for_swap(cursor, schema: str, deadline_seconds: float = SWAP_LOCK_DEADLINE_SECONDS) -> None:
+    """Take every table of ``schema`` at once (ACCESS EXCLUSIVE), before the swap drops them.
+
+    DROP SCHEMA ... CASCADE would lock the tables one by one while a reader's query locks them one
+    by one too, in its own order: each can hold a table the other waits for (a deadlock, which
+    PostgreSQL breaks by failing one of them, often the reader). So the swap asks for all of them
+    in one statement that never waits (NOWAIT), and tries again while a reader holds one; once it
+    holds them all it waits for nothing, readers queue behind it and then read the new tables."""
+    import time
+
+    import psycopg2.errors
+
+    cursor.execute("SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables "
+                   "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name", [schema])
+    tables = [row[0] for row in cursor.fetchall()]
+    if not tables:
+        return
+    deadline = time.monotonic() + deadline_seconds
+    cursor.execute("SAVEPOINT kpi_swap_lock")
+    while True:
+        try:
+            cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            return
+        except psycopg2.errors.LockNotAvailable:
+            cursor.execute("ROLLBACK TO SAVEPOINT kpi_swap_lock")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"could not take the tables of schema {schema} for the swap within {deadline_seconds:g} s: "
+                                   "readers kept them busy; nothing was published") from None
+            time.sleep(SWAP_LOCK_RETRY_SECONDS)
+
+
 def replace_schema(target: PostgresTarget, duckdb_file: Path, source_schema: str, target_schema: str) -> dict[str, int]:
     """Replace PostgreSQL schema ``target_schema`` by every table of ``source_schema`` in a DuckDB file.
 
@@ -261,23 +314,16 @@ def replace_schema(target: PostgresTarget, duckdb_file: Path, source_schema: str
         tables = _duckdb_tables(duck, "src", source_schema)
         if not tables:
             raise RuntimeError(f"{duckdb_file} has no tables in schema {source_schema}")
-        conn = target.connect()
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(incoming)} CASCADE")
-                cursor.execute(f"CREATE SCHEMA {_quote(incoming)}")
-                counts = copy_tables(duck, "src", source_schema, tables, cursor, incoming)
-                for role in target.reader_roles:  # granted on the new schema before it becomes visible
-                    cursor.execute(f"GRANT USAGE ON SCHEMA {_quote(incoming)} TO {_quote(role)}")
-                    cursor.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {_quote(incoming)} TO {_quote(role)}")
-                cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(target_schema)} CASCADE")
-                cursor.execute(f"ALTER SCHEMA {_quote(incoming)} RENAME TO {_quote(target_schema)}")
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            conn.close()
+        with target.transaction() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(incoming)} CASCADE")
+            cursor.execute(f"CREATE SCHEMA {_quote(incoming)}")
+            counts = copy_tables(duck, "src", source_schema, tables, cursor, incoming)
+            for role in target.reader_roles:  # granted on the new schema before it becomes visible
+                cursor.execute(f"GRANT USAGE ON SCHEMA {_quote(incoming)} TO {_quote(role)}")
+                cursor.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {_quote(incoming)} TO {_quote(role)}")
+            lock_for_swap(cursor, target_schema)
+            cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(target_schema)} CASCADE")
+            cursor.execute(f"ALTER SCHEMA {_quote(incoming)} RENAME TO {_quote(target_schema)}")
     finally:
         duck.close()
     return counts

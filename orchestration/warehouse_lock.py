@@ -1,7 +1,7 @@
-"""One writer at a time on the DuckDB warehouse, from every entry point.
+"""One writer at a time on the warehouse, from every entry point.
 
 DuckDB lets one process open a file read-write, and refuses a second one at once; Dagster's
-``duckdb_warehouse_writer`` pool only orders the runs the daemon's queue launches. Every writer
+``warehouse_writer`` pool only orders the runs the daemon's queue launches. Every writer
 therefore also takes an OS-level lock (``flock``) on ``<warehouse>.writer.lock``, whoever started
 it: ``make run/daily/backfill`` (the CLI holds it for its whole run, load and transform), a
 ``dagster job execute`` or ``dagster asset materialize``, a run launched from the UI or by the

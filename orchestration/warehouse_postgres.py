@@ -18,9 +18,7 @@ years, the ledger ``raw.load_ledger`` with ``load_seq``, ``meta.transform_builds
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -62,20 +60,8 @@ class PostgresWarehouse:
 
         return PostgresAdvisoryLock(self.target)
 
-    @contextlib.contextmanager
-    def _transaction(self, isolation: str | None = None) -> Iterator:
-        conn = self.target.connect()
-        try:
-            if isolation:
-                conn.set_session(isolation_level=isolation)
-            with conn.cursor() as cursor:
-                yield cursor
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            conn.close()
+    def _transaction(self, isolation: str | None = None):
+        return self.target.transaction(isolation)
 
     def _exists(self, cursor, schema: str, table: str) -> bool:
         cursor.execute(pyformat(TABLE_EXISTS_SQL), [schema, table])

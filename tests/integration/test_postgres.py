@@ -26,11 +26,7 @@ SERVING_DATABASE = "kpi_serving"
 def cluster():
     cluster = start_cluster()
     try:
-        conn = cluster.connect()
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {SERVING_DATABASE}")
-        conn.close()
+        cluster.create_databases(SERVING_DATABASE)
         yield cluster
     finally:
         cluster.stop()

@@ -37,7 +37,7 @@ from orchestration.warehouse_postgres import LEDGER_LOCK, PostgresWarehouse
 from tests.conftest import REPO_ROOT, SNAPSHOT_DIR, all_years, warehouse_env
 from tests.helpers_serving import environment
 from tests.pg import free_port, start_cluster
-from tests.releases import new_homicide_release
+from tests.releases import worldbank_release
 
 pytestmark = pytest.mark.integration
 
@@ -47,17 +47,17 @@ READER_ROLE, READER_PASSWORD = "kpi_reader", "reader-secret"
 KPI_ANNUAL_COLUMNS = ("country_iso3", "kpi_id", "year", "value", "unit", "yoy_change", "yoy_change_pct", "source_id",
                       "source_vintage", "value_per_100k")
 DEADLINE_SECONDS = 600
+NEWEST_HOMICIDES = "2026-02-24__wdi-bulk__API_VC.IHR.PSRC.P5_DS2_es_csv_v2_8348"
 
 
 @pytest.fixture(scope="module")
 def cluster():
     cluster = start_cluster()
     try:
+        cluster.create_databases(DAGSTER_DATABASE, SERVING_DATABASE, "kpi_ledger")
         conn = cluster.connect()
         conn.autocommit = True
         with conn.cursor() as cur:
-            for database in (DAGSTER_DATABASE, SERVING_DATABASE, "kpi_ledger"):
-                cur.execute(f"CREATE DATABASE {database}")
             cur.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD '{READER_PASSWORD}'")
         conn.close()
         yield cluster
@@ -275,12 +275,15 @@ def test_a_daily_run_on_postgres_loads_a_new_release_whole_then_skips(cluster, d
     _, env, _, status, _ = deployment
     assert status == "SUCCESS"
     serving = Path(env["KPI_SERVING_DIR"])
-    new_homicide_release(Path(env["KPI_SNAPSHOT_DIR"]))
+    hnd_2020 = "select value from marts.kpi_annual where country_iso3 = 'HND' and kpi_id = 'homicide_rate' and year = 2020"
+    [(before,)] = pg_rows(cluster, SERVING_DATABASE, hnd_2020)
+    # the homicide series again, a newer vintage of the newest bundled one, every value revised by -1 %
+    worldbank_release(Path(env["KPI_SNAPSHOT_DIR"]), "2026-06-30__synthetic__VC.IHR.PSRC.P5", NEWEST_HOMICIDES, "2026-06-30",
+                      lambda iso3, year, value: None if value is None else round(value * 0.99, 6))
     result = cli(env, "daily", "--window-years", "3")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    hnd_years = pg_rows(cluster, SERVING_DATABASE, "select year from marts.kpi_annual where country_iso3 = 'HND' "
-                                                   "and kpi_id = 'homicide_rate' and value is not null")
-    assert {2023, 2024} <= {year for (year,) in hnd_years}
+    [(after,)] = pg_rows(cluster, SERVING_DATABASE, hnd_2020)
+    assert after == pytest.approx(round(before * 0.99, 6), rel=1e-9)  # a year outside the run's window: loaded whole
     [(first, last, whole)] = pg_rows(cluster, "kpi_warehouse", "select first_year, last_year, whole_release from "
                                      "raw.load_ledger where load_seq = (select max(load_seq) from raw.load_ledger)")
     assert whole and first == 1999  # the new release loaded whole, input year included
