@@ -275,14 +275,14 @@ def test_a_daily_run_on_postgres_loads_a_new_release_whole_then_skips(cluster, d
     _, env, _, status, _ = deployment
     assert status == "SUCCESS"
     serving = Path(env["KPI_SERVING_DIR"])
-    hnd_2020 = "select value from marts.kpi_annual where country_iso3 = 'HND' and kpi_id = 'homicide_rate' and year = 2020"
-    [(before,)] = pg_rows(cluster, SERVING_DATABASE, hnd_2020)
+    gtm_2020 = "select value from marts.kpi_annual where country_iso3 = 'GTM' and kpi_id = 'homicide_rate' and year = 2020"
+    [(before,)] = pg_rows(cluster, SERVING_DATABASE, gtm_2020)
     # the homicide series again, a newer vintage of the newest bundled one, every value revised by -1 %
     worldbank_release(Path(env["KPI_SNAPSHOT_DIR"]), "2026-06-30__synthetic__VC.IHR.PSRC.P5", NEWEST_HOMICIDES, "2026-06-30",
                       lambda iso3, year, value: None if value is None else round(value * 0.99, 6))
     result = cli(env, "daily", "--window-years", "3")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    [(after,)] = pg_rows(cluster, SERVING_DATABASE, hnd_2020)
+    [(after,)] = pg_rows(cluster, SERVING_DATABASE, gtm_2020)
     assert after == pytest.approx(round(before * 0.99, 6), rel=1e-9)  # a year outside the run's window: loaded whole
     [(first, last, whole)] = pg_rows(cluster, "kpi_warehouse", "select first_year, last_year, whole_release from "
                                      "raw.load_ledger where load_seq = (select max(load_seq) from raw.load_ledger)")
