@@ -4,7 +4,8 @@ measured in the same invocation on this machine.
 For each engine, in a fresh work directory (and, for PostgreSQL, a fresh database of a throwaway
 PostgreSQL 15 cluster started here, as the tests start theirs: tests/pg.py):
 - on the bundled snapshot: the full build, a no-change daily run and a one-year backfill;
-- on k synthetic CBP releases (bench/scale.py; 100x by default, ~1M raw rows): the full build.
+- on k synthetic CBP releases (bench/scale.py; 100x by default: 100 releases, ~1M CSV rows) and the
+  other sources as bundled, for the five default countries: the full build.
 Every figure is the wall time of ``python -m orchestration.cli <command>`` as a user runs it, from
 process start to exit (the PostgreSQL server's own work is inside it: the client waits for it), plus
 the warehouse's size on disk afterwards. Nothing here is a test: no figure is asserted.
@@ -35,7 +36,7 @@ def engine_env(engine: str, snapshot: Path, work_dir: Path, cluster, database: s
     # the caller's own KPI_*/DAGSTER_* settings must not leak into a measured run
     env = {key: value for key, value in os.environ.items() if not key.startswith(("KPI_", "DAGSTER_"))}
     env.update(pipeline_env(snapshot, work_dir, countries), DAGSTER_HOME=str(work_dir / "dagster_home"),
-               KPI_WAREHOUSE=engine)
+               KPI_FAILURES_DIR=str(work_dir / "failures"), KPI_WAREHOUSE=engine)
     if engine == "postgres":
         env.update(cluster.env(), KPI_PG_DATABASE=database)
     return env
@@ -85,10 +86,30 @@ def scaled(cluster, factor: int) -> dict:
     results = {}
     with work_root("kpi-bench-engines-scale-") as root:
         snapshot, rows = scale.generate_snapshot(factor, root / "snapshot")
+        for source_dir in BUNDLED_SNAPSHOT.iterdir():  # every other source as bundled, so the build is whole
+            if source_dir.is_dir() and not (snapshot / source_dir.name).exists():
+                (snapshot / source_dir.name).symlink_to(source_dir, target_is_directory=True)
         for engine in ENGINES:
-            results[engine] = run_commands(engine, snapshot, root / engine, cluster, f"bench_scale_{engine}", [["run"]],
-                                           countries=scale.cbp_countries())
+            # the default countries: the other sources' bundled files name only those (scale.cbp_countries()
+            # lists every seed country the CBP file has)
+            results[engine] = run_commands(engine, snapshot, root / engine, cluster, f"bench_scale_{engine}", [["run"]])
+            results[engine]["raw_cbp_rows"] = raw_cbp_rows(engine, root / engine, cluster, f"bench_scale_{engine}")
     return {"factor": factor, "rows": rows, **results}
+
+
+def raw_cbp_rows(engine: str, work_dir: Path, cluster, database: str) -> int:
+    from bench import scale
+    from orchestration.sources import cbp
+
+    if engine == "duckdb":
+        return scale.raw_cbp_rows(work_dir / "warehouse" / "kpi.duckdb")
+    conn = cluster.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM raw.{cbp.CBP_MONTHLY}")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scale {factor}x ...", flush=True)
                 result = scaled(cluster, factor)
                 duck, pg = result["duckdb"]["seconds"]["run"], result["postgres"]["seconds"]["run"]
-                label = f"scale {factor}x ({result['rows']:,} CBP rows)"
+                label = (f"scale {factor}x ({result['rows']:,} CSV rows, {result['duckdb']['raw_cbp_rows']:,} / "
+                         f"{result['postgres']['raw_cbp_rows']:,} loaded)")
                 rows.append([f"{label}: full build", duck, pg, pg / duck])
-                rows.append([f"{label}: rows per second", result["rows"] / duck, result["rows"] / pg, None])
+                rows.append([f"{label}: CSV rows per second", result["rows"] / duck, result["rows"] / pg, None])
                 rows.append([f"{label}: warehouse size, MB", result["duckdb"]["warehouse_mb"],
                              result["postgres"]["warehouse_mb"], None])
     finally:
