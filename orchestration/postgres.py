@@ -213,15 +213,15 @@ def copy_tables(duck: duckdb.DuckDBPyConnection, database: str, schema: str, tab
     return counts
 
 
-def copy_relation_in(duck: duckdb.DuckDBPyConnection, relation: str, cursor, target: str, columns: list[str]) -> int:
-    """COPY the rows of a DuckDB relation (a table, or a registered DataFrame) into the PostgreSQL table
-    ``target`` (already quoted), columns ``columns`` in that order. On the caller's cursor, so inside
+def copy_relation_in(duck: duckdb.DuckDBPyConnection, source: str, cursor, target: str, columns: list[str]) -> int:
+    """COPY the rows of a DuckDB relation ``source`` (a table, or a registered DataFrame; already
+    quoted) into the PostgreSQL table ``target`` (already quoted), columns ``columns`` in that order. On the caller's cursor, so inside
     the caller's transaction. Returns the rows copied. CSV through a temporary file: DuckDB writes
     every double in its shortest exact form, and NULL apart from the empty string, as COPY reads them."""
     column_sql = ", ".join(_quote(name) for name in columns)
     with tempfile.TemporaryDirectory(prefix="kpi-pg-copy-") as tmp:
         csv_path = Path(tmp) / "rows.csv"
-        duck.execute(f"COPY (SELECT {column_sql} FROM {relation}) TO {sql_string(str(csv_path))} (FORMAT csv, HEADER true)")
+        duck.execute(f"COPY (SELECT {column_sql} FROM {source}) TO {sql_string(str(csv_path))} (FORMAT csv, HEADER true)")
         with open(csv_path, encoding="utf-8") as handle:
             cursor.copy_expert(f"COPY {target} ({column_sql}) FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
         return cursor.rowcount
@@ -235,25 +235,29 @@ def relation_columns(cursor, relation: str) -> list[tuple[str, str]]:
     return cursor.fetchall()
 
 
+COPY_OUT_VIEW = "kpi_copy_out"
+
+
 def copy_query_out(cursor, query: str, duck: duckdb.DuckDBPyConnection, target: str) -> int:
     """Create the DuckDB table ``target`` (already quoted) with the rows of a PostgreSQL query, its
     columns typed as PostgreSQL types them (``query`` is the pipeline's own SQL, parameters inlined
     by ``cursor.mogrify``). Returns the rows copied."""
-    view = "kpi_copy_out"
-    cursor.execute(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {query}")
+    cursor.execute(f"CREATE OR REPLACE TEMPORARY VIEW {COPY_OUT_VIEW} AS {query}")
     try:
-        columns = [(name, duckdb_type(kind)) for name, kind in relation_columns(cursor, f"pg_temp.{view}")]
-        duck.execute(f"CREATE TABLE {target} ({', '.join(f'{_quote(name)} {kind}' for name, kind in columns)})")
+        typed = [(name, duckdb_type(kind)) for name, kind in relation_columns(cursor, f"pg_temp.{COPY_OUT_VIEW}")]
+        column_sql = ", ".join(f"{_quote(name)} {kind}" for name, kind in typed)
+        duck.execute(f"CREATE TABLE {target} ({column_sql})")
         with tempfile.TemporaryDirectory(prefix="kpi-pg-copy-") as tmp:
             csv_path = Path(tmp) / "rows.csv"
             with open(csv_path, "w", encoding="utf-8") as handle:
-                cursor.copy_expert(f"COPY (SELECT * FROM {view}) TO STDOUT WITH (FORMAT csv, HEADER true)", handle)
-            types = "{" + ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in columns) + "}"
+                cursor.copy_expert(f"COPY (SELECT * FROM {COPY_OUT_VIEW}) TO STDOUT WITH (FORMAT csv, HEADER true)", handle)
+            # read_csv's columns: a struct of quoted names and types
+            columns = "{" + ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in typed) + "}"
             duck.execute(
-                f"INSERT INTO {target} SELECT * FROM read_csv({sql_string(str(csv_path))}, header = true, columns = {types}, "
+                f"INSERT INTO {target} SELECT * FROM read_csv({sql_string(str(csv_path))}, header = true, columns = {columns}, "
                 "auto_detect = false, delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false)")
     finally:
-        cursor.execute(f"DROP VIEW IF EXISTS {view}")
+        cursor.execute(f"DROP VIEW IF EXISTS {COPY_OUT_VIEW}")
     return duck.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
 

@@ -276,26 +276,29 @@ def raw_history(path: Path, table: str, columns: list[str], match: pd.DataFrame)
 
 
 def history_sql(table: str, columns: list[str], match_columns: list[str], keys_relation: str) -> str:
-    """The rows of ``raw.<table>`` whose ``match_columns`` occur in ``keys_relation``: ``columns`` and loaded_at."""
+    """The rows of ``raw.<table>`` whose ``match_columns`` occur in ``keys_relation`` (a table or a
+    registered DataFrame): ``columns`` and loaded_at."""
     column_sql = ", ".join(f"history.{identifier(column)}" for column in [*columns, "loaded_at"])
-    series = ", ".join(f"history.{identifier(column)}" for column in match_columns)
     keys = ", ".join(identifier(column) for column in match_columns)
-    return (f"SELECT {column_sql} FROM {RAW_SCHEMA}.{identifier(table)} AS history "
-            f"WHERE ({series}) IN (SELECT {keys} FROM {keys_relation})")
+    where = ("(" + ", ".join(f"history.{identifier(column)}" for column in match_columns) + ")"
+             + f" IN (SELECT {keys} FROM {identifier(keys_relation)})")
+    return f"SELECT {column_sql} FROM {RAW_SCHEMA}.{identifier(table)} AS history WHERE {where}"
 
 
 def delete_replaced_sql(load: RawLoad, batch_relation: str) -> str:
     """DELETE the rows of ``raw.<table>`` that ``load`` replaces: those sharing its ``replace_on`` keys
-    with the batch, within the load's years (two ``?`` parameters) when it has a year column."""
+    with the batch (``batch_relation``: a table or a registered DataFrame), within the load's years
+    (two ``?`` parameters) when it has a year column."""
     for column in (*load.replace_on, *([load.year_column] if load.year_column else [])):
         identifier(column)
     keys = ", ".join(identifier(c) for c in load.replace_on)
     conditions = []
     if load.replace_on:
-        conditions.append(f"({keys}) IN (SELECT DISTINCT {keys} FROM {batch_relation})")
+        conditions.append(f"({keys}) IN (SELECT DISTINCT {keys} FROM {identifier(batch_relation)})")
     if load.year_column:
         conditions.append(f"{identifier(load.year_column)} BETWEEN ? AND ?")
-    return f"DELETE FROM {RAW_SCHEMA}.{identifier(load.table)} WHERE {' AND '.join(conditions) or 'TRUE'}"
+    where = " AND ".join(conditions) or "TRUE"
+    return f"DELETE FROM {RAW_SCHEMA}.{identifier(load.table)} WHERE {where}"
 
 
 def raw_table_names(conn, param: str = "?") -> list[str]:

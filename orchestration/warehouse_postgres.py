@@ -115,7 +115,7 @@ class PostgresWarehouse:
         cursor.execute(f"CREATE TEMPORARY TABLE {identifier(incoming)} (LIKE {qualified}) ON COMMIT DROP")
         columns = [column[0] for column in described]
         copy_relation_in(duck, relation, cursor, identifier(incoming), columns)
-        cursor.execute(pyformat(delete_replaced_sql(load, identifier(incoming))), list(years) if load.year_column else [])
+        cursor.execute(pyformat(delete_replaced_sql(load, incoming)), list(years) if load.year_column else [])
         deleted = cursor.rowcount
         column_sql = ", ".join(identifier(column) for column in columns)
         cursor.execute(f"INSERT INTO {qualified} ({column_sql}) SELECT {column_sql} FROM {identifier(incoming)}")
@@ -162,22 +162,22 @@ class PostgresWarehouse:
                            [RAW_SCHEMA, table])
             if not {*wanted, "loaded_at"} <= {row[0] for row in cursor.fetchall()}:
                 return empty
-            keys = list(match.columns)
-            key_sql = ", ".join(identifier(column) for column in keys)
-            cursor.execute(f"CREATE TEMPORARY TABLE history_keys ON COMMIT DROP AS SELECT {key_sql} "
+            match_columns = list(match.columns)
+            keys = ", ".join(identifier(column) for column in match_columns)
+            cursor.execute(f"CREATE TEMPORARY TABLE history_keys ON COMMIT DROP AS SELECT {keys} "
                            f"FROM {RAW_SCHEMA}.{identifier(table)} LIMIT 0")
             duck.register("history_keys", match.drop_duplicates())
-            copy_relation_in(duck, "history_keys", cursor, "history_keys", keys)
-            copy_query_out(cursor, history_sql(table, columns, keys, "history_keys"), duck, "history")
+            copy_relation_in(duck, "history_keys", cursor, "history_keys", match_columns)
+            copy_query_out(cursor, history_sql(table, columns, match_columns, "history_keys"), duck, "history")
             return duck.execute("SELECT * FROM history").fetchdf()
 
     def sample_rows(self, query: str, limit: int = 5) -> list[dict]:
         with self._transaction() as cursor:
             # ``query`` is dbt's compiled SQL of one of this project's own tests; no parameters, so
             # a % in it stays as written
-            cursor.execute(f"SELECT * FROM ({query}) AS failing LIMIT {int(limit)}")
+            cursor.execute(f"SELECT * FROM ({query}) AS failing")
             names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row)) for row in cursor.fetchmany(limit)]
 
     def raw_summary(self) -> list[tuple[str, int, int]]:
         with self._transaction() as cursor:

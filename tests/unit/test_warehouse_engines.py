@@ -23,14 +23,14 @@ def test_the_rows_a_load_replaces_are_its_keys_within_its_years():
     load = RawLoad("worldbank_indicator_values", pd.DataFrame(), ("country_iso3", "indicator_id"), "year")
     assert delete_replaced_sql(load, "incoming") == (
         'DELETE FROM raw."worldbank_indicator_values" WHERE ("country_iso3", "indicator_id") IN '
-        '(SELECT DISTINCT "country_iso3", "indicator_id" FROM incoming) AND "year" BETWEEN ? AND ?')
+        '(SELECT DISTINCT "country_iso3", "indicator_id" FROM "incoming") AND "year" BETWEEN ? AND ?')
     whole = RawLoad("t", pd.DataFrame(), (), None)
     assert delete_replaced_sql(whole, "incoming") == 'DELETE FROM raw."t" WHERE TRUE'
     with pytest.raises(ValueError):
         delete_replaced_sql(RawLoad("t", pd.DataFrame(), ("a; drop",), None), "incoming")
     assert history_sql("t", ["value"], ["country_iso3"], "keys") == (
         'SELECT history."value", history."loaded_at" FROM raw."t" AS history '
-        'WHERE (history."country_iso3") IN (SELECT "country_iso3" FROM keys)')
+        'WHERE (history."country_iso3") IN (SELECT "country_iso3" FROM "keys")')
 
 
 @pytest.mark.parametrize("duck", ["VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP", "DECIMAL(18,3)"])
