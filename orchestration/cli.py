@@ -36,21 +36,12 @@ def _log_file(log_dir: Path) -> Path:
 
 def summary_rows(settings: Settings) -> list[tuple[str, str, str]]:
     """(what, rows, detail) for every raw table and published mart."""
-    import duckdb
-
     from orchestration.publish import SERVING_FILE, current_publication
-    from orchestration.warehouse import LEDGER_TABLE, identifier
+    from orchestration.warehouse import warehouse_for
 
     rows: list[tuple[str, str, str]] = []
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        for (table,) in conn.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name <> ? ORDER BY table_name",
-            [LEDGER_TABLE],
-        ).fetchall():
-            count, vintages = conn.execute(
-                f"SELECT count(*), count(DISTINCT vintage) FROM raw.{identifier(table)}"
-            ).fetchone()
-            rows.append((f"loaded raw.{table}", f"{count:,}", f"{vintages} vintage(s)"))
+    for table, count, vintages in warehouse_for(settings).raw_summary():
+        rows.append((f"loaded raw.{table}", f"{count:,}", f"{vintages} vintage(s)"))
     publication = current_publication(settings.serving_dir)
     if publication:
         for table, count in publication["row_counts"].items():
@@ -129,17 +120,19 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     from orchestration.operations import record_failure
     from orchestration.publish import ACCEPT_SHRINK_TAG
     from orchestration.schedules import transform_request_after
+    from orchestration.warehouse import warehouse_for
     from orchestration.warehouse_lock import WarehouseBusy, warehouse_writer
 
     log_file = _log_file(settings.log_dir)
     print(f"KPI warehouse: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
           f"countries {','.join(settings.countries)}")
-    print(f"  warehouse {settings.warehouse_path}")
+    warehouse = warehouse_for(settings)
+    print(f"  warehouse {warehouse.describe()} ({warehouse.engine})")
     print(f"  full log  {log_file}", flush=True)
     started = time.monotonic()
     tags = {**partition_range_tags(first_year, last_year, force), ACCEPT_SHRINK_TAG: "true" if accept_shrink else "false"}
     try:
-        with warehouse_writer(settings.warehouse_path, settings.warehouse_lock_timeout_seconds, what=f"orchestration.cli {label}",
+        with warehouse_writer(warehouse.writer_lock(), settings.warehouse_lock_timeout_seconds, what=f"orchestration.cli {label}",
                               log=lambda message: print(f"  {message}", flush=True)):
             result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file)
             changed = sorted({event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
@@ -177,6 +170,7 @@ SETTINGS_HELP = """\
 settings (environment variables; the defaults work from a fresh clone; README "Settings" has them all):
   KPI_SOURCE_MODE            replay (default: the bundled snapshot, no network) or live (the publishers)
   KPI_SNAPSHOT_DIR           replay root (default snapshot)
+  KPI_WAREHOUSE              the warehouse engine: duckdb (default) or postgres (the KPI_PG_* database below)
   KPI_WAREHOUSE_PATH         the DuckDB warehouse only the pipeline opens (default data/warehouse/kpi.duckdb)
   KPI_SERVING_DIR            what BI tools read: kpi.duckdb, parquet/, docs/, kpi_report.html (default data/serving)
   KPI_LANDING_DIR            archive of live fetches (default data/landing)
@@ -186,8 +180,10 @@ settings (environment variables; the defaults work from a fresh clone; README "S
   KPI_FAILURES_DIR           a JSON record of every failed run (default data/failures);
                              KPI_ALERT_WEBHOOK_URL also posts it there
   KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS  how long to wait while another run writes the warehouse (default 1800)
-  KPI_PUBLISH_POSTGRES=1     also publish the marts to PostgreSQL (KPI_PG_HOST, KPI_PG_PORT, KPI_PG_USER,
-                             KPI_PG_PASSWORD, KPI_PG_DATABASE, KPI_PG_PUBLISH_SCHEMA)
+  KPI_PG_HOST, KPI_PG_PORT, KPI_PG_USER, KPI_PG_PASSWORD, KPI_PG_DATABASE
+                             the PostgreSQL connection (the warehouse with KPI_WAREHOUSE=postgres)
+  KPI_PUBLISH_POSTGRES=1     also publish the marts to PostgreSQL (KPI_PG_PUBLISH_DATABASE, KPI_PG_PUBLISH_SCHEMA,
+                             KPI_PG_READER_ROLES)
   DAGSTER_HOME               the Dagster instance whose run history `make dev` shows (default data/dagster_home)
 
 examples:

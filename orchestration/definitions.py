@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.assets.dbt import kpi_dbt_models
 from orchestration.assets.publish import published_marts
 from orchestration.assets.sources import RAW_GROUP
+from orchestration.executor import warehouse_executor
 from orchestration.loading import SOURCES, load_job, source_assets
 from orchestration.operations import kpi_run_failure_record
 from orchestration.progress import concise_progress_logger
@@ -31,6 +32,6 @@ defs = dg.Definitions(
     jobs=[full_build_job, load_job, transform_job],
     schedules=[build_daily_schedule(load_job)],
     sensors=[kpi_run_failure_record, build_transform_after_load_sensor(load_job, transform_job)],
-    executor=dg.in_process_executor,
+    executor=warehouse_executor,
     loggers={"concise": concise_progress_logger},
 )

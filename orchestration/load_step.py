@@ -26,7 +26,7 @@ from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec, with_input_year
 from orchestration.transport import Landing, acquire_landings, describe_landings, landings_fingerprint
 from orchestration.validation import ValidationReport, validate_frame
-from orchestration.warehouse import LoadRecord, RawLoad, load_history, load_source, loaded_releases, new_load_id, release_key
+from orchestration.warehouse import LoadRecord, RawLoad, loaded_releases, new_load_id, release_key, warehouse_for
 
 LOAD, SKIP, PENDING = "load", "skip", "pending"
 
@@ -111,7 +111,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     landings = acquire(spec, settings)
     fingerprint = landings_fingerprint(landings)
     releases = {release_key(landing.sha256, settings.countries): landing.fetch_id for landing in landings}
-    history = load_history(settings.warehouse_path, spec.name)
+    warehouse = warehouse_for(settings)
+    history = warehouse.load_history(spec.name)
     # the first partition's load (and a whole release) also covers the input year before the first
     plan = plan_load(history, releases, with_input_year(run_years, settings.first_year),
                      with_input_year((settings.first_year, settings.last_year), settings.first_year), forced, published_seq)
@@ -126,7 +127,7 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     if set(check_frames) != set(spec.check_suites):
         raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
     # a release that jumps from the previous one, or exceeds population, is never loaded
-    check_frames.update(plausibility_check_frames(frames, settings.warehouse_path))
+    check_frames.update(plausibility_check_frames(frames, warehouse))
     # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
     for name, frame in {**frames, **check_frames}.items():
         if len(frame):
@@ -136,8 +137,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     if outcome.failed:
         return outcome
     outcome.load_id = new_load_id()
-    outcome.counts = load_source(
-        settings.warehouse_path, spec.name,
+    outcome.counts = warehouse.load_source(
+        spec.name,
         [RawLoad(dataset.name, frames[dataset.name], dataset.replace_on, dataset.year_column) for dataset in spec.datasets],
         plan.years, outcome.load_id, fingerprint, releases=tuple(releases), whole_release=plan.whole_release, run_id=run_id,
     )

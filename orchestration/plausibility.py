@@ -367,24 +367,24 @@ def read_declared_revisions(path: Path = DECLARED_REVISIONS_PATH) -> pd.DataFram
 # ------------------------------------------------------------------ glue: what one load needs from raw
 
 
-def plausibility_check_frames(frames: dict[str, pd.DataFrame], warehouse_path: Path) -> dict[str, pd.DataFrame]:
-    """``{CHECK_SUITE: frame}`` for a load of ``frames``, with the other releases read from raw."""
-    from orchestration.warehouse import raw_history  # deferred: keeps the pure part importable alone
+def plausibility_check_frames(frames: dict[str, pd.DataFrame], warehouse) -> dict[str, pd.DataFrame]:
+    """``{CHECK_SUITE: frame}`` for a load of ``frames``, with the other releases read from raw
+    (``warehouse``: a ``warehouse.Warehouse``, or a DuckDB file's path)."""
+    from orchestration.warehouse import as_warehouse  # deferred: keeps the pure part importable alone
 
+    warehouse = as_warehouse(warehouse)
     histories = {}
     for rule in REVISION_RULES:
         incoming = frames.get(rule.dataset)
         if incoming is not None and not incoming.empty:
-            histories[rule.dataset] = raw_history(warehouse_path, rule.dataset, rule.columns,
-                                                  incoming[list(rule.series)].drop_duplicates())
-    worldbank_state = _worldbank_state(frames, warehouse_path)
+            histories[rule.dataset] = warehouse.raw_history(rule.dataset, rule.columns,
+                                                            incoming[list(rule.series)].drop_duplicates())
+    worldbank_state = _worldbank_state(frames, warehouse)
     return {CHECK_SUITE: check_frame(frames, histories, worldbank_state, read_declared_revisions())}
 
 
-def _worldbank_state(frames: dict[str, pd.DataFrame], warehouse_path: Path) -> pd.DataFrame:
+def _worldbank_state(frames: dict[str, pd.DataFrame], warehouse) -> pd.DataFrame:
     """The World Bank values the ceilings need: this load's (when it loads them) and raw's."""
-    from orchestration.warehouse import raw_history
-
     nothing_yet = pd.DataFrame(columns=WORLDBANK_COLUMNS)
     countries = set()
     for rule in CEILING_RULES:
@@ -396,7 +396,7 @@ def _worldbank_state(frames: dict[str, pd.DataFrame], warehouse_path: Path) -> p
     wanted = pd.DataFrame([(iso3, indicator) for iso3 in sorted(countries)
                            for indicator in (POPULATION, LABOUR_FORCE, UNEMPLOYMENT_RATE, EMPLOYMENT_RATIO)],
                           columns=["country_iso3", "indicator_id"])
-    stored = raw_history(warehouse_path, WORLDBANK_TABLE, WORLDBANK_COLUMNS, wanted)[WORLDBANK_COLUMNS]
+    stored = warehouse.raw_history(WORLDBANK_TABLE, WORLDBANK_COLUMNS, wanted)[WORLDBANK_COLUMNS]
     incoming = frames.get(WORLDBANK_TABLE)
     parts = [part for part in (stored, incoming[WORLDBANK_COLUMNS] if incoming is not None else None) if part is not None and not part.empty]
     if not parts:

@@ -18,6 +18,8 @@ published unless the run was told to accept it. What a killed publish leaves (an
 release directory, ``.partial`` links) is never reachable from the stable names, and the next
 publish removes it.
 
+The candidate's tables come from the warehouse of either engine (``Warehouse.copy_schema_into``:
+DuckDB, or PostgreSQL with ``KPI_WAREHOUSE=postgres``); from there on publishing is the same.
 With ``KPI_PUBLISH_POSTGRES=1`` (orchestration/postgres.py) the same tables also replace the
 PostgreSQL schema ``marts`` in one transaction, before the local switch: if PostgreSQL fails,
 nothing is switched and both keep the previous publication.
@@ -41,6 +43,7 @@ from orchestration.errors import KpiWarehouseError
 from orchestration.postgres import PostgresTarget, replace_schema
 from orchestration.settings import PROJECT_ROOT, Settings
 from orchestration.sql import identifier, sql_string
+from orchestration.warehouse import warehouse_for
 
 SERVING_FILE = "kpi.duckdb"
 PARQUET_DIR = "parquet"
@@ -118,20 +121,16 @@ def _build_candidate(settings: Settings, release_dir: Path, publication_id: str,
     parquet_dir = release_dir / PARQUET_DIR
     parquet_dir.mkdir()
     candidate = release_dir / SERVING_FILE
+    warehouse = warehouse_for(settings)
     with duckdb.connect() as connection:
-        connection.execute(f"ATTACH {sql_string(str(settings.warehouse_path))} AS warehouse (READ_ONLY)")
         connection.execute(f"ATTACH {sql_string(str(candidate))} AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
-        tables = [row[0] for row in connection.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name = ? ORDER BY table_name",
-            [MARTS_SCHEMA],
-        ).fetchall()]
+        # the marts of either engine, copied into the candidate file: from here on, one path
+        tables = warehouse.copy_schema_into(connection, MARTS_SCHEMA, "serving")
         if not tables:
-            raise RuntimeError(f"the warehouse {settings.warehouse_path} has no tables in schema {MARTS_SCHEMA}: nothing to publish")
-        connection.execute(f"CREATE SCHEMA serving.{MARTS_SCHEMA}")
+            raise RuntimeError(f"the warehouse {warehouse.describe()} has no tables in schema {MARTS_SCHEMA}: nothing to publish")
         row_counts = {}
         for table in tables:
             target = f"serving.{MARTS_SCHEMA}.{identifier(table)}"
-            connection.execute(f"CREATE TABLE {target} AS SELECT * FROM warehouse.{MARTS_SCHEMA}.{identifier(table)}")
             connection.execute(f"COPY (SELECT * FROM {target}) TO {sql_string(str(parquet_dir / f'{table}.parquet'))} (FORMAT parquet)")
             row_counts[table] = connection.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         vintages = _source_vintages(connection, tables)
@@ -142,7 +141,6 @@ def _build_candidate(settings: Settings, release_dir: Path, publication_id: str,
             [publication_id, now.replace(tzinfo=None), git_revision(), run_id, json.dumps(vintages), json.dumps(row_counts)],
         )
         connection.execute("DETACH serving")
-        connection.execute("DETACH warehouse")
     return row_counts, vintages
 
 
@@ -205,8 +203,10 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
         if findings:
             log(f"publication audit: accepted as asked: {describe_findings(findings)}")
         if postgres is not None and postgres.publish:
-            replace_schema(postgres, release_dir / SERVING_FILE, MARTS_SCHEMA, postgres.publish_schema)
-            record["postgres"] = {"target": postgres.describe(), "schema": postgres.publish_schema}
+            publishing = postgres.publishing()
+            replace_schema(publishing, release_dir / SERVING_FILE, MARTS_SCHEMA, postgres.publish_schema)
+            record["postgres"] = {"target": publishing.describe(), "schema": postgres.publish_schema,
+                                  "reader_roles": list(postgres.reader_roles)}
         _write_atomically(release_dir / PUBLICATION_FILE, json.dumps(record, indent=2))
     except PublicationRejected:
         raise
@@ -322,7 +322,8 @@ def dbt_docs(settings: Settings, manifest: Path | None = None, cache_dir: Path =
     import tempfile
 
     manifest = manifest or PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
-    key = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
+    # the catalog's column types are the engine's own
+    key = hashlib.sha256(manifest.read_bytes() + settings.dbt_target.encode()).hexdigest()[:16]
     cached = cache_dir / key
     if all((cached / name).is_file() for name in DBT_DOCS_FILES):
         return cached
@@ -336,7 +337,7 @@ def dbt_docs(settings: Settings, manifest: Path | None = None, cache_dir: Path =
             shutil.copyfile(partial_parse, target / "partial_parse.msgpack")
         dbt = Path(sys.executable).with_name("dbt")
         project_dir = PROJECT_ROOT / "dbt_project"
-        env = {**os.environ, **settings.dbt_env(), "KPI_DBT_TARGET": "duckdb", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = {**os.environ, **settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         result = subprocess.run(
             [str(dbt), "docs", "generate", "--static", "--no-compile", "--quiet", "--project-dir", str(project_dir),
              "--profiles-dir", str(project_dir), "--target-path", str(target), "--log-path", str(Path(tmp) / "logs")],

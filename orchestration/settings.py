@@ -27,7 +27,12 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 BUNDLED_SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
 
 SOURCE_MODES = ("replay", "live")
-DBT_TARGETS = ("duckdb", "postgres")  # the outputs of dbt_project/profiles.yml
+# the warehouse engines; each is also the name of its output in dbt_project/profiles.yml
+WAREHOUSE_ENGINES = ("duckdb", "postgres")
+DBT_TARGETS = WAREHOUSE_ENGINES
+# the schemas dbt and the pipeline write in the warehouse: a PostgreSQL publication in the
+# warehouse's own database must use another name
+WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reference", "meta")
 DEFAULT_COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 FIRST_YEAR = 2000
 DEFAULT_SCHEDULE_CRON = "0 6 * * *"
@@ -89,7 +94,8 @@ class Settings:
     schedule_cron: str = DEFAULT_SCHEDULE_CRON
     schedule_timezone: str = "UTC"
     revision_window_years: int = DEFAULT_REVISION_WINDOW_YEARS
-    dbt_target: str = "duckdb"
+    # the warehouse engine (KPI_WAREHOUSE): the raw loads, dbt's target and what publishing reads
+    warehouse: str = "duckdb"
     # how long a second writer waits for the warehouse before it fails, naming the holder
     warehouse_lock_timeout_seconds: float = 1800.0
     postgres: PostgresTarget = field(default_factory=lambda: PostgresTarget.from_env({}))
@@ -134,7 +140,7 @@ class Settings:
             schedule_timezone=_timezone(env, "KPI_SCHEDULE_TIMEZONE"),
             revision_window_years=_whole_number(env, "KPI_REVISION_WINDOW_YEARS", DEFAULT_REVISION_WINDOW_YEARS,
                                                 maximum=100, minimum=1),
-            dbt_target=_choice(env, "KPI_DBT_TARGET", DBT_TARGETS),
+            warehouse=_warehouse_engine(env),
             warehouse_lock_timeout_seconds=_positive_float(env, "KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS", 1800.0, allow_zero=True),
             postgres=PostgresTarget.from_env(env),
             http_request_deadline_seconds=_positive_float(env, "KPI_HTTP_REQUEST_DEADLINE_SECONDS", 300.0),
@@ -144,14 +150,24 @@ class Settings:
         )
         _check_paths(settings)
         _check_deadlines(settings)
+        _check_publication_schema(settings)
         if settings.source_mode == "replay" and not settings.snapshot_dir.is_dir():
             raise SettingsError(f"KPI_SNAPSHOT_DIR={str(settings.snapshot_dir)!r} is not a directory: replay mode reads "
                                 "the publishers' files from there (the bundled snapshot is the default)")
         return settings
 
+    @property
+    def dbt_target(self) -> str:
+        """dbt's target: the warehouse engine (profiles.yml has an output of each one's name)."""
+        return self.warehouse
+
     def dbt_env(self) -> dict[str, str]:
-        """Environment for dbt, so profiles.yml points at this warehouse and target."""
-        return {"KPI_WAREHOUSE_PATH": str(self.warehouse_path), "KPI_DBT_TARGET": self.dbt_target}
+        """Environment for dbt, so profiles.yml points at this warehouse and target (the password
+        too: this goes to dbt only, never to a log)."""
+        pg = self.postgres
+        return {"KPI_WAREHOUSE_PATH": str(self.warehouse_path), "KPI_DBT_TARGET": self.dbt_target,
+                "KPI_PG_HOST": pg.host, "KPI_PG_PORT": str(pg.port), "KPI_PG_USER": pg.user,
+                "KPI_PG_DATABASE": pg.database, "KPI_PG_PASSWORD": pg.password}
 
 
 _FIELD_NAMES = frozenset(item.name for item in fields(Settings))
@@ -211,6 +227,23 @@ def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise SettingsError(f"{name}={raw!r}: use one of {', '.join(choices)}")
     return raw
+
+
+def _warehouse_engine(env: dict[str, str]) -> str:
+    """KPI_WAREHOUSE. KPI_DBT_TARGET, its name when only dbt followed it, is read when KPI_WAREHOUSE
+    is unset; otherwise it is dbt's own variable, which the dbt step sets from KPI_WAREHOUSE."""
+    if env.get("KPI_WAREHOUSE", "").strip() or not env.get("KPI_DBT_TARGET", "").strip():
+        return _choice(env, "KPI_WAREHOUSE", WAREHOUSE_ENGINES)
+    return _choice(env, "KPI_DBT_TARGET", DBT_TARGETS)
+
+
+def _check_publication_schema(settings: "Settings") -> None:
+    pg = settings.postgres
+    if (settings.warehouse == "postgres" and pg.publish and pg.publishing().database == pg.database
+            and pg.publish_schema in WAREHOUSE_SCHEMAS):
+        raise SettingsError(
+            f"KPI_PG_PUBLISH_SCHEMA={pg.publish_schema!r} in the warehouse database {pg.database!r} is a schema the "
+            "pipeline builds: publish to another database (KPI_PG_PUBLISH_DATABASE, e.g. kpi_serving) or schema")
 
 
 def _optional_url(env: dict[str, str], name: str) -> str | None:

@@ -21,3 +21,12 @@ def identifier(name: str) -> str:
 def sql_string(value: str) -> str:
     """A SQL string literal, for the few places DuckDB takes no parameter (ATTACH and COPY paths)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def pyformat(sql: str) -> str:
+    """SQL written with ``?`` parameters (DuckDB's style) in the ``%s`` style of PostgreSQL's driver,
+    so that both engines run one text. Only for the pipeline's own SQL, which has no ``?`` or ``%``
+    of its own."""
+    if "%" in sql:
+        raise ValueError("SQL with a literal % cannot be converted to pyformat parameters")
+    return sql.replace("?", "%s")

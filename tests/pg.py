@@ -75,6 +75,16 @@ class PostgresCluster:
 
         return psycopg2.connect(host="127.0.0.1", port=self.port, user=PG_SUPERUSER, password=self.password, dbname=database)
 
+    def create_databases(self, *names: str) -> None:
+        conn = self.connect()
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                for name in names:
+                    cur.execute(f"CREATE DATABASE {name}")
+        finally:
+            conn.close()
+
     def _run(self, args: list[str]) -> subprocess.CompletedProcess:
         if self.run_as is not None:
             args = ["runuser", "-u", self.run_as.pw_name, "--", *args]

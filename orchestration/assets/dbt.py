@@ -25,7 +25,7 @@ from orchestration.dbt_runner import build
 from orchestration.partitions import run_partition_range
 from orchestration.publish import current_publication, published_load_seq
 from orchestration.transform_step import dbt_vars, incremental_range
-from orchestration.warehouse import last_load_seq, load_history, record_transform_build, sample_rows
+from orchestration.warehouse import warehouse_for
 
 INCREMENTAL_SELECTOR = "tag:incremental"
 
@@ -60,14 +60,14 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     hold_warehouse(context, settings)
     # profiles.yml reads the warehouse path and target from the environment: the validated settings
     os.environ.update(settings.dbt_env())
+    warehouse = warehouse_for(settings)
     publication = current_publication(settings.serving_dir)
-    pending = load_history(settings.warehouse_path, after_seq=published_load_seq(settings.serving_dir))
+    pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
     fingerprint = project_fingerprint()
-    load_seq = last_load_seq(settings.warehouse_path)
+    load_seq = warehouse.last_load_seq()
     years = incremental_range(publication, pending, run_partition_range(context.run.tags), fingerprint,
                               (settings.first_year, settings.last_year))
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
-    sample = (lambda sql: sample_rows(settings.warehouse_path, sql)) if settings.dbt_target == "duckdb" else None
-    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=sample)
-    record_transform_build(settings.warehouse_path, load_seq, fingerprint, context.run_id, years)
+    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows)
+    warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)

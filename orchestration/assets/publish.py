@@ -14,7 +14,7 @@ from orchestration.assets.sources import WAREHOUSE_POOL, hold_warehouse, setting
 from orchestration.publish import (
     ACCEPT_SHRINK_TAG, REPORT_FILE, SERVING_FILE, PublicationRejected, dbt_docs, publish, validation_summary_html,
 )
-from orchestration.warehouse import last_transform_build
+from orchestration.warehouse import warehouse_for
 
 PUBLISHED_MARTS_KEY = dg.AssetKey(["serving", "kpi_marts"])
 REPORT_KEY = dg.AssetKey(["serving", "kpi_report"])
@@ -58,7 +58,8 @@ def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
             description="The marts published to KPI_SERVING_DIR as one unit (DuckDB file in storage v1.0.0, "
                         "Parquet, dbt docs, the last validation's results, the KPI report, the record), audited "
                         "against the live publication and switched in by one rename; also to PostgreSQL with "
-                        "KPI_PUBLISH_POSTGRES=1.",
+                        "KPI_PUBLISH_POSTGRES=1 (a schema swap in one transaction). Built from the warehouse of "
+                        "KPI_WAREHOUSE (DuckDB or PostgreSQL).",
         ),
         dg.AssetSpec(
             REPORT_KEY, deps=[PUBLISHED_MARTS_KEY], group_name="serving", kinds={"html"},
@@ -74,7 +75,7 @@ def published_marts(context: dg.AssetExecutionContext):
     hold_warehouse(context, settings)
     docs = dbt_docs(settings)
     checks = last_check_results(context)
-    build = last_transform_build(settings.warehouse_path) or {}
+    build = warehouse_for(settings).last_transform_build() or {}
     try:
         record = publish(
             settings, run_id=context.run.run_id, docs_dir=docs, postgres=settings.postgres,
@@ -87,7 +88,7 @@ def published_marts(context: dg.AssetExecutionContext):
         raise dg.Failure(description=str(exc), allow_retries=False,
                          metadata={"findings": [finding.describe() for finding in exc.findings],
                                    "candidate": dg.MetadataValue.path(str(exc.candidate_dir))}) from exc
-    postgres = settings.postgres
+    postgres = settings.postgres.publishing()
     context.log.info(f"published {record['publication_id']} to {settings.serving_dir}"
                      + (f" and {postgres.describe()} schema {postgres.publish_schema}" if postgres.publish else ""))
     if record["cleaned_stale"]:

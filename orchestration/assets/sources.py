@@ -16,11 +16,12 @@ from orchestration.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
 from orchestration.publish import published_load_seq
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec
+from orchestration.warehouse import warehouse_for
 from orchestration.warehouse_lock import WarehouseBusy, hold_for_run
 
 RAW_PREFIX = "raw"
 RAW_GROUP = "raw"
-WAREHOUSE_POOL = "duckdb_warehouse_writer"
+WAREHOUSE_POOL = "warehouse_writer"
 
 
 def raw_asset_key(dataset: str) -> dg.AssetKey:
@@ -77,7 +78,7 @@ def _checks_not_run(spec: SourceSpec, reason: str, only: list[str] | None = None
 def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> None:
     """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock)."""
     try:
-        hold_for_run(settings.warehouse_path, settings.warehouse_lock_timeout_seconds, context.run_id,
+        hold_for_run(warehouse_for(settings).writer_lock(), settings.warehouse_lock_timeout_seconds, context.run_id,
                      what=f"Dagster run of {context.job_name}", log=context.log.info)
     except WarehouseBusy as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc

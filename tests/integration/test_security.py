@@ -113,8 +113,11 @@ def test_dagster_webserver_binds_to_localhost_unless_configured():
 _SAFE_CALLS = {"identifier", "_quote", "sql_string"}
 _SAFE_NAMES = {"qualified", "keys", "columns", "where", "source", "target", "column_sql"}
 # Known splices without escaping (file, expression), each reviewed: the compiled SQL of one of the
-# project's own dbt tests, run to show a failed test's rows (it comes from the repo, not from data).
-_KNOWN: set[tuple[str, str]] = {("orchestration/warehouse.py", "query")}
+# project's own dbt tests, run to show a failed test's rows (it comes from the repo, not from data),
+# on either engine; and the pipeline's own SELECT (built with identifier()) that postgres.copy_query_out
+# copies out of PostgreSQL.
+_KNOWN: set[tuple[str, str]] = {("orchestration/warehouse.py", "query"), ("orchestration/warehouse_postgres.py", "query"),
+                                ("orchestration/postgres.py", "query")}
 
 
 def _sql_fstrings(tree: ast.AST):

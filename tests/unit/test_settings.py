@@ -108,7 +108,10 @@ def test_countries_cannot_smuggle_sql_or_paths():
         ({"KPI_SCHEDULE_TIMEZONE": "Mars/Olympus"}, "KPI_SCHEDULE_TIMEZONE='Mars/Olympus' is not an IANA time zone"),
         ({"KPI_REVISION_WINDOW_YEARS": "abc"}, "KPI_REVISION_WINDOW_YEARS='abc' must be a whole number from 1"),
         ({"KPI_REVISION_WINDOW_YEARS": "0"}, "KPI_REVISION_WINDOW_YEARS='0' must be a whole number from 1"),
+        ({"KPI_WAREHOUSE": "snowflake"}, "KPI_WAREHOUSE='snowflake': use one of duckdb, postgres"),
         ({"KPI_DBT_TARGET": "snowflake"}, "KPI_DBT_TARGET='snowflake': use one of duckdb, postgres"),
+        ({"KPI_WAREHOUSE": "postgres", "KPI_PUBLISH_POSTGRES": "1"}, "KPI_PG_PUBLISH_SCHEMA='marts' in the warehouse database"),
+        ({"KPI_PG_READER_ROLES": "bi, drop table"}, "KPI_PG_READER_ROLES='drop table' is not a plain lower-case identifier"),
         ({"KPI_SNAPSHOT_DIR": "/nonexistent/snapshot"}, "KPI_SNAPSHOT_DIR='/nonexistent/snapshot' is not a directory"),
         ({"KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS": "forever"}, "KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS='forever' is not a number"),
         ({"KPI_PG_PORT": "99999"}, "KPI_PG_PORT='99999' is not a TCP port"),
@@ -122,7 +125,7 @@ def test_every_setting_is_validated_at_start_with_its_name(env, message):
 
 def test_operational_settings_have_working_defaults_and_are_read_once():
     settings = Settings.from_env({"KPI_SCHEDULE_CRON": "30  5 * * 1-5", "KPI_SCHEDULE_TIMEZONE": "America/Tegucigalpa",
-                                  "KPI_REVISION_WINDOW_YEARS": "5", "KPI_DBT_TARGET": "POSTGRES",
+                                  "KPI_REVISION_WINDOW_YEARS": "5", "KPI_WAREHOUSE": "POSTGRES",
                                   "KPI_FAILURES_DIR": "elsewhere/failures"})
     assert (settings.schedule_cron, settings.schedule_timezone) == ("30 5 * * 1-5", "America/Tegucigalpa")
     assert (settings.revision_window_years, settings.dbt_target) == (5, "postgres")
@@ -179,3 +182,26 @@ def test_deadlines_have_defaults_and_are_settings():
 def test_bad_deadlines_are_named(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_one_setting_selects_the_warehouse_engine_of_the_whole_pipeline():
+    from orchestration.warehouse import DuckDBWarehouse, warehouse_for
+    from orchestration.warehouse_postgres import PostgresWarehouse
+
+    duck = Settings.from_env({})
+    assert (duck.warehouse, duck.dbt_target) == ("duckdb", "duckdb")
+    assert isinstance(warehouse_for(duck), DuckDBWarehouse) and not warehouse_for(duck).concurrent_writers
+    pg = Settings.from_env({"KPI_WAREHOUSE": "postgres", "KPI_PG_PASSWORD": "s3cret", "KPI_PUBLISH_POSTGRES": "1",
+                            "KPI_PG_PUBLISH_DATABASE": "kpi_serving", "KPI_PG_READER_ROLES": "bi_reader, analyst"})
+    assert (pg.warehouse, pg.dbt_target) == ("postgres", "postgres")
+    assert isinstance(warehouse_for(pg), PostgresWarehouse) and warehouse_for(pg).concurrent_writers
+    assert pg.postgres.reader_roles == ("bi_reader", "analyst")
+    assert pg.postgres.publishing().describe() == "postgresql://kpi@127.0.0.1:5432/kpi_serving"
+    assert pg.dbt_env()["KPI_DBT_TARGET"] == "postgres" and "s3cret" not in repr(pg)
+    # the name the setting had before (a dbt target only) still selects the engine when alone
+    assert Settings.from_env({"KPI_DBT_TARGET": "postgres"}).warehouse == "postgres"
+    # beside KPI_WAREHOUSE it is dbt's own variable (the dbt step sets it in its process): ignored
+    assert Settings.from_env({"KPI_WAREHOUSE": "postgres", "KPI_DBT_TARGET": "duckdb"}).warehouse == "postgres"
+    # a publication in another schema of the warehouse database is fine
+    assert Settings.from_env({"KPI_WAREHOUSE": "postgres", "KPI_PUBLISH_POSTGRES": "1",
+                              "KPI_PG_PUBLISH_SCHEMA": "bi"}).postgres.publish_schema == "bi"
