@@ -122,10 +122,22 @@ def _failures(result, sample_rows: Callable[[str], list[dict]] | None = None) ->
     return lines
 
 
+def runs_every_asset(context: dg.AssetExecutionContext) -> bool:
+    """Whether the step was asked for every model and every test of the dbt asset (not a subset
+    picked in the UI or by an asset selection)."""
+    assets_def = context.assets_def
+    return (set(context.selected_asset_keys) == set(assets_def.keys)
+            and set(context.selected_asset_check_keys) == set(assets_def.check_keys))
+
+
 def build(context: dg.AssetExecutionContext, command: Sequence[str],
-          project_dir: Path = DBT_PROJECT_DIR, sample_rows: Callable[[str], list[dict]] | None = None) -> Iterator[Any]:
+          project_dir: Path = DBT_PROJECT_DIR, sample_rows: Callable[[str], list[dict]] | None = None,
+          narrow_to: Sequence[str] | None = None) -> Iterator[Any]:
     """Run ``dbt <command>`` for this step's selection in-process; yield Dagster's events for it.
 
+    ``narrow_to``: dbt selection arguments that replace "everything" when the step runs every asset
+    (the models downstream of the sources that changed). Models and tests outside it yield no
+    event: Dagster shows them as not materialized, and their planned checks as skipped.
     Raises ``DbtBuildError`` after the events of the nodes that did run, so a failed build fails
     the step (and nothing downstream, such as publishing, runs on it).
     """
@@ -150,6 +162,8 @@ def build(context: dg.AssetExecutionContext, command: Sequence[str],
         dagster_dbt_translator=translator,
         current_dbt_indirect_selection_env=None,
     )
+    if narrow_to is not None and runs_every_asset(context):
+        selection, indirect_selection = list(narrow_to), None  # dbt's eager indirect selection: tests of any rebuilt parent
     # artefacts of each step apart, as dagster-dbt does, so runs never overwrite each other's
     target_path = project_dir / "target" / f"step-{context.op.name}-{context.run_id[:8]}"
     _prune_oldest(project_dir / "target", "step-*", keep=16)

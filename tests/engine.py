@@ -7,8 +7,9 @@ Dagster run with dbt costs 20-60 s, this costs about a second.
 - load: ``orchestration.load_step.run_load``, the function the loading asset calls (parses are
   memoised per release set; validation is the GX suites' job and is tested elsewhere, so a
   pass-through validator keeps the sequences fast);
-- transform: the dbt project's compiled SQL on DuckDB, as bench/floor.py runs it, with the range
-  of years from ``orchestration.transform_step.incremental_range`` (what the dbt asset computes)
+- transform: the dbt project's compiled SQL on DuckDB, as bench/floor.py runs it, for the models
+  ``orchestration.transform_step.nodes_to_rebuild`` selects (downstream of the sources that changed)
+  and the range of years from ``orchestration.transform_step.incremental_range`` (as the dbt asset)
   and the ``replace_range`` strategy of dbt_project/macros/incremental_years.sql (delete the range,
   insert the batch's rows of the range); then ``record_transform_build``, as the dbt asset does;
 - publish: ``orchestration.publish.publish``, the function the publishing asset calls.
@@ -38,7 +39,7 @@ from orchestration.loading import SOURCES
 from orchestration.publish import current_publication, published_load_seq
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from orchestration.sql import identifier
-from orchestration.transform_step import incremental_range
+from orchestration.transform_step import changed_sources, incremental_range, nodes_to_rebuild
 from orchestration.validation import ValidationReport
 from orchestration.warehouse import last_load_seq, last_transform_build, load_history, record_transform_build
 
@@ -139,9 +140,14 @@ def transform(settings: Settings, project: CompiledProject, run_range: tuple[int
     pending = load_history(settings.warehouse_path, after_seq=published_load_seq(settings.serving_dir))
     load_seq = last_load_seq(settings.warehouse_path)
     years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
+    # the models downstream of the sources that changed, as the dbt asset selects them (None: all)
+    rebuild = nodes_to_rebuild(project.manifest, changed_sources(publication, pending, project.fingerprint), SOURCES)
     with duckdb.connect(str(settings.warehouse_path)) as conn:
-        load_seeds(conn, project.manifest)
+        if rebuild is None:
+            load_seeds(conn, project.manifest)
         for node in project.models:
+            if rebuild is not None and node["unique_id"] not in rebuild:
+                continue
             kill.point("transform", f"transform before {node['name']}")
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {identifier(node['schema'])}")
             materialized = node["config"]["materialized"]

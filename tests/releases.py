@@ -35,9 +35,23 @@ def worldbank_release(root: Path, fetch_id: str, base_fetch_id: str, lastupdated
         added = [{**templates[iso3], "date": str(year), "value": None} for year in new_years for iso3 in templates]
         rows = [{**row, "value": revise(row["countryiso3code"], int(row["date"]), row["value"])} for row in [*added, *rows]]
         header = {**header, "lastupdated": lastupdated, "total": header["total"] + len(added)}
-        writer.add(landed.file, json.dumps([header, rows]).encode(), url=landed.url, status=200,
+        writer.add(landed.file, json.dumps([header, rows]).encode(), url=with_years(landed.url, new_years), status=200,
                    headers={"Content-Type": "application/json;charset=utf-8"}, fetched_at=None)
     return writer.finish(complete=True).path
+
+
+def with_years(url: str, years: tuple[int, ...]) -> str:
+    """The API request ``url`` with its ``date`` range widened to ``years``: the parser refuses rows
+    outside the years a page was requested for, so a release with new years was asked for them."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    first, _, last = query.get("date", "").partition(":")
+    if not (years and first.isdigit()):
+        return url
+    query["date"] = f"{min(int(first), *years)}:{max(int(last or first), *years)}"
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":")))
 
 
 def new_homicide_release(root: Path, fetch_id: str = "2026-06-30__synthetic__VC.IHR.PSRC.P5",
