@@ -54,6 +54,18 @@ def with_years(url: str, years: tuple[int, ...]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe=":")))
 
 
+def newest_published_values(indicator: str) -> dict[tuple[str, int], float]:
+    """(country, year) -> the value of the newest bundled World Bank release of ``indicator`` that has one."""
+    dated = []
+    for landing in list_landings(SNAPSHOT_DIR, "worldbank"):
+        for landed in landing.files:
+            if f"/indicator/{indicator}" in landed.url:
+                header, rows = json.loads(landed.read_bytes())
+                dated += [(header["lastupdated"], row["countryiso3code"], int(row["date"]), row["value"])
+                          for row in rows if row["value"] is not None]
+    return {(iso3, year): value for _, iso3, year, value in sorted(dated)}
+
+
 def new_homicide_release(root: Path, fetch_id: str = "2026-06-30__synthetic__VC.IHR.PSRC.P5",
                          lastupdated: str = "2026-06-30", drop_years: tuple[int, ...] = ()) -> Path:
     """The homicide series again, as the issue's operator saw it: a newer vintage that adds 2023 and
@@ -64,12 +76,15 @@ def new_homicide_release(root: Path, fetch_id: str = "2026-06-30__synthetic__VC.
     for row in sorted(base, key=lambda row: int(row["date"])):
         if row["value"] is not None:
             latest[row["countryiso3code"]] = row["value"]
+    # a year a later bundled release already published is revised from that value (a release that
+    # jumped from it would fail the plausibility check, as it should)
+    published = newest_published_values("VC.IHR.PSRC.P5")
 
     def revise(iso3: str, year: int, value: float | None) -> float | None:
         if year in drop_years:
             return None
         if year in (2023, 2024) or (value is None and year >= 2020):
-            return round(latest[iso3] * (0.97 if year < 2024 else 0.94), 6)
+            return round(published.get((iso3, year), latest[iso3]) * (0.97 if year < 2024 else 0.94), 6)
         return None if value is None else round(value * 0.99, 6)
 
     return worldbank_release(root, fetch_id, HOMICIDES_2024, lastupdated, revise, new_years=(2023, 2024))
