@@ -45,14 +45,15 @@ def dbt_vars(years: tuple[int, int] | None) -> dict[str, int]:
 # agrees_with_kpi_annual runs whenever kpi_annual is rebuilt). Every other model keeps what the
 # last build left: its inputs did not change, so a rebuild would write the same rows.
 
-def changed_sources(publication: dict | None, pending: list[LoadRecord], project_fingerprint: str) -> frozenset[str] | None:
-    """The sources whose loads the live publication lacks, or None when the whole project must be
-    built: never published, a changed dbt project, or nothing pending (a transform run asked for by
-    hand rebuilds everything, as it always did)."""
+def changed_sources(publication: dict | None, pending: list[LoadRecord], project_fingerprint: str,
+                    every_source: set[str] | frozenset[str]) -> frozenset[str] | None:
+    """The sources whose loads the live publication lacks, or None when the whole project is built:
+    never published, a changed dbt project, every source changed (a full build or a backfill, which
+    also rebuild the seeds and what only they feed), or nothing pending (a transform asked for by hand)."""
     if publication is None or publication.get("transform_fingerprint") != project_fingerprint:
         return None
     sources = frozenset(load.source for load in pending)
-    return sources or None
+    return None if not sources or sources >= set(every_source) else sources
 
 
 def downstream_of_tables(manifest: dict, tables: set[str] | frozenset[str]) -> list[str]:

@@ -44,6 +44,7 @@ from orchestration.validation import ValidationReport
 from orchestration.warehouse import last_load_seq, last_transform_build, load_history, record_transform_build
 
 MIN_PLACEHOLDER, MAX_PLACEHOLDER = "__KPI_MIN_YEAR__", "__KPI_MAX_YEAR__"
+COMPILED_MANIFEST = Path("dbt_compile") / "target" / "manifest.json"  # where bench.floor.compile_manifest writes it
 
 
 class Killed(Exception):
@@ -84,13 +85,21 @@ class CompiledProject:
         return models_in_build_order(self.manifest)
 
 
+def _incremental_models(manifest: dict) -> list[dict]:
+    return [node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"]
+
+
+INCREMENTAL_COMPILE_DIR = "dbt_compile_incremental"
+
+
 def compile_project(work_dir: Path) -> CompiledProject:
-    """Compile the project twice: against an empty warehouse (first builds) and against one where
-    the incremental facts exist (their incremental SQL, with placeholders for the range)."""
+    """Compile the project twice into ``work_dir``: against an empty warehouse (first builds) and
+    against one where the incremental facts exist (their incremental SQL, with placeholders for
+    the range). ``load_compiled_project(work_dir)`` reads it again (in another process, too)."""
     manifest = json.loads(compile_manifest(work_dir).read_text())
-    incremental = [node for node in manifest["nodes"].values()
-                   if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"]
-    compile_dir = work_dir / "dbt_compile_incremental"
+    incremental = _incremental_models(manifest)
+    compile_dir = work_dir / INCREMENTAL_COMPILE_DIR
     shutil.rmtree(compile_dir, ignore_errors=True)
     compile_dir.mkdir(parents=True)
     with duckdb.connect(str(compile_dir / WAREHOUSE_FILE)) as conn:
@@ -108,8 +117,14 @@ def compile_project(work_dir: Path) -> CompiledProject:
     )
     if result.returncode != 0:
         raise RuntimeError(f"dbt compile (incremental) failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
-    compiled = json.loads((compile_dir / "target" / "manifest.json").read_text())["nodes"]
-    incremental_sql = {node["unique_id"]: compiled[node["unique_id"]]["compiled_code"] for node in incremental}
+    return load_compiled_project(work_dir)
+
+
+def load_compiled_project(work_dir: Path) -> CompiledProject:
+    """The project as ``compile_project`` compiled it into ``work_dir``."""
+    manifest = json.loads((work_dir / COMPILED_MANIFEST).read_text())
+    compiled = json.loads((work_dir / INCREMENTAL_COMPILE_DIR / "target" / "manifest.json").read_text())["nodes"]
+    incremental_sql = {node["unique_id"]: compiled[node["unique_id"]]["compiled_code"] for node in _incremental_models(manifest)}
     assert all(MIN_PLACEHOLDER in sql for sql in incremental_sql.values()), "incremental SQL without the range filter"
     return CompiledProject(manifest, incremental_sql)
 
@@ -141,7 +156,7 @@ def transform(settings: Settings, project: CompiledProject, run_range: tuple[int
     load_seq = last_load_seq(settings.warehouse_path)
     years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
     # the models downstream of the sources that changed, as the dbt asset selects them (None: all)
-    rebuild = nodes_to_rebuild(project.manifest, changed_sources(publication, pending, project.fingerprint), SOURCES)
+    rebuild = nodes_to_rebuild(project.manifest, changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES}), SOURCES)
     with duckdb.connect(str(settings.warehouse_path)) as conn:
         if rebuild is None:
             load_seeds(conn, project.manifest)

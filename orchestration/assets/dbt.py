@@ -28,6 +28,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from orchestration.assets.sources import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
 from orchestration.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.dbt_runner import build
+from orchestration.loading import SOURCES
 from orchestration.partitions import run_partition_range
 from orchestration.publish import current_publication, published_load_seq
 from orchestration.transform_step import (
@@ -65,11 +66,9 @@ def dbt_build_args(dbt_vars: Mapping[str, int] | None = None) -> list[str]:
 def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str] | None) -> list[str] | None:
     """dbt selection arguments for the models downstream of ``sources`` (None: build everything)."""
     if sources is None:
-        context.log.info("models: every model (never published, a changed dbt project, or nothing pending)")
+        context.log.info("models: every model (never published, a changed dbt project, every source changed, or nothing pending)")
         return None
     from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
-
-    from orchestration.loading import SOURCES
 
     manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
     selected = nodes_to_rebuild(manifest, sources, SOURCES)
@@ -93,7 +92,7 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
                               (settings.first_year, settings.last_year))
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
-    narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint))
+    narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
     sample = (lambda sql: sample_rows(settings.warehouse_path, sql)) if settings.dbt_target == "duckdb" else None
     yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=sample, narrow_to=narrow_to)
     record_transform_build(settings.warehouse_path, load_seq, fingerprint, context.run_id, years)

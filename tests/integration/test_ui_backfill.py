@@ -19,8 +19,7 @@ import duckdb
 import pytest
 
 from orchestration.publish import current_publication
-from tests.conftest import REPO_ROOT
-from tests.integration.test_operation_paths import copy_of_built
+from tests.conftest import REPO_ROOT, copy_of_built
 
 pytestmark = pytest.mark.integration
 DEADLINE_SECONDS = 420

@@ -59,19 +59,23 @@ SPECS = [SimpleNamespace(name="alpha", datasets=[SimpleNamespace(name="alpha_val
          SimpleNamespace(name="beta", datasets=[SimpleNamespace(name="beta_values"), SimpleNamespace(name="beta_extra")])]
 
 
+EVERY_SOURCE = {"alpha", "beta", "gamma"}
+
+
 def test_the_sources_with_loads_since_the_publication_changed():
     publication = {"transform_fingerprint": "abc"}
-    assert changed_sources(publication, [load("beta", 7), load("beta", 8)], "abc") == {"beta"}
-    assert changed_sources(publication, [load("alpha", 7), load("beta", 8)], "abc") == {"alpha", "beta"}
+    assert changed_sources(publication, [load("beta", 7), load("beta", 8)], "abc", EVERY_SOURCE) == {"beta"}
+    assert changed_sources(publication, [load("alpha", 7), load("beta", 8)], "abc", EVERY_SOURCE) == {"alpha", "beta"}
 
 
 @pytest.mark.parametrize("publication, pending, why", [
     (None, [load("alpha", 1)], "never published"),
     ({"transform_fingerprint": "old"}, [load("alpha", 1)], "a changed dbt project"),
     ({"transform_fingerprint": "abc"}, [], "nothing pending: a transform asked for by hand"),
+    ({"transform_fingerprint": "abc"}, [load("alpha", 1), load("gamma", 2), load("beta", 3)], "every source: a full build"),
 ])
 def test_everything_is_rebuilt(publication, pending, why):
-    assert changed_sources(publication, pending, "abc") is None, why
+    assert changed_sources(publication, pending, "abc", EVERY_SOURCE) is None, why
 
 
 def test_a_source_rebuilds_its_models_and_the_shared_marts_and_nothing_else():
