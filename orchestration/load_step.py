@@ -25,7 +25,7 @@ from orchestration.plausibility import plausibility_check_frames
 from orchestration.settings import Settings
 from orchestration.sources.base import SourceSpec, with_input_year
 from orchestration.transport import Landing, acquire_landings, describe_landings, landings_fingerprint
-from orchestration.validation import ValidationReport, validate_frame, warm_up_in_background
+from orchestration.validation import ValidationReport, validate_frame
 from orchestration.warehouse import LoadRecord, RawLoad, load_history, load_source, loaded_releases, new_load_id, release_key
 
 LOAD, SKIP, PENDING = "load", "skip", "pending"
@@ -120,8 +120,6 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     if plan.action != LOAD:
         return outcome
     log(f"{spec.name}: parsing {len(landings)} landing(s) for {plan.years[0]}-{plan.years[1]} ({settings.source_mode} mode)")
-    if validate is validate_frame:
-        warm_up_in_background()
     parsed = (parse or spec.parse)(landings, settings)
     frames = {dataset.name: in_years(parsed[dataset.name], dataset.year_column, plan.years) for dataset in spec.datasets}
     check_frames = spec.check_frames(frames)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -102,23 +101,8 @@ def _load_suite_json(dataset: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-_warm_up_lock = threading.Lock()
-
-
-def warm_up_in_background() -> None:
-    """Import GX and make its context in a thread, while the caller parses: the first validation
-    then finds it ready (GX's import and context cost about 3 to 5 s of a load step)."""
-    if _make_batch_definition.cache_info().currsize == 0:
-        threading.Thread(target=_batch_definition, name="gx-warm-up", daemon=True).start()
-
-
-def _batch_definition():
-    with _warm_up_lock:  # a validation waits for a warm-up in progress instead of making a second context
-        return _make_batch_definition()
-
-
 @lru_cache(maxsize=1)
-def _make_batch_definition():
+def _batch_definition():
     import great_expectations as gx  # deferred: importing GX costs seconds
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
