@@ -93,9 +93,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def store_event_batch(self, events) -> None:
         """Store ``events`` as ``store_event`` does, each database file written in ONE transaction
-        (commit and fsync once per file, not two or three times per event): a full build's 1,300
-        events at about 8 ms each become batches at about 1 ms an event (orchestration/instance_storage.py
-        docstring has the measurement). Either every event of the batch is stored or none is.
+        (commit and fsync once per file, not two or three times per event). Dagster batches a run's
+        planned materializations and checks and a partition range's materializations, most of a full
+        build's ~1,400 events. Measured on this machine (16 assets x 28 yearly partitions with
+        checks, 969 events, three runs each): 2.7-3.8 ms an event one by one, 1.7-2.1 ms batched,
+        so about 1.5-2 s of a full build. Either every event of the batch is stored or none is.
 
         Relies on Dagster's private layout of ``SqliteEventLogStorage.store_event`` (it reaches the
         files only through ``run_connection``/``index_connection``, which come here to ``_connect``);
