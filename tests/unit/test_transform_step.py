@@ -116,3 +116,4 @@ def test_in_the_project_every_source_rebuilds_kpi_annual_and_the_scorecard():
         # no other source's staging model is rebuilt (their inputs did not change)
         assert not [unique_id for unique_id in rebuilt
                     if unique_id.startswith("model.") and any(f"stg_{other}__" in unique_id for other in others)], spec.name
+
