@@ -56,9 +56,9 @@ def _profile_key(project_dir: Path) -> tuple:
 def _parse_state_key(project_dir: Path) -> tuple:
     """What a parse depends on: the profile without the warehouse's directory (its file name stays:
     DuckDB names the database after it, and the compiled SQL uses that name)."""
-    warehouse = os.environ.get("KPI_WAREHOUSE_PATH", "")
-    return (str(project_dir), Path(warehouse).name,
-            *(os.environ.get(name, "") for name in _PROFILE_ENV if name != "KPI_WAREHOUSE_PATH"))
+    profile = dict(zip(_PROFILE_ENV, _profile_key(project_dir)[1:]))
+    warehouse = Path(profile.pop("KPI_WAREHOUSE_PATH"))
+    return (str(project_dir), warehouse.name, *profile.values())
 
 
 @contextmanager

@@ -14,6 +14,24 @@ SNAPSHOT_DIR = REPO_ROOT / "snapshot"
 COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 
 
+# Test modules whose tests share state in file order (one warehouse that each test leaves to the
+# next): with xdist they run on one worker, in order. Every other test goes to whichever worker is free.
+SERIAL_MODULES = frozenset({"tests/integration/test_crashes.py"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load-scope scheduling with each test a scope of its own, but SERIAL_MODULES whole.
+    (xdist's own --dist loadgroup relies on a pytest attribute pytest 9 no longer has.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialModulesScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in SERIAL_MODULES else nodeid
+
+    return SerialModulesScheduling(config, log)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_tools():
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
