@@ -9,8 +9,10 @@ Figures and their references are measured in the same invocation, on this machin
   Dagster's defaults (bench/framework_reference.py);
 - floor: the pipeline's own parsing and SQL in one process straight on DuckDB (bench/floor.py).
 Every pipeline figure is the wall time of the command a user runs (``python -m orchestration.cli``),
-from process start to exit, on the bundled snapshot, in a fresh work directory. Nothing here is a
-test: the targets are printed beside the figures, never asserted.
+from process start to exit, on the bundled snapshot, in a fresh work directory. The changed-source
+day is the daily run after one real World Bank release (held back from a first full build)
+arrives: it loads that source, rebuilds what it feeds and publishes. Nothing here is a test: the
+targets are printed beside the figures, never asserted.
 """
 
 from __future__ import annotations
