@@ -44,8 +44,11 @@ backfill: setup ## reload and rebuild years FROM-TO in one run, then publish: ma
 daily: setup ## what the daily schedule runs: the revision window; new releases loaded whole; nothing new and nothing pending: skipped
 	@$(BIN)/python -m orchestration.cli daily $(ARGS)
 
-test: setup ## the test suite (about 10 minutes; installs Chromium and test clients when missing)
-	@$(BIN)/python -m pytest
+# Tests run on every core (pytest-xdist); the shared full build and compiled project are made once
+# per run and reused by the workers (tests/conftest.py shared_dir); modules whose tests share state run
+# on one worker in file order (conftest SERIAL_MODULES). PYTEST_ARGS adds arguments.
+test: setup ## the test suite on every core (about 4 minutes on 2 cores; installs test clients when missing)
+	@$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The speed benchmarks (issue 8): minutes; prints one table of figures, references and ratios
 bench: setup ## speed benchmarks (minutes): make bench BENCH_ARGS="--skip scale"

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ RESULT_EVENT_NAMES = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotR
 _PROFILE_ENV = ("KPI_WAREHOUSE_PATH", "KPI_DBT_TARGET", "KPI_PG_HOST", "KPI_PG_PORT", "KPI_PG_USER",
                 "KPI_PG_DATABASE")
 _parsed_manifests: dict[tuple, Any] = {}
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 class DbtBuildError(dg.Failure):
@@ -50,21 +53,70 @@ def _profile_key(project_dir: Path) -> tuple:
     return (str(project_dir), *(os.environ.get(name, "") for name in _PROFILE_ENV))
 
 
+def _parse_state_key(project_dir: Path) -> tuple:
+    """What a parse depends on: the profile without the warehouse's directory (its file name stays:
+    DuckDB names the database after it, and the compiled SQL uses that name)."""
+    profile = dict(zip(_PROFILE_ENV, _profile_key(project_dir)[1:]))
+    warehouse = Path(profile.pop("KPI_WAREHOUSE_PATH"))
+    return (str(project_dir), warehouse.name, *profile.values())
+
+
+@contextmanager
+def _warehouse_path_not_in_profile_hash():
+    """dbt re-parses the whole project (about 8 s here) when the profile's connection keys differ from
+    the saved partial-parse state's, and dbt-duckdb counts the warehouse's ``path`` among them, so
+    every new warehouse (each test, each fresh checkout's first run, the bench) paid a full parse.
+    Parsing never reads the path (the database name, from the file name, stays in the hash).
+    Private API of dbt-duckdb (``DuckDBCredentials._connection_keys``); measured: a first build in
+    a new directory: the dbt step 25.4 s with a full parse, 18.1 s reusing the state. tests/integration/
+    test_dbt_runner.py fails if an upgrade stops the state being reused across warehouse paths."""
+    try:
+        from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    except ImportError:
+        yield
+        return
+    original = DuckDBCredentials._connection_keys
+
+    def without_path(self):
+        return tuple(key for key in original(self) if key != "path")
+
+    DuckDBCredentials._connection_keys = without_path
+    try:
+        yield
+    finally:
+        DuckDBCredentials._connection_keys = original
+
+
 def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR):
-    """The project parsed by dbt, once per process and profile (dbt's partial parse makes it quick)."""
+    """The project parsed by dbt, once per process and profile (dbt's partial parse makes it quick).
+
+    dbt keeps its partial-parse state in the target path; one state per profile (without the
+    warehouse's directory, see ``_warehouse_path_not_in_profile_hash``) lives in ``target/parse-*``.
+    Each parse works on a private copy and puts the state back by one rename, so processes parsing
+    at once (test workers) never read a half-written state. --no-write-json: target/manifest.json
+    stays the one the definitions were built from."""
+    import shutil
+
     from dbt.cli.main import dbtRunner
 
     key = _profile_key(project_dir)
     if key not in _parsed_manifests:
-        # dbt keeps one partial-parse state per target path and re-parses everything when the profile
-        # differs from the last parse's; one state per profile keeps each warehouse's parse partial.
-        # --no-write-json: target/manifest.json stays the one the definitions were built from.
-        profile_digest = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+        state_digest = hashlib.sha256(repr(_parse_state_key(project_dir)).encode()).hexdigest()[:12]
+        shared_state = project_dir / "target" / f"parse-{state_digest}" / PARTIAL_PARSE_FILE
+        private = project_dir / "target" / f".parse-{state_digest}-{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(private, ignore_errors=True)
+        private.mkdir(parents=True)
+        if shared_state.is_file():
+            shutil.copyfile(shared_state, private / PARTIAL_PARSE_FILE)
         try:
-            result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json",
-                                         *project_args(project_dir, project_dir / "target" / f"parse-{profile_digest}")])
+            with _warehouse_path_not_in_profile_hash():
+                result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *project_args(project_dir, private)])
+            if result.success and (private / PARTIAL_PARSE_FILE).is_file():
+                shared_state.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(private / PARTIAL_PARSE_FILE, shared_state)
         finally:
             release_warehouse()
+            shutil.rmtree(private, ignore_errors=True)
         if not result.success:
             raise DbtBuildError(f"dbt parse of {project_dir} failed: {result.exception}")
         _parsed_manifests[key] = result.result
@@ -122,10 +174,22 @@ def _failures(result, sample_rows: Callable[[str], list[dict]] | None = None) ->
     return lines
 
 
+def runs_every_asset(context: dg.AssetExecutionContext) -> bool:
+    """Whether the step was asked for every model and every test of the dbt asset (not a subset
+    picked in the UI or by an asset selection)."""
+    assets_def = context.assets_def
+    return (set(context.selected_asset_keys) == set(assets_def.keys)
+            and set(context.selected_asset_check_keys) == set(assets_def.check_keys))
+
+
 def build(context: dg.AssetExecutionContext, command: Sequence[str],
-          project_dir: Path = DBT_PROJECT_DIR, sample_rows: Callable[[str], list[dict]] | None = None) -> Iterator[Any]:
+          project_dir: Path = DBT_PROJECT_DIR, sample_rows: Callable[[str], list[dict]] | None = None,
+          narrow_to: Sequence[str] | None = None) -> Iterator[Any]:
     """Run ``dbt <command>`` for this step's selection in-process; yield Dagster's events for it.
 
+    ``narrow_to``: dbt selection arguments that replace "everything" when the step runs every asset
+    (the models downstream of the sources that changed). Models and tests outside it yield no
+    event: Dagster shows them as not materialized, and their planned checks as skipped.
     Raises ``DbtBuildError`` after the events of the nodes that did run, so a failed build fails
     the step (and nothing downstream, such as publishing, runs on it).
     """
@@ -150,6 +214,8 @@ def build(context: dg.AssetExecutionContext, command: Sequence[str],
         dagster_dbt_translator=translator,
         current_dbt_indirect_selection_env=None,
     )
+    if narrow_to is not None and runs_every_asset(context):
+        selection, indirect_selection = list(narrow_to), None  # dbt's eager indirect selection: tests of any rebuilt parent
     # artefacts of each step apart, as dagster-dbt does, so runs never overwrite each other's
     target_path = project_dir / "target" / f"step-{context.op.name}-{context.run_id[:8]}"
     _prune_oldest(project_dir / "target", "step-*", keep=16)

@@ -14,6 +14,7 @@ class: PooledSqliteStorage, config: {base_dir: ...}}``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -33,6 +34,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
 
+EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+EVENT_BATCH_SIZE = 1000
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's run-sharded SQLite event log, with one pooled engine per shard (database file)."""
 
@@ -44,7 +49,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         # set before the parent's __init__, which already connects (schema checks)
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
+        self._batch = threading.local()  # the open connections of the batch this thread is writing
         super().__init__(base_dir, inst_data=inst_data)
+        # Dagster hands a step's batch of events (the run's planned materializations and checks, a
+        # partition range's materializations) to store_event_batch only when this is set.
+        os.environ.setdefault(EVENT_BATCH_SIZE_ENV, str(EVENT_BATCH_SIZE))
 
     def _engine(self, shard: str) -> Engine:
         evicted = None
@@ -63,6 +72,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
+        batch = getattr(self._batch, "connections", None)
+        if batch is not None:  # inside store_event_batch: one connection and transaction per file
+            if shard not in batch:
+                engine = self._engine(shard)
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+                connection = engine.connect()
+                batch[shard] = (connection, connection.begin())
+            yield batch[shard][0]
+            return
         with self._db_lock:
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
@@ -70,6 +90,34 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def store_event_batch(self, events) -> None:
+        """Store ``events`` as ``store_event`` does, each database file written in ONE transaction
+        (commit and fsync once per file, not two or three times per event). Dagster batches a run's
+        planned materializations and checks and a partition range's materializations, most of a full
+        build's ~1,400 events. Measured on this machine (16 assets x 28 yearly partitions with
+        checks, 969 events, three runs each): 2.7-3.8 ms an event one by one, 1.7-2.1 ms batched,
+        so about 1.5-2 s of a full build. Either every event of the batch is stored or none is.
+
+        Relies on Dagster's private layout of ``SqliteEventLogStorage.store_event`` (it reaches the
+        files only through ``run_connection``/``index_connection``, which come here to ``_connect``);
+        tests/unit/test_instance_storage.py fails if an upgrade changes what a batch stores."""
+        with self._db_lock:
+            self._batch.connections = connections = {}
+            try:
+                for event in events:
+                    self.store_event(event)
+                for _, transaction in connections.values():
+                    transaction.commit()
+            except BaseException:
+                for _, transaction in connections.values():
+                    if transaction.is_active:
+                        transaction.rollback()
+                raise
+            finally:
+                self._batch.connections = None
+                for connection, _ in connections.values():
+                    connection.close()
 
     def delete_events(self, run_id: str) -> None:
         # a deleted run is never written again: release its pooled connection (an open file handle)

@@ -85,7 +85,10 @@ class LoadOutcome:
 def in_years(frame: pd.DataFrame, year_column: str | None, years: tuple[int, int]) -> pd.DataFrame:
     if year_column is None:
         return frame
-    return frame[frame[year_column].between(years[0], years[1])].reset_index(drop=True)
+    inside = frame[year_column].between(years[0], years[1])
+    if inside.all() and frame.index.equals(pd.RangeIndex(len(frame))):
+        return frame  # a whole release in a full build: no second copy of every parsed row
+    return frame[inside].reset_index(drop=True)
 
 
 def acquire(spec: SourceSpec, settings: Settings) -> list[Landing]:
@@ -123,6 +126,7 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     log(f"{spec.name}: parsing {len(landings)} landing(s) for {plan.years[0]}-{plan.years[1]} ({settings.source_mode} mode)")
     parsed = (parse or spec.parse)(landings, settings)
     frames = {dataset.name: in_years(parsed[dataset.name], dataset.year_column, plan.years) for dataset in spec.datasets}
+    del parsed  # rows outside the years are freed before validation and loading
     check_frames = spec.check_frames(frames)
     if set(check_frames) != set(spec.check_suites):
         raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")

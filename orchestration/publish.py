@@ -358,8 +358,11 @@ def dbt_docs(settings: Settings, manifest: Path | None = None, cache_dir: Path =
     return cached
 
 
-STATUS_RANK = {"failed": 0, "warning": 1, "not run": 2, "passed": 4}
-STATUS_LABEL = {"failed": "FAILED", "warning": "WARNING", "not run": "NOT RUN", "passed": "passed"}
+STATUS_RANK = {"failed": 0, "warning": 1, "not run": 2, "skipped": 4, "passed": 5}
+STATUS_LABEL = {"failed": "FAILED", "warning": "WARNING", "not run": "NOT RUN", "skipped": "skipped", "passed": "passed"}
+# checks a build did not rerun because their models were not rebuilt (inputs unchanged): their
+# last result still describes the data, so they are listed, not flagged
+NOT_FLAGGED = ("passed", "skipped")
 
 
 def on_failure_text(severity: str) -> str:
@@ -382,16 +385,19 @@ def validation_summary_html(checks: list[dict], publication_note: str = "") -> s
     def cells(c: dict) -> str:
         status = c["status"]
         return ("<tr class='{cls}'><td>{asset}</td><td>{check}</td><td>{status}</td><td>{on_failure}</td><td>{details}</td></tr>".format(
-            cls={"passed": "ok", "warning": "warn"}.get(status, "bad"),
+            cls={"passed": "ok", "warning": "warn", "skipped": "skip"}.get(status, "bad"),
             on_failure=html.escape(on_failure_text(c.get("severity", ""))),
             **{k: html.escape(str(c.get(k, ""))) for k in ("asset", "check", "status", "details")}))
 
     ordered = sorted(checks, key=rank)
-    attention = [c for c in ordered if c["status"] != "passed"]
-    counts = {status: sum(1 for c in checks if c["status"] == status) for status in ("passed", "warning", "failed")}
+    # a skipped check is flagged when it did not pass the last time it ran
+    attention = [c for c in ordered if c["status"] not in NOT_FLAGGED or (c["status"] == "skipped" and c.get("last") != "passed")]
+    counts = {status: sum(1 for c in checks if c["status"] == status) for status in ("passed", "warning", "failed", "skipped")}
     others = len(checks) - sum(counts.values())
     summary = (f"{len(checks)} checks: {counts['passed']} passed, {counts['warning']} warning{'' if counts['warning'] == 1 else 's'}, "
                f"{counts['failed']} failed"
+               + (f", {counts['skipped']} skipped (not rerun: their models were not rebuilt, their inputs did not change; "
+                  "the last result is shown)" if counts["skipped"] else "")
                + (f", {others} not run" if others else "") + ".")
     if attention:
         items = "".join(
@@ -401,7 +407,8 @@ def validation_summary_html(checks: list[dict], publication_note: str = "") -> s
             for c in attention)
         attention_html = f"<h2>Needs attention ({len(attention)})</h2><ul class='attention'>{items}</ul>"
     else:
-        attention_html = "<p class='all-passed'>Every check passed.</p>"
+        attention_html = ("<p class='all-passed'>Every check that ran passed; the skipped ones passed when they last ran.</p>"
+                          if counts["skipped"] else "<p class='all-passed'>Every check passed.</p>")
     rows = "\n".join(cells(c) for c in ordered)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>KPI warehouse: last validation</title>
@@ -412,7 +419,7 @@ td,th{{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top;
 col.asset{{width:25%}}col.check{{width:33%}}col.status{{width:10%}}col.failure{{width:12%}}col.details{{width:20%}}
 td:nth-child(3),td:nth-child(4){{overflow-wrap:normal}}
 tr.ok td:nth-child(3){{color:#1a7f37}}tr.warn td{{background:#fff8e1}}tr.warn td:nth-child(3){{color:#9a6700;font-weight:bold}}
-tr.bad td{{background:#fdecea}}tr.bad td:nth-child(3){{color:#b42318;font-weight:bold}}tr.ok td:nth-child(4){{color:#6b7480}}
+tr.skip td{{color:#6b7480}}tr.bad td{{background:#fdecea}}tr.bad td:nth-child(3){{color:#b42318;font-weight:bold}}tr.ok td:nth-child(4){{color:#6b7480}}
 ul.attention li{{margin:4px 0;overflow-wrap:anywhere}}li.warn b{{color:#9a6700}}li.bad b{{color:#b42318}}.all-passed{{color:#1a7f37}}</style></head>
 <body><h1>Last validation</h1>
 <p>{summary} Great Expectations suites on every load, dbt tests on every model. A check that "blocks publishing"

@@ -1,14 +1,35 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from dagster._core.execution.execution_result import ExecutionResult
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = REPO_ROOT / "snapshot"
 COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
+
+
+# Test modules whose tests share state in file order (one warehouse that each test leaves to the
+# next): with xdist they run on one worker, in order. Every other test goes to whichever worker is free.
+SERIAL_MODULES = frozenset({"tests/integration/test_crashes.py"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load-scope scheduling with each test a scope of its own, but SERIAL_MODULES whole.
+    (xdist's own --dist loadgroup relies on a pytest attribute pytest 9 no longer has.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialModulesScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in SERIAL_MODULES else nodeid
+
+    return SerialModulesScheduling(config, log)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -65,28 +86,98 @@ def all_years() -> tuple[int, int]:
     return int(keys[0]), int(keys[-1])
 
 
-@pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory):
-    """One full build of the bundled snapshot, shared by the integration tests (a build costs a minute).
+def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A directory made once per ``pytest`` run and shared by its xdist workers: the first worker
+    to ask makes it with ``make`` while holding a lock, the others wait for it and reuse it. A
+    failed ``make`` leaves nothing, so the next worker tries again (and fails the same way)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's own temp root, common to its workers
+    target = base / "shared" / name
+    target.parent.mkdir(exist_ok=True)
+    with open(target.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".complete").is_file():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            make(target)
+            (target / ".complete").touch()
+    return target
 
-    Tests that change it must leave it as they found it (a backfill of the same bytes does).
-    """
-    root = tmp_path_factory.mktemp("built")
-    env = warehouse_env(root)
-    result = run_job(env, *all_years())
-    assert result.success, [event.message for event in result.all_events if event.is_failure]
-    # later tests publish again and only the last releases are kept: keep this build's own for them
+
+class RecordedResult(ExecutionResult):
+    """A finished run's events read back from a file: what tests ask of a run's result (its events,
+    materializations, check evaluations), in a process that did not run it."""
+
+    def __init__(self, events, build_root: Path):
+        self._events = list(events)
+        self.build_root = build_root  # where the run wrote; never changed after it (see built_warehouse)
+
+    @property
+    def all_events(self):
+        return self._events
+
+    @property
+    def success(self) -> bool:
+        return any(event.event_type_value == "RUN_SUCCESS" for event in self._events)
+
+    @property
+    def job_def(self):
+        raise NotImplementedError("a recorded result has no job definition")
+
+    @property
+    def dagster_run(self):
+        raise NotImplementedError("a recorded result has no run record")
+
+    @property
+    def run_id(self) -> str:
+        return self._events[0].run_id if self._events else ""
+
+    def _get_output_for_handle(self, handle, output_name):
+        raise NotImplementedError("a recorded result holds no outputs")
+
+
+EVENTS_FILE = "events.json"
+
+
+def _full_build(root: Path) -> None:
+    from dagster._serdes import serialize_value
+
     from orchestration.publish import current_publication
 
+    result = run_job(warehouse_env(root), *all_years())
+    assert result.success, [event.message for event in result.all_events if event.is_failure]
+    # later tests publish again and only the last releases are kept: keep this build's own for them
     publication_id = current_publication(root / "serving")["publication_id"]
     shutil.copytree(root / "serving" / "releases" / publication_id, root / "first_publication")
-    return root, env, result
+    (root / EVENTS_FILE).write_text(serialize_value(list(result.all_events)))
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory):
+    """One full build of the bundled snapshot (a build costs a minute), made once per ``pytest`` run
+    and shared by every worker, each of which gets its own copy: (root, env, result).
+
+    Tests of one worker share its copy: tests that change it must leave it as they found it (a
+    backfill of the same bytes does), or work on a copy of their own (test_operation_paths.py's
+    ``copy_of_built``).
+    """
+    from dagster._serdes import deserialize_value
+
+    shared = shared_dir(tmp_path_factory, "full-build", _full_build)
+    root = tmp_path_factory.mktemp("built")
+    for part in ("warehouse", "serving", "first_publication"):
+        shutil.copytree(shared / part, root / part, symlinks=True)  # the serving links are relative
+    result = RecordedResult(deserialize_value((shared / EVENTS_FILE).read_text()), shared)
+    return root, warehouse_env(root), result
 
 
 def copy_of_built(built_warehouse, root: Path) -> dict[str, str]:
-    """A warehouse and serving directory as the shared full build left them, with a snapshot that
-    holds the bundled landings (as links) and room for new releases."""
-    built_root, env, _ = built_warehouse
+    """A warehouse and serving directory as the shared full build left them (whatever the worker's
+    earlier tests did to its own copy), with a snapshot that holds the bundled landings (as links)
+    and room for new releases."""
+    _, env, result = built_warehouse
+    built_root = result.build_root
     shutil.copytree(built_root / "warehouse", root / "warehouse")
     shutil.copytree(built_root / "serving", root / "serving", symlinks=True)
     for source_dir in SNAPSHOT_DIR.iterdir():

@@ -7,8 +7,9 @@ Dagster run with dbt costs 20-60 s, this costs about a second.
 - load: ``orchestration.load_step.run_load``, the function the loading asset calls (parses are
   memoised per release set; validation is the GX suites' job and is tested elsewhere, so a
   pass-through validator keeps the sequences fast);
-- transform: the dbt project's compiled SQL on DuckDB, as bench/floor.py runs it, with the range
-  of years from ``orchestration.transform_step.incremental_range`` (what the dbt asset computes)
+- transform: the dbt project's compiled SQL on DuckDB, as bench/floor.py runs it, for the models
+  ``orchestration.transform_step.nodes_to_rebuild`` selects (downstream of the sources that changed)
+  and the range of years from ``orchestration.transform_step.incremental_range`` (as the dbt asset)
   and the ``replace_range`` strategy of dbt_project/macros/incremental_years.sql (delete the range,
   insert the batch's rows of the range); then ``record_transform_build``, as the dbt asset does;
 - publish: ``orchestration.publish.publish``, the function the publishing asset calls.
@@ -38,11 +39,12 @@ from orchestration.loading import SOURCES
 from orchestration.publish import current_publication, published_load_seq
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from orchestration.sql import identifier
-from orchestration.transform_step import incremental_range
+from orchestration.transform_step import changed_sources, incremental_range, nodes_to_rebuild
 from orchestration.validation import ValidationReport
 from orchestration.warehouse import last_load_seq, last_transform_build, load_history, record_transform_build
 
 MIN_PLACEHOLDER, MAX_PLACEHOLDER = "__KPI_MIN_YEAR__", "__KPI_MAX_YEAR__"
+COMPILED_MANIFEST = Path("dbt_compile") / "target" / "manifest.json"  # where bench.floor.compile_manifest writes it
 
 
 class Killed(Exception):
@@ -83,13 +85,21 @@ class CompiledProject:
         return models_in_build_order(self.manifest)
 
 
+def _incremental_models(manifest: dict) -> list[dict]:
+    return [node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"]
+
+
+INCREMENTAL_COMPILE_DIR = "dbt_compile_incremental"
+
+
 def compile_project(work_dir: Path) -> CompiledProject:
-    """Compile the project twice: against an empty warehouse (first builds) and against one where
-    the incremental facts exist (their incremental SQL, with placeholders for the range)."""
+    """Compile the project twice into ``work_dir``: against an empty warehouse (first builds) and
+    against one where the incremental facts exist (their incremental SQL, with placeholders for
+    the range). ``load_compiled_project(work_dir)`` reads it again (in another process, too)."""
     manifest = json.loads(compile_manifest(work_dir).read_text())
-    incremental = [node for node in manifest["nodes"].values()
-                   if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"]
-    compile_dir = work_dir / "dbt_compile_incremental"
+    incremental = _incremental_models(manifest)
+    compile_dir = work_dir / INCREMENTAL_COMPILE_DIR
     shutil.rmtree(compile_dir, ignore_errors=True)
     compile_dir.mkdir(parents=True)
     with duckdb.connect(str(compile_dir / WAREHOUSE_FILE)) as conn:
@@ -107,8 +117,14 @@ def compile_project(work_dir: Path) -> CompiledProject:
     )
     if result.returncode != 0:
         raise RuntimeError(f"dbt compile (incremental) failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
-    compiled = json.loads((compile_dir / "target" / "manifest.json").read_text())["nodes"]
-    incremental_sql = {node["unique_id"]: compiled[node["unique_id"]]["compiled_code"] for node in incremental}
+    return load_compiled_project(work_dir)
+
+
+def load_compiled_project(work_dir: Path) -> CompiledProject:
+    """The project as ``compile_project`` compiled it into ``work_dir``."""
+    manifest = json.loads((work_dir / COMPILED_MANIFEST).read_text())
+    compiled = json.loads((work_dir / INCREMENTAL_COMPILE_DIR / "target" / "manifest.json").read_text())["nodes"]
+    incremental_sql = {node["unique_id"]: compiled[node["unique_id"]]["compiled_code"] for node in _incremental_models(manifest)}
     assert all(MIN_PLACEHOLDER in sql for sql in incremental_sql.values()), "incremental SQL without the range filter"
     return CompiledProject(manifest, incremental_sql)
 
@@ -139,9 +155,14 @@ def transform(settings: Settings, project: CompiledProject, run_range: tuple[int
     pending = load_history(settings.warehouse_path, after_seq=published_load_seq(settings.serving_dir))
     load_seq = last_load_seq(settings.warehouse_path)
     years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
+    # the models downstream of the sources that changed, as the dbt asset selects them (None: all)
+    rebuild = nodes_to_rebuild(project.manifest, changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES}), SOURCES)
     with duckdb.connect(str(settings.warehouse_path)) as conn:
-        load_seeds(conn, project.manifest)
+        if rebuild is None:
+            load_seeds(conn, project.manifest)
         for node in project.models:
+            if rebuild is not None and node["unique_id"] not in rebuild:
+                continue
             kill.point("transform", f"transform before {node['name']}")
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {identifier(node['schema'])}")
             materialized = node["config"]["materialized"]

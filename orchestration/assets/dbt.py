@@ -9,6 +9,12 @@ own range and whatever an earlier run loaded but never published. So a UI backfi
 after a crash and a full build all leave the facts as a full build would; and Dagster's asset
 backfills, which stop at unpartitioned assets when they spread partitions downstream, cannot skip
 a partitioned fact behind an unpartitioned view. dbt runs in-process (``orchestration.dbt_runner``).
+
+The step builds only the models downstream of the sources with loads since the live publication
+(the load ledger says which); every test with a rebuilt parent runs. Models outside that yield
+no materialization and their tests' planned checks end skipped, so the run and the asset graph
+show what was rebuilt and checked, and what was not. A changed dbt project, no publication, or a
+run with nothing pending builds everything.
 """
 
 import json
@@ -22,9 +28,12 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from orchestration.assets.sources import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
 from orchestration.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.dbt_runner import build
+from orchestration.loading import SOURCES
 from orchestration.partitions import run_partition_range
 from orchestration.publish import current_publication, published_load_seq
-from orchestration.transform_step import dbt_vars, incremental_range
+from orchestration.transform_step import (
+    changed_sources, dbt_select_args, dbt_vars, incremental_range, nodes_to_rebuild,
+)
 from orchestration.warehouse import warehouse_for
 
 INCREMENTAL_SELECTOR = "tag:incremental"
@@ -54,6 +63,21 @@ def dbt_build_args(dbt_vars: Mapping[str, int] | None = None) -> list[str]:
     return args
 
 
+def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str] | None) -> list[str] | None:
+    """dbt selection arguments for the models downstream of ``sources`` (None: build everything)."""
+    if sources is None:
+        context.log.info("models: every model (never published, a changed dbt project, every source changed, or nothing pending)")
+        return None
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    selected = nodes_to_rebuild(manifest, sources, SOURCES)
+    models = sum(1 for unique_id in selected if unique_id.startswith("model."))
+    context.log.info(f"models: the {models} downstream of the source(s) that changed since the live publication "
+                     f"({', '.join(sorted(sources))}); the others keep what the last build left (their inputs did not change)")
+    return dbt_select_args(manifest, selected)
+
+
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
 def kpi_dbt_models(context: dg.AssetExecutionContext):
     settings = settings_for_step()
@@ -69,5 +93,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
                               (settings.first_year, settings.last_year))
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
-    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows)
+    narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
+    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
     warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)

@@ -20,19 +20,37 @@ PUBLISHED_MARTS_KEY = dg.AssetKey(["serving", "kpi_marts"])
 REPORT_KEY = dg.AssetKey(["serving", "kpi_report"])
 
 
+def models_every_build_rebuilds() -> list[dg.AssetKey]:
+    """What publishing waits for: the marts every dbt build rebuilds (kpi_annual and the marts over
+    every source). A build for the sources that changed materializes only their models, and
+    Dagster skips a step when an output it depends on was not produced; a failed model or test
+    anywhere fails the whole dbt step, and then publishing does not run either."""
+    from dagster_dbt import get_asset_key_for_model
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
+    from orchestration.transform_step import rebuilt_by_every_build
+
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([kpi_dbt_models])
+    return [get_asset_key_for_model([kpi_dbt_models], manifest["nodes"][unique_id]["name"])
+            for unique_id in rebuilt_by_every_build(manifest)]
+
+
 def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
     """The latest evaluation of every asset check of the code location (GX suites and dbt tests)."""
     from orchestration.definitions import defs  # the whole code location, also when this run is a subset
 
     check_keys = sorted(defs.resolve_asset_graph().asset_check_keys, key=lambda k: k.to_user_string())
-    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    storage = context.instance.event_log_storage
+    latest = storage.get_latest_asset_check_execution_by_key(check_keys)
     results = []
     for key in check_keys:
         record = latest.get(key)
-        evaluation = None
-        if record is not None and record.event is not None and record.event.dagster_event is not None:
-            evaluation = record.event.dagster_event.event_specific_data
-        if evaluation is None or not hasattr(evaluation, "passed"):
+        evaluation = _evaluation(record)
+        if evaluation is None and record is not None and record.run_id == context.run_id:
+            # planned in this run but not run: its models were not rebuilt (their inputs did not change)
+            results.append(skipped_check_result(key, _last_evaluated(storage, key)))
+            continue
+        if evaluation is None:
             status = "not run" if record is None else record.status.value.lower()
             results.append({"asset": key.asset_key.to_user_string(), "check": key.name, "status": status,
                             "severity": "", "details": ""})
@@ -41,20 +59,49 @@ def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
                             if name in ("rows", "expectations_evaluated", "expectations_failed", "failures", "dagster_dbt/failed_row_count"))
         results.append({
             "asset": key.asset_key.to_user_string(), "check": key.name,
-            "status": "passed" if evaluation.passed else
-                      "warning" if evaluation.severity == dg.AssetCheckSeverity.WARN else "failed",
+            "status": _status(evaluation),
             "severity": evaluation.severity.value if evaluation.severity else "",
             "details": details,
         })
     return results
 
 
+def _evaluation(record):
+    if record is not None and record.event is not None and record.event.dagster_event is not None:
+        evaluation = record.event.dagster_event.event_specific_data
+        return evaluation if hasattr(evaluation, "passed") else None
+    return None
+
+
+def _last_evaluated(storage, key: dg.AssetCheckKey):
+    """The newest record of ``key`` that has an evaluation (an earlier run's), or None."""
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    records = storage.get_asset_check_execution_history(
+        key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED})
+    return records[0] if records else None
+
+
+def skipped_check_result(key: dg.AssetCheckKey, last) -> dict:
+    """A check this run planned but did not run, with what it said when it last ran."""
+    evaluation = _evaluation(last)
+    outcome = None if evaluation is None else _status(evaluation)
+    details = ("not rerun: its model was not rebuilt in this run (inputs unchanged); "
+               + ("no earlier evaluation" if evaluation is None else f"{outcome} in run {last.run_id[:8]}"))
+    return {"asset": key.asset_key.to_user_string(), "check": key.name, "status": "skipped", "last": outcome,
+            "severity": evaluation.severity.value if evaluation is not None and evaluation.severity else "", "details": details}
+
+
+def _status(evaluation) -> str:
+    return "passed" if evaluation.passed else "warning" if evaluation.severity == dg.AssetCheckSeverity.WARN else "failed"
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             PUBLISHED_MARTS_KEY,
-            # every dbt asset: a failed model or test anywhere skips publishing
-            deps=[kpi_dbt_models], group_name="serving", kinds={"duckdb", "parquet"},
+            # the dbt step: a failed model or test anywhere fails it, and publishing does not run
+            deps=models_every_build_rebuilds(), group_name="serving", kinds={"duckdb", "parquet"},
             description="The marts published to KPI_SERVING_DIR as one unit (DuckDB file in storage v1.0.0, "
                         "Parquet, dbt docs, the last validation's results, the KPI report, the record), audited "
                         "against the live publication and switched in by one rename; also to PostgreSQL with "

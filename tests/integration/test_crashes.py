@@ -35,6 +35,7 @@ from orchestration.warehouse import LEDGER_TABLE
 from tests.conftest import REPO_ROOT, warehouse_env
 from tests.faults import children, kill_group
 
+# in file order on one worker (tests/conftest.py SERIAL_MODULES): the tests share one warehouse
 pytestmark = pytest.mark.integration
 
 SOURCES = tuple(spec.name for spec in discover())
@@ -148,10 +149,13 @@ def test_kill_during_download(last_good, httpserver):
     _assert_nothing_changed(last_good)
 
 
-def _dbt_steps_since(started: float) -> list[Path]:
-    """The dbt steps' target directories a run started at ``started`` has created (dbt runs in-process)."""
+def _dbt_steps_since(started: float, root: Path) -> list[Path]:
+    """The dbt steps' target directories a run in ``root`` started at ``started`` has created (dbt
+    runs in-process). A step's directory ends with its run's id; the runs of ``root`` are those of
+    its Dagster instance (other runs, e.g. another test worker's, share dbt_project/target)."""
+    runs = {path.name[:8] for path in (root / "dagster_home" / "history" / "runs").glob("*.db")}
     return [step for step in (REPO_ROOT / "dbt_project" / "target").glob("step-kpi_dbt_*")
-            if step.stat().st_mtime >= started]
+            if step.name.rsplit("-", 1)[-1] in runs and step.stat().st_mtime >= started]
 
 
 def test_kill_during_raw_load(last_good):
@@ -161,7 +165,7 @@ def test_kill_during_raw_load(last_good):
     process = _start(root, env, "raw_load")
 
     def loading():
-        if wal.exists() and not _dbt_steps_since(started):
+        if wal.exists() and not _dbt_steps_since(started, root):
             return f"WAL {wal.name} present, {wal.stat().st_size if wal.exists() else 0} bytes, dbt not started yet"
         return None
 
@@ -178,7 +182,7 @@ def test_kill_during_dbt(last_good):
         # dbt runs in the run's own process and writes each node's executed SQL under the step's
         # target directory as it goes: a dozen of them means well into the build, some models
         # replaced and others not
-        executed = [sql for step in _dbt_steps_since(started) for sql in (step / "run").rglob("*.sql")]
+        executed = [sql for step in _dbt_steps_since(started, root) for sql in (step / "run").rglob("*.sql")]
         return f"dbt in-process, {len(executed)} nodes executed" if len(executed) >= 12 else None
 
     _kill_when(process, building, "dbt")
@@ -238,7 +242,7 @@ def test_a_daily_run_killed_after_loading_a_new_release_is_completed_by_the_next
     process = _start(root, daily_env, "daily_killed", "daily")
 
     def building():
-        executed = [sql for step in _dbt_steps_since(started) for sql in (step / "run").rglob("*.sql")]
+        executed = [sql for step in _dbt_steps_since(started, root) for sql in (step / "run").rglob("*.sql")]
         return f"daily run in dbt, {len(executed)} nodes executed" if len(executed) >= 12 else None
 
     _kill_when(process, building, "dbt of a daily run")

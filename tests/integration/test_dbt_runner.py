@@ -75,3 +75,40 @@ def test_invocation_args_carry_selection_and_artefact_paths():
                                       "empty", Path("/p"), Path("/p/target/step"))
     assert args == ["build", "--vars", '{"min_year": 2010}', "--select", "tag:incremental", "--indirect-selection", "empty",
                     "--project-dir", "/p", "--profiles-dir", "/p", "--target-path", "/p/target/step", "--log-path", "/p/target/step"]
+
+
+def test_a_new_warehouse_path_reuses_the_partial_parse_state(tmp_path, monkeypatch):
+    """dbt-duckdb puts the warehouse path in the profile hash, so each new warehouse used to cost a
+    full parse; dbt_runner leaves the path out (a private dbt-duckdb method: this fails if an upgrade
+    changes it). The database name, from the file name, still counts."""
+    import dbt.cli.main
+
+    project = write_project(tmp_path, "select 1 as visas\n")
+    (project / "profiles.yml").write_text(textwrap.dedent("""
+        runner_test:
+          target: dev
+          outputs:
+            dev: {type: duckdb, path: "{{ env_var('KPI_WAREHOUSE_PATH') }}", threads: 1}
+    """))
+    events: list[tuple[str, str]] = []
+    original = dbt.cli.main.dbtRunner
+
+    class RecordingRunner(original):
+        def __init__(self, manifest=None, callbacks=None):
+            record = lambda event: events.append((event.info.name, getattr(event.data, "reason", "")))  # noqa: E731
+            super().__init__(manifest=manifest, callbacks=[*(callbacks or []), record])
+
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", RecordingRunner)
+
+    def parse_for(warehouse: Path) -> list[tuple[str, str]]:
+        monkeypatch.setenv("KPI_WAREHOUSE_PATH", str(warehouse))
+        events.clear()
+        monkeypatch.setattr(dbt_runner, "_parsed_manifests", {})  # as a new process would
+        dbt_runner.parsed_manifest(project)
+        return [event for event in events if "PartialParsing" in event[0] or event[0] == "UnableToPartialParse"]
+
+    parse_for(tmp_path / "first" / "runner.duckdb")
+    second = parse_for(tmp_path / "second" / "runner.duckdb")
+    assert second and not [event for event in second if event[0] == "UnableToPartialParse"], second
+    renamed = parse_for(tmp_path / "third" / "other.duckdb")  # another database name: parsed afresh
+    assert [event for event in renamed if event[0] == "UnableToPartialParse"], renamed

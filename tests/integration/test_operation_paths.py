@@ -14,7 +14,8 @@ import pytest
 
 from orchestration.cli import step_failure_messages
 from orchestration.publish import ACCEPT_SHRINK_TAG, REJECTED_DIR, current_publication
-from tests.conftest import copy_of_built, run_job
+from tests.conftest import all_years, copy_of_built, run_job
+from tests.engine import published_marts
 from tests.integration.test_partitions import daily, materialized
 from tests.releases import HOMICIDES_2024, new_homicide_release, newest_homicide_values, worldbank_release
 
@@ -137,3 +138,47 @@ def test_a_failed_cli_run_leaves_a_record_and_posts_it(built_warehouse, tmp_path
     assert json.loads(posted.data)["record"]["run_id"] == record["run_id"]
     out = capsys.readouterr().out
     assert "FAILED" in out and str(record_file) in out and "T0KEN" not in out
+
+
+def test_a_changed_source_day_rebuilds_only_what_it_feeds_and_publishes_what_a_full_build_does(built_warehouse, tmp_path):
+    """A new World Bank release: the daily transform rebuilds the World Bank models and the marts
+    over every source, runs every test of a rebuilt model (each fact's agreement with kpi_annual
+    included), leaves the other sources' models and their own tests alone (planned, not run: Dagster
+    shows them skipped, the validation page too), and publishes the marts a full build publishes."""
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    from orchestration.definitions import defs
+
+    env = copy_of_built(built_warehouse, tmp_path)
+    serving = tmp_path / "serving"
+    new_homicide_release(tmp_path / "snapshot")
+    instance = dg.DagsterInstance.ephemeral()
+    _, _, transform = daily(env, *WINDOW, instance)
+    rebuilt = materialized(transform)
+    assert {"marts/fct_homicides", "marts/fct_labour_market", "marts/kpi_annual", "marts/kpi_scorecard",
+            "staging/stg_worldbank__indicator_values", "serving/kpi_marts"} <= rebuilt
+    assert not {"marts/fct_visa_issuances", "marts/fct_border_encounters", "staging/stg_cbp__sbo_monthly_encounters",
+                "marts/fct_us_assistance"} & rebuilt
+
+    evaluated = {(e.asset_key.to_user_string(), e.check_name) for e in transform.get_asset_check_evaluations()}
+    checks_of = lambda asset: {name for key, name in evaluated if key == asset}  # noqa: E731
+    # kpi_annual was rebuilt: every fact's agreement with it runs, the unrebuilt facts' too
+    assert any(name.startswith("agrees_with_kpi_annual_fct_visa_issuances") for name in checks_of("marts/fct_visa_issuances"))
+    assert any(name.startswith("agrees_with_kpi_annual_fct_homicides") for name in checks_of("marts/fct_homicides"))
+    # a test of the State Department's models alone did not run: planned in the run, without a result
+    visa_only = [key for key in defs.resolve_asset_graph().asset_check_keys
+                 if key.asset_key.to_user_string() == "marts/fct_visa_issuances" and not key.name.startswith("agrees_with")]
+    assert visa_only
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(visa_only)
+    for key in visa_only:
+        assert (key.asset_key.to_user_string(), key.name) not in evaluated
+        assert records[key].run_id == transform.run_id and records[key].status == AssetCheckExecutionRecordStatus.PLANNED
+    page = (serving / "docs" / "validation.html").read_text()
+    assert "skipped (not rerun: their models were not rebuilt" in page
+    assert f"<td>{visa_only[0].name}</td><td>skipped</td>" in page
+
+    daily_marts = published_marts(serving)
+    full = run_job(env, *all_years(), instance=instance)
+    assert full.success
+    assert "marts/fct_visa_issuances" in materialized(full)  # every source reloaded: everything rebuilt
+    assert published_marts(serving) == daily_marts

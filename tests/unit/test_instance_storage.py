@@ -73,3 +73,58 @@ def test_only_the_most_recently_used_shards_keep_a_pool(dagster_home, monkeypatc
         # an evicted run's events are still there: its shard is simply reopened
         assert instance.get_run_by_id(run_ids[0]).is_success
         assert len(storage.get_records_for_run(run_ids[0]).records) > 5
+
+
+@dg.asset(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run())
+def yearly_range(context: dg.AssetExecutionContext) -> None:
+    return None
+
+
+RANGE_TAGS = {"dagster/asset_partition_range_start": "2023", "dagster/asset_partition_range_end": "2024"}
+
+
+def test_a_partition_range_is_stored_in_batches_one_transaction_each(dagster_home, monkeypatch):
+    """Dagster sends a range's materializations (and the run's planned events) to store_event_batch
+    (private layout: see PooledSqliteEventLogStorage.store_event_batch); every event arrives, and
+    Dagster's default storage reads them back."""
+    batches = []
+    original = PooledSqliteEventLogStorage.store_event_batch
+
+    def counting(self, events):
+        batches.append([event.dagster_event_type for event in events])
+        return original(self, events)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", counting)
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([yearly_range], instance=instance, tags=RANGE_TAGS)
+        assert result.success
+    assert [len(batch) for batch in batches if dg.DagsterEventType.ASSET_MATERIALIZATION in batch] == [2]
+    assert any(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED in batch and len(batch) == 2 for batch in batches)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.get() as default_instance:
+        records = default_instance.fetch_materializations(yearly_range.key, limit=10).records
+        assert sorted(record.partition_key for record in records) == ["2023", "2024"]
+        assert default_instance.get_run_by_id(result.run_id).is_success
+
+
+def test_a_batch_that_fails_half_way_stores_none_of_its_events(dagster_home, monkeypatch):
+    with dg.DagsterInstance.get() as instance:
+        run_id = dg.materialize([yearly_value], instance=instance, partition_key="2023").run_id
+        storage = instance.event_log_storage
+        events = [record.event_log_entry for record in storage.get_records_for_run(run_id).records][:3]
+        stored_before = len(storage.get_records_for_run(run_id).records)
+        original, calls = PooledSqliteEventLogStorage.store_event, []
+
+        def fail_on_the_second(self, event):
+            calls.append(event)
+            if len(calls) == 2:
+                raise RuntimeError("disk full")
+            return original(self, event)
+
+        monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event", fail_on_the_second)
+        with pytest.raises(RuntimeError, match="disk full"):
+            storage.store_event_batch(events)
+        monkeypatch.undo()
+        assert len(storage.get_records_for_run(run_id).records) == stored_before
+        storage.store_event_batch(events)  # and the storage is usable after it
+        assert len(storage.get_records_for_run(run_id).records) == stored_before + 3
