@@ -10,7 +10,7 @@
 #   deploy/services.sh daemon        schedules, sensors, the run queue, backfills, run monitoring
 #
 # The webserver and the daemon find the code server at KPI_CODE_SERVER_HOST:KPI_CODE_SERVER_PORT
-# (deploy/workspace.yaml). tests/integration/test_deploy.py starts the three this way.
+# (deploy/workspace.yaml). tests/integration/test_postgres_deployment.py starts the three this way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${KPI_BIN:-.venv/bin}
