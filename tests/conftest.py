@@ -15,8 +15,10 @@ COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 
 
 # Test modules whose tests share state in file order (one warehouse that each test leaves to the
-# next): with xdist they run on one worker, in order. Every other test goes to whichever worker is free.
-SERIAL_MODULES = frozenset({"tests/integration/test_crashes.py"})
+# next), or share a module fixture too dear to make on both workers (the PostgreSQL deployment's
+# full build through three processes, about 110 s): with xdist they run on one worker, in order.
+# Every other test goes to whichever worker is free.
+SERIAL_MODULES = frozenset({"tests/integration/test_crashes.py", "tests/integration/test_postgres_deployment.py"})
 
 
 def pytest_xdist_make_scheduler(config, log):
