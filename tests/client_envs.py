@@ -2,13 +2,15 @@
 
 The clients a BI user runs (other DuckDB releases, duckdb-engine with several SQLAlchemy versions,
 polars, psycopg 3, the DuckDB CLI) are not dependencies of the project: each set is installed into its
-own virtualenv, made once per lock file (keyed by its sha256) in pytest's cache and reused. Each lock
+own virtualenv, made once per lock file (keyed by its sha256) in pytest's cache and reused (the first
+xdist worker to need one makes it under a file lock; the others wait for it). Each lock
 is compiled from ``<name>.in`` like requirements.lock:
 ``.venv/bin/uv pip compile tests/clients/<name>.in --python-version 3.11 --generate-hashes --no-header -o tests/clients/<name>.txt``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import subprocess
 import sys
@@ -25,14 +27,21 @@ def client_python(cache: pytest.Cache, name: str) -> Path:
     if sys.version_info[:2] != (3, 11):
         pytest.fail(f"{lock} is compiled for Python 3.11, not {sys.version_info[:2]}: recompile it")
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
-    venv = Path(cache.mkdir(f"client-{name}-{digest}")) / "venv"
+    env_dir = Path(cache.mkdir(f"client-{name}-{digest}"))
+    venv = env_dir / "venv"
     python = venv / "bin" / "python"
     marker = venv / ".installed"
-    if not marker.is_file():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
-        result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                                 "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", str(lock)],
-                                capture_output=True, text=True)
-        assert result.returncode == 0, f"installing {lock.name} failed:\n{result.stdout}\n{result.stderr}"
-        marker.write_text(digest)
+    with open(env_dir / "install.lock", "w") as install_lock:
+        fcntl.flock(install_lock, fcntl.LOCK_EX)
+        if not marker.is_file():
+            _install(venv, python, lock, marker, digest)
     return python
+
+
+def _install(venv: Path, python: Path, lock: Path, marker: Path, digest: str) -> None:
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                             "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", str(lock)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"installing {lock.name} failed:\n{result.stdout}\n{result.stderr}"
+    marker.write_text(digest)

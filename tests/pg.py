@@ -44,9 +44,12 @@ def _ensure_system_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
-                       check=True, capture_output=True)
-        return pwd.getpwnam(PG_SYSTEM_USER)
+        added = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+                               capture_output=True, text=True)
+        try:  # another xdist worker may have created it first (useradd then fails: it exists)
+            return pwd.getpwnam(PG_SYSTEM_USER)
+        except KeyError:
+            raise RuntimeError(f"useradd {PG_SYSTEM_USER} failed: {added.stderr.strip()}") from None
 
 
 @dataclass
