@@ -86,9 +86,6 @@ def scaled(cluster, factor: int) -> dict:
     results = {}
     with work_root("kpi-bench-engines-scale-") as root:
         snapshot, rows = scale.generate_snapshot(factor, root / "snapshot")
-        for source_dir in BUNDLED_SNAPSHOT.iterdir():  # every other source as bundled, so the build is whole
-            if source_dir.is_dir() and not (snapshot / source_dir.name).exists():
-                (snapshot / source_dir.name).symlink_to(source_dir, target_is_directory=True)
         for engine in ENGINES:
             # the default countries: the other sources' bundled files name only those (scale.cbp_countries()
             # lists every seed country the CBP file has)

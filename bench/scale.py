@@ -58,7 +58,6 @@ from orchestration.transport import MANIFEST_NAME, sha256_bytes
 DEFAULT_FACTORS = (1, 10, 100, 1000)
 INCREMENTAL_HISTORIES = (1, 20)
 INCREMENTAL_YEARS = (2024, 2024)
-OTHER_SOURCES = ("worldbank", "state_dept", "foreign_assistance")
 OHSS_LANDING = "ohss-khsm-encounters-usbp-fy25m11"
 OHSS_WORKBOOK = BUNDLED_SNAPSHOT_DIR / "cbp" / OHSS_LANDING / "KHSM_Encounters_USBP_fy25m11.xlsx"
 SOUTHWEST = "Southwest Land Border"
@@ -317,9 +316,11 @@ def write_landing(cbp_dir: Path, released: dt.date, body: bytes) -> Path:
 
 
 def link_real_sources(out_dir: Path) -> None:
-    """The bundled snapshot's other sources and the real OHSS workbook, linked rather than copied."""
-    for source in OTHER_SOURCES:
-        (out_dir / source).symlink_to(BUNDLED_SNAPSHOT_DIR / source, target_is_directory=True)
+    """Every other source of the bundled snapshot and the real OHSS workbook, linked rather than copied
+    (a full build needs every source)."""
+    for source_dir in sorted(BUNDLED_SNAPSHOT_DIR.iterdir()):
+        if source_dir.is_dir() and source_dir.name != "cbp":
+            (out_dir / source_dir.name).symlink_to(source_dir, target_is_directory=True)
     (out_dir / "cbp").mkdir()
     (out_dir / "cbp" / OHSS_LANDING).symlink_to(BUNDLED_SNAPSHOT_DIR / "cbp" / OHSS_LANDING, target_is_directory=True)
 
