@@ -54,6 +54,9 @@ def _url(env: dict[str, str], name: str, default: str) -> str:
     return url.rstrip("/")
 
 
+DONOR_COUNTRY = "USA"
+
+
 def parse_countries(raw: str) -> tuple[str, ...]:
     codes = tuple(code.strip().upper() for code in raw.split(",") if code.strip())
     if not codes:
@@ -67,6 +70,11 @@ def parse_countries(raw: str) -> tuple[str, ...]:
         )
     if len(set(codes)) != len(codes):
         raise SettingsError(f"KPI_COUNTRIES lists a country twice: {raw!r}")
+    if DONOR_COUNTRY in codes:
+        # the seed knows the United States as the donor and destination; no publisher reports it as a
+        # country of origin (border encounters, visas, removals of US citizens), so every load would fail
+        raise SettingsError(f"KPI_COUNTRIES lists {DONOR_COUNTRY}: the warehouse compares countries of origin with "
+                            "Honduras; the United States is the donor and destination in every KPI")
     return codes
 
 

@@ -141,6 +141,22 @@ def test_a_partial_year_that_is_not_the_last_fails_its_suite(frames):
 # ---------------------------------------------------------------- bad input names the problem
 
 
+def test_a_comparator_the_tables_do_not_break_out_has_no_rows():
+    """Costa Rica and Belize are inside "Other" in every table (the columns are the top ten): the
+    release loads for the configured countries it names, with no rows, not zeros, for the others."""
+    monthly, annual = dhs.parse_workbook(AUGUST.read_bytes(), _landed(AUGUST), "f", (*COUNTRIES, "CRI", "BLZ", "VEN"))
+    assert set(annual.citizenship_code) == {*COUNTRIES, "VEN"} and set(monthly.citizenship_code) == {*COUNTRIES, "VEN"}
+    assert (annual[annual.citizenship_code == "HND"].persons > 0).all()
+
+
+def test_a_renamed_citizenship_fails_naming_the_country_and_the_column():
+    # every "Honduras" cell of the workbook (its column headers) spelled as the warehouse does not know it
+    body = _workbook_with(AUGUST, b"<t>Honduras</t>", b"<t>Republica de Honduras</t>")
+    with pytest.raises(SourceFormatError, match=r"no table has a column for \['HND'\].*'Republica de Honduras' \(.*\).*"
+                                                r"country_aliases.csv"):
+        dhs.parse_workbook(body, _landed(AUGUST), "f", COUNTRIES)
+
+
 def test_a_renamed_table_fails_naming_it():
     body = _workbook_with(AUGUST, b"DHS Removals by Selected Citizenship: Fiscal", b"DHS Removals by Chosen Citizenship: Fiscal")
     with pytest.raises(SourceFormatError, match=r"\[dhs_enforcement\] .*no sheet titled \['DHS Removals by Selected Citizenship'\]"):

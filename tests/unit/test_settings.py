@@ -24,6 +24,7 @@ def test_defaults_work_from_a_fresh_clone():
         ({"KPI_COUNTRIES": "HND;GTM"}, "does not know: HND;GTM"),
         ({"KPI_COUNTRIES": " , "}, "KPI_COUNTRIES is empty"),
         ({"KPI_COUNTRIES": "HND,HND"}, "lists a country twice"),
+        ({"KPI_COUNTRIES": "HND,USA"}, "lists USA: the warehouse compares countries of origin"),
         ({"KPI_SOURCE_MODE": "offline"}, "KPI_SOURCE_MODE='offline'"),
         ({"KPI_WORLDBANK_BASE_URL": "ftp://x"}, "KPI_WORLDBANK_BASE_URL='ftp://x' is not an http"),
         ({"KPI_HTTP_TIMEOUT_SECONDS": "soon"}, "is not a number"),

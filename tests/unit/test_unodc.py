@@ -18,6 +18,7 @@ from orchestration.validation import validate_frame
 SNAPSHOT = Path(__file__).resolve().parents[2] / "snapshot"
 WORKBOOK = SNAPSHOT / "unodc" / "wdr-2024-annex-7.1-drug-seizures-2018-2022" / "7.1_Drug_seizures_2018-2022.xlsx"
 COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
+DBT_SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,14 @@ def test_a_country_name_that_disagrees_with_its_code_is_an_error():
     body = _workbook_with(b"<t>Honduras</t>", b"<t>Guatemala</t>")
     with pytest.raises(SourceFormatError, match=r"\[unodc\] .*row \d+: country 'Guatemala' is not msCode 'HND'"):
         unodc.parse_workbook(body, _landed(), "f", COUNTRIES)
+
+
+def test_every_country_of_the_warehouse_parses_under_the_annex_spelling():
+    """KPI_COUNTRIES may name any seed country: the annex spells some in the UN's long form
+    ("Venezuela (Bolivarian Republic of)", "United States of America")."""
+    every_country = tuple(line.split(",")[0] for line in (DBT_SEEDS / "countries.csv").read_text().splitlines()[1:])
+    parsed = unodc.parse_workbook(WORKBOOK.read_bytes(), _landed(), "f", every_country)
+    assert {"VEN", "USA", "CRI", "HND"} <= set(parsed.country_iso3)
 
 
 def test_a_renamed_column_is_an_error():

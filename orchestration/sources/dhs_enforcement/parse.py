@@ -18,7 +18,9 @@ notes. The traps, each handled here:
 * every cell is rounded to the nearest 10 by the publisher (totals need not add up);
 * the citizenship columns are the top ten of the latest twelve months, so the set changes between
   releases: a country without a column (Nicaragua in the April 2024 removals sheet is inside
-  "Other") has no row for that release, never a zero;
+  "Other"; Belize or Costa Rica in every table) has no row for that release, never a zero. A
+  renamed citizenship is told apart by its column: a configured country without a column while a
+  column names a citizenship the warehouse does not know fails the release;
 * the last fiscal year is partial, labelled "YTD": ``is_partial_year`` is set, and the marts never
   publish it as a complete year;
 * month rows belong to the fiscal-year row above them.
@@ -204,6 +206,12 @@ def _countries_only(rows: list[dict], countries: tuple[str, ...]) -> list[dict]:
     return kept
 
 
+def unknown_citizenships(sheet_name: str, rows: list[dict]) -> set[str]:
+    """The citizenship columns of a table that name no country the warehouse knows, as 'name' (sheet)."""
+    return {f"{row['citizenship']!r} ({sheet_name.strip()})" for row in rows
+            if row["citizenship"] not in NON_COUNTRY_COLUMNS and iso3_for_name(row["citizenship"]) is None}
+
+
 def parse_workbook(body: bytes, landed: LandedFile, fetch_id: str, countries: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(monthly, annual) rows of the configured countries from one release's workbook."""
     location = f"{landed.url} (archived as {landed.path})"
@@ -223,25 +231,27 @@ def parse_workbook(body: bytes, landed: LandedFile, fetch_id: str, countries: tu
     if len(releases) != 1:
         raise SourceFormatError(SOURCE, location, f"the tables name different releases: {sorted(releases)}")
     vintage = releases.pop()
-    annual_parts, monthly_parts, seen_codes = [], [], set()
+    annual_parts, monthly_parts, seen_codes, unknown = [], [], set(), set()
     for table, (_, sheet, sheet_name) in found.items():
         where = f"{location}, sheet {sheet_name!r}"
-        annual, monthly = parse_table(sheet, where)
+        parsed_annual, monthly = parse_table(sheet, where)
         months_reported: dict[int, int] = {}
         for row in monthly:
             months_reported.setdefault(row["fiscal_year"], set()).add(row["fiscal_month"])
         months_reported = {year: len(months) for year, months in months_reported.items()}
         common = {"vintage": vintage, "measure": TABLES[table], "source_url": landed.url, "fetch_id": fetch_id}
         annual = [{**row, **common, "months_reported": months_reported.get(row["fiscal_year"], 0),
-                   "data_current_as_of": current_as_of(sheet)} for row in _countries_only(annual, countries)]
+                   "data_current_as_of": current_as_of(sheet)} for row in _countries_only(parsed_annual, countries)]
         monthly = [{**row, **common} for row in _countries_only(monthly, countries)]
         seen_codes |= {row["citizenship_code"] for row in annual}
+        unknown |= unknown_citizenships(sheet_name, parsed_annual)
         annual_parts += annual
         monthly_parts += monthly
     unseen = sorted(set(countries) - seen_codes)
-    if unseen:
-        raise SourceFormatError(SOURCE, location, f"no table has a column for {unseen} (renamed citizenship? add its "
-                                                  "spelling to dbt_project/seeds/country_aliases.csv)")
+    if unseen and unknown:
+        raise SourceFormatError(SOURCE, location, f"no table has a column for {unseen}, and columns name citizenships the "
+                                                  f"warehouse does not know: {sorted(unknown)} (renamed citizenship? add "
+                                                  "its spelling to dbt_project/seeds/country_aliases.csv)")
     return _monthly_frame(monthly_parts), _annual_frame(annual_parts)
 
 
