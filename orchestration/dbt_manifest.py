@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -29,15 +30,22 @@ def manifest_is_stale(manifest: Path = MANIFEST_PATH) -> bool:
 
 
 def ensure_manifest() -> Path:
-    """Run ``dbt parse`` (in-process) when the manifest is missing or older than any file of the dbt project."""
-    if manifest_is_stale():
-        from dbt.cli.main import dbtRunner
+    """Run ``dbt parse`` (in-process) when the manifest is missing or older than any file of the dbt project.
 
-        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-                                     "--profiles-dir", str(DBT_PROJECT_DIR)])
-        if not result.success:
-            raise RuntimeError(f"dbt parse of {DBT_PROJECT_DIR} failed: {result.exception}")
+    Processes that start together on a fresh checkout (the webserver and the daemon, two runs, the
+    test workers) would parse at once and read each other's half-written manifest: the first one
+    parses under a file lock, the others wait for it and find the manifest fresh."""
+    MANIFEST_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with open(MANIFEST_PATH.parent / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale():
+            from dbt.cli.main import dbtRunner
+
+            os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+            result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                                         "--profiles-dir", str(DBT_PROJECT_DIR)])
+            if not result.success:
+                raise RuntimeError(f"dbt parse of {DBT_PROJECT_DIR} failed: {result.exception}")
     return MANIFEST_PATH
 
 

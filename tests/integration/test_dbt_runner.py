@@ -112,3 +112,31 @@ def test_a_new_warehouse_path_reuses_the_partial_parse_state(tmp_path, monkeypat
     assert second and not [event for event in second if event[0] == "UnableToPartialParse"], second
     renamed = parse_for(tmp_path / "third" / "other.duckdb")  # another database name: parsed afresh
     assert [event for event in renamed if event[0] == "UnableToPartialParse"], renamed
+
+
+def test_processes_starting_together_on_a_fresh_checkout_read_one_whole_manifest(tmp_path):
+    """The definitions parse the dbt project when its manifest is missing: processes that start at
+    once on a fresh clone (the webserver and the daemon, test workers) must not read each other's
+    half-written manifest.json (they did: orjson.JSONDecodeError in every worker of a fresh CI run).
+    A race: without the lock this failed one run in two here, never with it."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO_ROOT
+
+    checkout = tmp_path / "checkout"
+    for part in ("orchestration", "dbt_project", "expectations"):
+        shutil.copytree(REPO_ROOT / part, checkout / part, ignore=shutil.ignore_patterns("target", "__pycache__", "logs"))
+    reader = ("import json; from orchestration.dbt_manifest import ensure_manifest, MANIFEST_PATH; "
+              f"assert str(MANIFEST_PATH).startswith({str(checkout)!r}); print(len(json.loads(ensure_manifest().read_text())['nodes']))")
+    env = {**__import__("os").environ, "PYTHONPATH": str(checkout)}
+    processes = []
+    for _ in range(6):  # staggered, so that some read while others still write
+        processes.append(subprocess.Popen([sys.executable, "-c", reader], cwd=checkout, env=env, text=True,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        time.sleep(0.4)
+    outcomes = [(process.wait(timeout=600), process.stdout.read().strip(), process.stderr.read()[-2000:]) for process in processes]
+    assert all(code == 0 for code, _, _ in outcomes), outcomes
+    assert len({nodes for _, nodes, _ in outcomes}) == 1 and int(outcomes[0][1]) > 100
