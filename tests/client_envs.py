@@ -10,13 +10,14 @@ is compiled from ``<name>.in`` like requirements.lock:
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import made_once
 
 CLIENTS_DIR = Path(__file__).resolve().parent / "clients"
 
@@ -27,21 +28,13 @@ def client_python(cache: pytest.Cache, name: str) -> Path:
     if sys.version_info[:2] != (3, 11):
         pytest.fail(f"{lock} is compiled for Python 3.11, not {sys.version_info[:2]}: recompile it")
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
-    env_dir = Path(cache.mkdir(f"client-{name}-{digest}"))
-    venv = env_dir / "venv"
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    with open(env_dir / "install.lock", "w") as install_lock:
-        fcntl.flock(install_lock, fcntl.LOCK_EX)
-        if not marker.is_file():
-            _install(venv, python, lock, marker, digest)
-    return python
+    venv = made_once(Path(cache.mkdir(f"client-{name}-{digest}")) / "venv", lambda venv: _install(venv, lock))
+    return venv / "bin" / "python"
 
 
-def _install(venv: Path, python: Path, lock: Path, marker: Path, digest: str) -> None:
+def _install(venv: Path, lock: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+    result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                              "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", str(lock)],
                             capture_output=True, text=True)
     assert result.returncode == 0, f"installing {lock.name} failed:\n{result.stdout}\n{result.stderr}"
-    marker.write_text(digest)

@@ -88,16 +88,12 @@ def all_years() -> tuple[int, int]:
     return int(keys[0]), int(keys[-1])
 
 
-def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
-    """A directory made once per ``pytest`` run and shared by its xdist workers: the first worker
-    to ask makes it with ``make`` while holding a lock, the others wait for it and reuse it. A
-    failed ``make`` leaves nothing, so the next worker tries again (and fails the same way)."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the run's own temp root, common to its workers
-    target = base / "shared" / name
-    target.parent.mkdir(exist_ok=True)
-    with open(target.parent / f"{name}.lock", "w") as lock:
+def made_once(target: Path, make: Callable[[Path], None]) -> Path:
+    """``target``, a directory made by ``make`` once for every process that asks (xdist workers): the
+    first makes it while holding a file lock, the others wait for it and reuse it. A failed ``make``
+    leaves nothing complete, so the next process tries again (and fails the same way)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / ".complete").is_file():
             shutil.rmtree(target, ignore_errors=True)
@@ -105,6 +101,14 @@ def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Pat
             make(target)
             (target / ".complete").touch()
     return target
+
+
+def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A directory made once per ``pytest`` run and shared by its xdist workers (``made_once``)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's own temp root, common to its workers
+    return made_once(base / "shared" / name, make)
 
 
 class RecordedResult(ExecutionResult):

@@ -12,7 +12,7 @@ import pytest
 from orchestration.errors import SourceFetchError, SourceFormatError
 from orchestration.settings import Settings
 from orchestration.sources import dhs_enforcement as dhs
-from orchestration.transport import LandedFile, LandingWriter, LiveFetcher, http_session, list_landings
+from orchestration.transport import LandedFile, acquire_landings, list_landings
 from orchestration.validation import validate_frame
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "snapshot"
@@ -203,15 +203,10 @@ def _serve(httpserver):
 
 
 def _fetch(httpserver, tmp_path, workbook_urls=()):
-    writer = LandingWriter(tmp_path, dhs.SOURCE, licence=dhs.LICENCE)
     base = httpserver.url_for("/").rstrip("/")
-    fetcher = LiveFetcher(dhs.SOURCE, writer, http_session(), base, 5, 1)
-    try:
-        writer.metadata.update(dhs.fetch(fetcher, base, workbook_urls))
-    except BaseException:
-        writer.finish(complete=False)
-        raise
-    return writer.finish()
+    [landing] = acquire_landings(dhs.SOURCE, "live", tmp_path / "snapshot", tmp_path, lambda fetcher: dhs.fetch(fetcher, base, workbook_urls),
+                                 base_url=base, licence=dhs.LICENCE, timeout_seconds=5, retries=1, backoff_factor=0)
+    return landing
 
 
 def test_live_fetch_takes_the_newest_release_from_the_tables_page_and_parses_like_replay(httpserver, tmp_path, settings, frames):

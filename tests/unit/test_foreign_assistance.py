@@ -14,7 +14,7 @@ import pytest
 from orchestration.errors import SourceFormatError
 from orchestration.settings import PROJECT_ROOT, Settings
 from orchestration.sources import foreign_assistance as fa
-from orchestration.transport import LandingWriter, LiveFetcher, http_session, list_landings
+from orchestration.transport import LandingWriter, acquire_landings, list_landings
 
 SNAPSHOT = PROJECT_ROOT / "snapshot"
 EARLIER_RELEASE = dt.date(2025, 4, 2)
@@ -273,19 +273,13 @@ def _serve(httpserver, later_summary_bytes, sector_rows, serve_second_page=True)
 
 
 def _fetch(httpserver, tmp_path, monkeypatch, settings):
-    writer = LandingWriter(tmp_path, fa.SOURCE, licence=fa.LICENCE)
-    fetcher = LiveFetcher(fa.SOURCE, writer, http_session(), httpserver.url_for("/"), 5, 0)
     csv_url = httpserver.url_for("/files/us_foreign_aid_country.csv")
     source_settings = tuple(sorted({**dict(settings.source_settings), "foreign_assistance_country_summary_url": csv_url}.items()))
     window = dataclasses.replace(settings, first_year=2024, last_year=2024, source_settings=source_settings,
                                  foreign_assistance_base_url=httpserver.url_for("/").rstrip("/"))  # fiscal years 2024 and 2025
-    try:
-        metadata = fa.fetch(fetcher, window)
-    except BaseException:
-        writer.finish(complete=False)
-        raise
-    writer.metadata.update(metadata)
-    return writer.finish(), window
+    [landing] = acquire_landings(fa.SOURCE, "live", tmp_path / "snapshot", tmp_path, lambda fetcher: fa.fetch(fetcher, window),
+                                 base_url=httpserver.url_for("/"), licence=fa.LICENCE, timeout_seconds=5, retries=0, backoff_factor=0)
+    return landing, window
 
 
 def test_live_fetch_follows_every_page_and_parses_like_replay(httpserver, tmp_path, monkeypatch, settings, later_summary_bytes, sector_rows):

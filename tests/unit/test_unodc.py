@@ -12,7 +12,7 @@ import pytest
 from orchestration.errors import SourceFormatError
 from orchestration.settings import Settings
 from orchestration.sources import unodc
-from orchestration.transport import LandedFile, LandingWriter, LiveFetcher, http_session, list_landings
+from orchestration.transport import LandedFile, acquire_landings, list_landings
 from orchestration.validation import validate_frame
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "snapshot"
@@ -117,15 +117,10 @@ def _fetch(httpserver, tmp_path, page=ANNEX_PAGE, url=None):
     httpserver.expect_request("/wdr2024_annex.html").respond_with_data(page, content_type="text/html")
     httpserver.expect_request("/documents/data-and-analysis/WDR_2024/Annex/7.1_Drug_seizures_2018-2022.xlsx").respond_with_data(
         WORKBOOK.read_bytes(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    writer = LandingWriter(tmp_path, unodc.SOURCE, licence=unodc.LICENCE)
     page_url = httpserver.url_for("/wdr2024_annex.html")
-    fetcher = LiveFetcher(unodc.SOURCE, writer, http_session(), page_url, 5, 0)
-    try:
-        writer.metadata.update(unodc.fetch(fetcher, page_url, url))
-    except BaseException:
-        writer.finish(complete=False)
-        raise
-    return writer.finish()
+    [landing] = acquire_landings(unodc.SOURCE, "live", tmp_path / "snapshot", tmp_path, lambda fetcher: unodc.fetch(fetcher, page_url, url),
+                                 base_url=page_url, licence=unodc.LICENCE, timeout_seconds=5, retries=0, backoff_factor=0)
+    return landing
 
 
 def test_live_fetch_finds_the_table_on_the_annex_page_and_parses_like_replay(httpserver, tmp_path, settings, seizures):
