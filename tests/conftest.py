@@ -57,6 +57,16 @@ def warehouse_env(root: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def schedule_away_from_now() -> dict[str, str]:
+    """Settings that put the daily schedule twelve hours from now: a test that starts a real daemon
+    (which runs the schedule, on by default) sees only its own runs at any time of day (at the
+    default 06:00 UTC the scheduled daily run once started inside the UI backfill test)."""
+    import datetime as dt
+
+    hour = (dt.datetime.now(dt.timezone.utc).hour + 12) % 24
+    return {"KPI_SCHEDULE_CRON": f"0 {hour} * * *", "KPI_SCHEDULE_TIMEZONE": "UTC"}
+
+
 def run_job(env: dict[str, str], first_year: int, last_year: int, force: bool = True, instance=None,
             asset_selection=None, job: str = "kpi_full_build", tags: dict[str, str] | None = None):
     """One run of ``job`` over a range of yearly partitions, with ``env`` as settings."""

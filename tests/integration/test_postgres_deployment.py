@@ -34,7 +34,7 @@ from orchestration.settings import Settings
 from orchestration.warehouse import RawLoad, new_load_id, warehouse_for
 from orchestration.warehouse_lock import PostgresAdvisoryLock, current_holder, warehouse_writer
 from orchestration.warehouse_postgres import LEDGER_LOCK, PostgresWarehouse
-from tests.conftest import REPO_ROOT, SNAPSHOT_DIR, all_years, warehouse_env
+from tests.conftest import REPO_ROOT, SNAPSHOT_DIR, all_years, schedule_away_from_now, warehouse_env
 from tests.helpers_serving import environment
 from tests.pg import free_port, start_cluster
 from tests.releases import worldbank_release
@@ -88,6 +88,7 @@ def deployment_env(cluster, root: Path) -> dict[str, str]:
         "DAGSTER_PG_USER": cluster.env()["KPI_PG_USER"], "DAGSTER_PG_PASSWORD": cluster.password,
         "DAGSTER_PG_DB": DAGSTER_DATABASE,
         "KPI_CODE_SERVER_PORT": str(free_port()), "KPI_DAGSTER_PORT": str(free_port()),
+        **schedule_away_from_now(),
     }
 
 

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from orchestration.publish import current_publication
-from tests.conftest import REPO_ROOT, copy_of_built
+from tests.conftest import REPO_ROOT, copy_of_built, schedule_away_from_now
 
 pytestmark = pytest.mark.integration
 DEADLINE_SECONDS = 420
@@ -48,7 +48,7 @@ def test_a_ui_backfill_covers_the_range_and_publishes_once(built_warehouse, tmp_
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**env, "DAGSTER_HOME": str(home)}
+    env = {**env, "DAGSTER_HOME": str(home), **schedule_away_from_now()}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     warehouse = Path(env["KPI_WAREHOUSE_PATH"])
