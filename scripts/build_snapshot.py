@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestration.countries import countries  # noqa: E402
-from orchestration.settings import DEFAULT_COUNTRIES, FIRST_YEAR  # noqa: E402
+from orchestration.core.countries import countries  # noqa: E402
+from orchestration.core.settings import DEFAULT_COUNTRIES, FIRST_YEAR  # noqa: E402
 from orchestration.sources import unhcr, worldbank  # noqa: E402
-from orchestration.sources.base import first_input_year  # noqa: E402
-from orchestration.transport import LandingWriter  # noqa: E402
+from orchestration.sources.contract import first_input_year  # noqa: E402
+from orchestration.fetch.archive import LandingWriter  # noqa: E402
 
 WORLDBANK_API = "https://api.worldbank.org/v2"
 UNHCR_API = "https://api.unhcr.org/population/v1"
@@ -330,7 +330,7 @@ def _check_unhcr_round_trip(shared: Path, landing) -> None:
 
 
 def _sha(path: Path) -> str:
-    from orchestration.transport import sha256_bytes
+    from orchestration.fetch.archive import sha256_bytes
     return sha256_bytes(path.read_bytes())
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from orchestration.sources.base import SourceSpec
+    from orchestration.sources.contract import SourceSpec
 
 
 def source_package_names() -> list[str]:

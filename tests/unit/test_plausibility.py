@@ -1,4 +1,4 @@
-"""Plausibility rules (orchestration/plausibility.py): releases against their neighbours and head
+"""Plausibility rules (orchestration/check/plausibility.py): releases against their neighbours and head
 counts against population, on small frames and on the real snapshot; raw history from a real DuckDB."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import plausibility
-from orchestration.loading import SOURCES
-from orchestration.settings import Settings
-from orchestration.transport import list_landings
-from orchestration.validation import validate_frame
-from orchestration.warehouse import RawLoad, load_source, raw_history
+from orchestration.config import load_settings
+from orchestration.check import plausibility
+from orchestration.load import plausibility_inputs
+from orchestration.platform.jobs import SOURCES
+from orchestration.fetch.archive import list_landings
+from orchestration.check.validation import validate_frame
+from orchestration.load.warehouse import RawLoad, load_source, raw_history
 
 WB = "worldbank_indicator_values"
 WB_RULE = next(rule for rule in plausibility.REVISION_RULES if rule.dataset == WB)
@@ -25,7 +26,7 @@ NO_DECLARATIONS = pd.DataFrame(columns=["dataset", "series", "first_year", "last
 @pytest.fixture(scope="module")
 def snapshot_frames() -> dict[str, pd.DataFrame]:
     """Every dataset of the bundled snapshot, as replay parses it (all landings together)."""
-    settings = Settings.from_env({})
+    settings = load_settings({})
     frames = {}
     for spec in SOURCES:
         frames.update(spec.parse(list_landings(settings.snapshot_dir, spec.name), settings))
@@ -167,7 +168,7 @@ def test_the_suite_names_series_release_and_years_of_a_failure():
 def test_the_bundled_snapshot_is_plausible(tmp_path, snapshot_frames):
     """Replay parses every landing together: the releases of the snapshot agree with each other and
     with population (so a full build is not stopped by its own data)."""
-    frame = plausibility.plausibility_check_frames(snapshot_frames, tmp_path / "no-warehouse.duckdb")[plausibility.CHECK_SUITE]
+    frame = plausibility_inputs.plausibility_check_frames(snapshot_frames, tmp_path / "no-warehouse.duckdb")[plausibility.CHECK_SUITE]
     assert set(frame["rule"]) == {"revision", *(rule.name for rule in plausibility.CEILING_RULES)}
     assert frame["implausible_count"].sum() == 0, frame[frame["implausible_count"] > 0].to_dict("records")
     assert validate_frame(plausibility.CHECK_SUITE, frame).success
@@ -194,7 +195,7 @@ def test_a_load_compares_with_what_raw_keeps(tmp_path):
     load_source(warehouse, "worldbank", [RawLoad(WB, previous, ("country_iso3", "indicator_id", "vintage"), "year")],
                 (2000, 2030), "load-1", "fingerprint-1")
     new = previous.assign(value=previous["value"] * 1000, vintage=dt.date(2026, 6, 1))
-    frame = plausibility.plausibility_check_frames({WB: new}, warehouse)[plausibility.CHECK_SUITE]
+    frame = plausibility_inputs.plausibility_check_frames({WB: new}, warehouse)[plausibility.CHECK_SUITE]
     [row] = frame[frame["rule"] == "revision"].to_dict("records")
     assert (row["compared_with"], row["implausible_years"]) == ("2026-04-08", "2020-2021")
     with duckdb.connect(str(warehouse), read_only=True) as conn:

@@ -10,15 +10,16 @@ import math
 import pandas as pd
 import pytest
 
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.config import load_settings
+from orchestration.core.settings import PROJECT_ROOT
 from orchestration.sources import worldbank
-from orchestration.transport import list_landings
+from orchestration.fetch.archive import list_landings
 from tests.conftest import SNAPSHOT_DIR
 
 
 @pytest.fixture(scope="module")
 def values() -> pd.DataFrame:
-    return worldbank.SPEC.parse(list_landings(SNAPSHOT_DIR, worldbank.SOURCE), Settings.from_env({}))["worldbank_indicator_values"]
+    return worldbank.SPEC.parse(list_landings(SNAPSHOT_DIR, worldbank.SOURCE), load_settings({}))["worldbank_indicator_values"]
 
 
 def _value(values, country, indicator, year, vintage) -> float:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
-from orchestration.transport import LiveFetcher
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 

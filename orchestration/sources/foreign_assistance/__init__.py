@@ -11,8 +11,8 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
-from orchestration.transport import Landing, archived_release_dates
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.fetch.archive import Landing, archived_release_dates
 
 _parse_module = importlib.import_module(f"{__name__}.parse")
 reexport(__name__, _parse_module, *(importlib.import_module(f"{__name__}.{part}") for part in ("fetch", "checks")))

@@ -12,8 +12,9 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
-from orchestration.transport import Landing, LiveFetcher
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.fetch.archive import Landing
+from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
