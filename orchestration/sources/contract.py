@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
+from orchestration.check.plausibility import Plausibility
 from orchestration.core.settings import SourceSetting  # noqa: F401  (what a source declares)
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class SourceSpec:
     datasets: tuple[RawDataset, ...]
     fetch: Callable[["LiveFetcher", "Settings"], dict]
     parse: Callable[[list["Landing"], "Settings"], dict[str, pd.DataFrame]]
+    # the revision bounds and ceilings the generic plausibility check applies before any load
+    plausibility: "Plausibility"
     settings: tuple[SourceSetting, ...] = ()
     # extra frames to validate beside the loads (reconciliations such as "classes sum to the total"),
     # keyed by suite name; they are validated, never loaded. ``check_suites`` names them up front so

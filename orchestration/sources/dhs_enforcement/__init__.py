@@ -14,6 +14,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.sources.dhs_enforcement.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
 
@@ -60,6 +61,7 @@ SPEC = SourceSpec(
                         "credible_fear_referrals KPIs' source.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     parse=_parse,
     check_frames=check_frames,

@@ -12,6 +12,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.sources.foreign_assistance.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing, archived_release_dates
 
 _parse_module = importlib.import_module(f"{__name__}.parse")
@@ -68,6 +69,7 @@ SPEC = SourceSpec(
             description="The USG sector taxonomy (sector -> category) of each API release.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=fetch,
     parse=_parse,
     check_frames=check_frames,
