@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from orchestration.publish.explain import LINEAGE_PAGE, cell_anchor
+
 FOCUS_COUNTRY = "HND"
 COLOURS = {"HND": "#1f4e9c", "GTM": "#e08214", "SLV": "#1b9e77", "NIC": "#984ea3", "MEX": "#a6761d"}
 OTHER_COLOURS = ("#666666", "#e7298a", "#66a61e", "#e6ab02", "#7570b3")
@@ -75,7 +77,8 @@ def fetch_report_data(connection: duckdb.DuckDBPyConnection) -> dict[str, list[d
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'marts'").fetchall()
     kpi_annual_columns = [column for table, column in columns if table == "kpi_annual"]
     population_available = ("fct_labour_market", "population") in set(columns)
-    data = {}
+    # the publication writes docs/kpi_lineage.html (orchestration/publish/explain.py) from marts.kpi_lineage
+    data = {"lineage": [{"page": f"docs/{LINEAGE_PAGE}"}] if any(table == "kpi_lineage" for table, _ in columns) else []}
     for name, sql in report_queries(kpi_annual_columns, population_available).items():
         cursor = connection.execute(sql)
         names = [d[0] for d in cursor.description]
@@ -419,6 +422,7 @@ class _Context:
     vintages: dict[str, list[str]]
     population: dict[tuple[str, int], float]
     scorecard: dict[tuple[str, str], dict]
+    lineage_page: str | None = None  # each absolute value links to its section there, when published
 
 
 def _context(data: dict[str, list[dict]]) -> _Context:
@@ -441,6 +445,7 @@ def _context(data: dict[str, list[dict]]) -> _Context:
         vintages={k: sorted(v) for k, v in vintages.items()},
         population={(row["country_iso3"], row["year"]): row["population"] for row in data.get("population", [])},
         scorecard={(row["country_iso3"], row["kpi_id"]): row for row in data["scorecard"]},
+        lineage_page=next((row["page"] for row in data.get("lineage", [])), None),
     )
 
 
@@ -564,6 +569,13 @@ def _headline(kpi: dict, focus: dict | None) -> str:
     return text + " " + _status_badge(focus.get("status"), kpi)
 
 
+def _explained(text: str, ctx: _Context, country: str, kpi_id: str, year: int, value) -> str:
+    """A published value linked to its section of the lineage page (originals, files, releases), offline."""
+    if not ctx.lineage_page or _missing(value):
+        return text
+    return f'<a href="{ctx.lineage_page}#{cell_anchor(country, kpi_id, year)}" title="where this value comes from">{text}</a>'
+
+
 def _absolute_table(kpi: dict, values: Series, ctx: _Context) -> str:
     """Every published value, year by year and country by country, one click away."""
     countries = [c for c in ctx.countries if values.get(c)]
@@ -574,7 +586,8 @@ def _absolute_table(kpi: dict, values: Series, ctx: _Context) -> str:
     head = "".join(f'<th data-country="{c}">{html.escape(ctx.names.get(c, c))}</th>' for c in countries)
     body = "".join(
         f"<tr><td>{format_year(year, kpi['year_basis'])}</td>"
-        + "".join(f'<td data-country="{c}">{format_value(by_year[c].get(year), kpi["measure_kind"], exact=True)}</td>' for c in countries)
+        + "".join(f'<td data-country="{c}">{_explained(format_value(by_year[c].get(year), kpi["measure_kind"], exact=True), ctx, c, kpi["kpi_id"], year, by_year[c].get(year))}</td>'
+                  for c in countries)
         + "</tr>" for year in years)
     return (f'<details><summary>Absolute figures by year ({html.escape(kpi["unit"])})</summary><div class="table-wrap">'
             f'<table class="absolute"><thead><tr><th>Year</th>{head}</tr></thead><tbody>{body}</tbody></table></div></details>')
