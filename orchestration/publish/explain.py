@@ -35,7 +35,8 @@ FROM marts.kpi_annual {where} ORDER BY kpi_id, country_iso3, year
 LINEAGE_SQL = """
 SELECT country_iso3, kpi_id, year, role, step, source_id, source_vintage, fetch_id, file_path, file_sha256, source_url,
        location, original_text, original_value, series_id, original_year
-FROM marts.kpi_lineage {where} ORDER BY kpi_id, country_iso3, year, role, series_id, original_year
+FROM marts.kpi_lineage {where}
+ORDER BY kpi_id, country_iso3, year, role = 'denominator', role, series_id, original_year DESC, location
 """
 REVISIONS_SQL = """
 SELECT source_id, country_iso3, series_id, year, vintage, value, previous_vintage, previous_value, is_latest_vintage
