@@ -33,12 +33,15 @@ COVERED = {
     "worldbank_wdi": None,
     "dhs_ohss_enforcement": None,
     "unhcr_population": {"refugees_by_origin", "asylum_seekers_by_origin", "idps"},
+    "unodc_drug_seizures": None,
+    "dhs_ohss_encounters": None,
 }
 ROLES = {
     "employment": ["factor", "percent_deducted"],
     "jobs_created": ["minuend.factor", "minuend.percent_deducted", "subtrahend.factor", "subtrahend.percent_deducted"],
 }
-SUMMED = {"refugees_by_origin", "asylum_seekers_by_origin"}  # one summand per country of asylum
+# one summand per country of asylum; per published seizure row of a cocaine-type drug
+SUMMED = {"refugees_by_origin", "asylum_seekers_by_origin", "cocaine_seized_kg"}
 SAMPLES_PER_SOURCE = 40
 
 
