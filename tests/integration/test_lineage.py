@@ -35,6 +35,7 @@ COVERED = {
     "unhcr_population": {"refugees_by_origin", "asylum_seekers_by_origin", "idps"},
     "unodc_drug_seizures": None,
     "dhs_ohss_encounters": None,
+    "foreign_assistance_gov": None,
 }
 ROLES = {
     "employment": ["factor", "percent_deducted"],
