@@ -26,7 +26,6 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
-from orchestration.transform.contracts import source_contract_rows
 from orchestration.transform.manifest import ensure_manifest, project_fingerprint
 from orchestration.transform.dbt_runner import build
 from orchestration.platform.jobs import SOURCES
@@ -41,11 +40,12 @@ INCREMENTAL_SELECTOR = "tag:incremental"
 
 
 class KpiDbtTranslator(DagsterDbtTranslator):
-    """Maps dbt sources onto the loading assets' keys (raw/<table>); models keep dbt's defaults."""
+    """Maps dbt sources onto the keys of what writes them (<schema>/<table>: the loading assets' raw/<table>,
+    and meta/source_contracts, which the dbt step writes before building); models keep dbt's defaults."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([RAW_PREFIX, dbt_resource_props["name"]])
+            return dg.AssetKey([dbt_resource_props.get("schema") or RAW_PREFIX, dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -86,8 +86,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     # profiles.yml reads the warehouse path and target from the environment: the validated settings
     os.environ.update(settings.dbt_env())
     warehouse = warehouse_for(settings)
-    # dim_kpi reads each source's licence and cadence from its contract, not from a copy in a seed
-    warehouse.record_source_contracts(source_contract_rows(SOURCES))
     publication = current_publication(settings.serving_dir)
     pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
     fingerprint = project_fingerprint()
