@@ -19,6 +19,7 @@ from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
 from orchestration.load.lock import WarehouseBusy, hold_for_run
+from orchestration.fetch.phase import FETCH_PHASE_TAG, landings_from, run_phase
 
 RAW_PREFIX = "raw"
 RAW_GROUP = "raw"
@@ -93,6 +94,27 @@ def settings_for_step() -> Settings:
         raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from exc
 
 
+def specs_in_selection(asset_selection) -> list[SourceSpec]:
+    """The sources a run loads: those with a raw asset in its selection (None: the whole job, every source)."""
+    from orchestration.sources import discover
+
+    specs = list(discover())
+    if asset_selection is None:
+        return specs
+    return [spec for spec in specs if any(raw_asset_key(dataset.name) in asset_selection for dataset in spec.datasets)]
+
+
+def fetch_phase_of_run(context: dg.AssetExecutionContext, settings: Settings):
+    """Live mode: the landings this run's fetch phase got, running the phase first if nobody has
+    (orchestration/fetch/phase.py), before this step takes the writer lock. A retry of the step
+    fetches its source again itself (None)."""
+    if settings.source_mode != "live" or context.retry_number > 0:
+        return None
+    phase_id = context.dagster_run.tags.get(FETCH_PHASE_TAG) or context.run_id
+    results = run_phase(phase_id, specs_in_selection(context.dagster_run.asset_selection), settings, log=context.log.info)
+    return landings_from(results, settings)
+
+
 def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"load_{spec.name}",
@@ -110,10 +132,12 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def load(context: dg.AssetExecutionContext):
         settings = settings_for_step()
+        fetched = fetch_phase_of_run(context, settings)  # before the lock: fetching never holds it
         hold_warehouse(context, settings)
         with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
-                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info)
+                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info,
+                               fetched=fetched)
         plan = outcome.plan
         if plan.action != LOAD:
             yield from _checks_not_run(spec, plan.reason)
