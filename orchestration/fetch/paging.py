@@ -80,9 +80,10 @@ def _fingerprint(value) -> str:
 
 
 def check_answer_complete(source: str, contract: PagingContract, answer: Answer, request_location: str,
-                          row_key: Callable[[Any], str] | None = None) -> None:
+                          row_key: Callable[[Any], str] | None = None, requested_page_size: int | None = None) -> None:
     """Refuse an answer that is not whole (see the module's rules). ``row_key`` describes a row's
-    identity for the no-row-twice rule, e.g. "for HND 2025" (default: the whole row as JSON)."""
+    identity for the no-row-twice rule, e.g. "for HND 2025" (default: the whole row as JSON);
+    ``requested_page_size`` the page size this request asked for (default: the contract's)."""
     pages = answer.pages
     first_number = min(pages)
     first = pages[first_number].header
@@ -108,38 +109,30 @@ def check_answer_complete(source: str, contract: PagingContract, answer: Answer,
     per_page = first.get(per_page_field) if per_page_field else None
     total = first.get(total_field) if total_field else None
     page_size = per_page if per_page is not None else (len(pages[1].rows) if 1 in pages and last > 1 else None)
-    for number in range(1, total_pages + 1):
-        rows = pages[number].rows
-        if per_page is not None and total is not None:
-            expected = per_page if number < total_pages else total - per_page * (total_pages - 1)
-            if len(rows) != expected:
-                raise SourceFormatError(source, pages[number].location,
-                                        f"page {number} of {total_pages} holds {len(rows)} rows, but with {per_page_field} "
-                                        f"{per_page} and {total_field} {total} it should hold {expected}")
-        elif total is None and page_size is not None and (len(rows) != page_size if number < total_pages else len(rows) > page_size):
-            raise SourceFormatError(source, pages[number].location,
-                                    f"page {number} of {total_pages} holds {len(rows)} rows, but page 1 held {page_size}: "
-                                    "pages of one answer hold the same number of rows, the last one at most that")
-    if total is not None:
-        received = sum(len(page.rows) for page in pages.values())
-        if received != total:
-            raise SourceFormatError(source, request_location,
-                                    f"pages hold {received} rows but the header's {total_field} is {total}; pagination slipped?")
-    size = contract.requested_page_size
-    if size is not None and total_pages >= 1 and last in pages and len(pages[last].rows) >= size and last + 1 not in pages:
-        raise SourceFormatError(source, pages[last].location,
-                                f"the last page ({last}) is full ({len(pages[last].rows)} rows of {size} asked for) and the "
-                                "next page was not fetched: the answer may hold more than its header says")
+    if total is not None and per_page is None:  # no page size stated: the total is the only count
+        _check_total(source, pages, total, total_field, request_location)
     seen_pages: dict[str, int] = {}
     seen_rows: dict[str, int] = {}
-    for number, page in sorted(pages.items()):
-        if not page.rows:
+    for number, page in sorted(pages.items()):  # page by page, so the first fault found is the first in the answer
+        rows = page.rows
+        if number <= total_pages:
+            if per_page is not None and total is not None:
+                expected = per_page if number < total_pages else total - per_page * (total_pages - 1)
+                if len(rows) != expected:
+                    raise SourceFormatError(source, page.location,
+                                            f"page {number} of {total_pages} holds {len(rows)} rows, but with {per_page_field} "
+                                            f"{per_page} and {total_field} {total} it should hold {expected}")
+            elif total is None and page_size is not None and (len(rows) != page_size if number < total_pages else len(rows) > page_size):
+                raise SourceFormatError(source, page.location,
+                                        f"page {number} of {total_pages} holds {len(rows)} rows, but page 1 held {page_size}: "
+                                        "pages of one answer hold the same number of rows, the last one at most that")
+        if not rows:
             continue
-        page_print = _fingerprint(page.rows)
+        page_print = _fingerprint(rows)
         if page_print in seen_pages:
             raise SourceFormatError(source, page.location, f"page {number} repeats the rows of page {seen_pages[page_print]}")
         seen_pages[page_print] = number
-        for row in page.rows:
+        for row in rows:
             row_print = row_key(row) if row_key else _fingerprint(row)[:200]
             if row_print in seen_rows:
                 other = seen_rows[row_print]
@@ -147,3 +140,17 @@ def check_answer_complete(source: str, contract: PagingContract, answer: Answer,
                                         f"page {number}: the row {row_print} is also on page {other}" if other != number
                                         else f"page {number}: the row {row_print} appears twice")
             seen_rows[row_print] = number
+    if total is not None:
+        _check_total(source, pages, total, total_field, request_location)
+    size = requested_page_size if requested_page_size is not None else contract.requested_page_size
+    if size is not None and total_pages >= 1 and last in pages and len(pages[last].rows) >= size and last + 1 not in pages:
+        raise SourceFormatError(source, pages[last].location,
+                                f"the last page ({last}) is full ({len(pages[last].rows)} rows of {size} asked for) and the "
+                                "next page was not fetched: the answer may hold more than its header says")
+
+
+def _check_total(source: str, pages: dict[int, Page], total: int, total_field: str, request_location: str) -> None:
+    received = sum(len(page.rows) for page in pages.values())
+    if received != total:
+        raise SourceFormatError(source, request_location,
+                                f"pages hold {received} rows but the header's {total_field} is {total}; pagination slipped?")

@@ -104,11 +104,13 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
              run_id: str | None = None, log: Callable[[str], None] = print,
              validate: Callable[[str, pd.DataFrame], ValidationReport] = validate_frame,
              parse: Callable | None = None,
-             fetched: Callable[[SourceSpec], list[Landing] | None] | None = None) -> LoadOutcome:
+             fetched: Callable[[SourceSpec], list[Landing] | None] | None = None,
+             before_write: Callable[[], None] | None = None) -> LoadOutcome:
     """Fetch (or replay) one source, decide, and load what the plan says.
 
     Nothing is written when a suite fails: the outcome's ``failed`` lists the reports. ``parse``
-    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX suites.
+    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX suites. ``fetched``
+    gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
     """
     landings = acquire(spec, settings, fetched)
     fingerprint = landings_fingerprint(landings)
@@ -139,6 +141,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
             outcome.empty_suites.append(name)
     if outcome.failed:
         return outcome
+    if before_write is not None:
+        before_write()  # e.g. the writer lock is still ours (orchestration/load/lock.py check_still_writer)
     outcome.load_id = new_load_id()
     outcome.counts = warehouse.load_source(
         spec.name,

@@ -25,7 +25,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
 from orchestration.transform.manifest import ensure_manifest, project_fingerprint
 from orchestration.transform.dbt_runner import build
 from orchestration.platform.jobs import SOURCES
@@ -94,5 +94,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
     narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
+    confirm_writer(context, settings)
     yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
     warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)

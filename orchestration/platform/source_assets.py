@@ -18,7 +18,7 @@ from orchestration.publish.publication import published_load_seq
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
-from orchestration.load.lock import WarehouseBusy, hold_for_run
+from orchestration.load.lock import WarehouseBusy, WriterLockLost, check_still_writer, hold_for_run
 from orchestration.fetch.phase import FETCH_PHASE_TAG, landings_from, run_phase
 
 RAW_PREFIX = "raw"
@@ -86,6 +86,15 @@ def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> Non
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
+def confirm_writer(context: dg.AssetExecutionContext, settings: Settings) -> None:
+    """Right before a step writes: the run still holds the warehouse (a lost PostgreSQL session or
+    lock file stops the run here, saying why, instead of writing beside another writer)."""
+    try:
+        check_still_writer(warehouse_for(settings).writer_lock(), context.run_id)
+    except WriterLockLost as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
 def settings_for_step() -> Settings:
     """The validated settings; a bad setting fails the step at once and is never retried."""
     try:
@@ -95,11 +104,12 @@ def settings_for_step() -> Settings:
 
 
 def specs_in_selection(asset_selection) -> list[SourceSpec]:
-    """The sources a run loads: those with a raw asset in its selection (None: the whole job, every source)."""
+    """The sources a run loads: those with a raw asset in its selection (None or empty: the whole job,
+    every source)."""
     from orchestration.sources import discover
 
     specs = list(discover())
-    if asset_selection is None:
+    if not asset_selection:
         return specs
     return [spec for spec in specs if any(raw_asset_key(dataset.name) in asset_selection for dataset in spec.datasets)]
 
@@ -137,7 +147,7 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
                                published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info,
-                               fetched=fetched)
+                               fetched=fetched, before_write=lambda: confirm_writer(context, settings))
         plan = outcome.plan
         if plan.action != LOAD:
             yield from _checks_not_run(spec, plan.reason)

@@ -211,7 +211,9 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
                 raise SourceFormatError(SOURCE, location, f"unknown origin code {row['origin_iso3']!r}")
             rows[ENDPOINTS[endpoint]].append({**row, "vintage": vintage, "source_url": landed.url, "fetch_id": landing.fetch_id})
     for key, answer in answers.items():
-        check_answer_complete(SOURCE, PAGING, answer, f"{landing.path} ({key})", row_key=_item_identity(endpoints[key]))
+        limit = dict(parse_qsl(key.partition("?")[2])).get("limit", "")
+        check_answer_complete(SOURCE, PAGING, answer, f"{landing.path} ({key})", row_key=_item_identity(endpoints[key]),
+                              requested_page_size=int(limit) if limit.isdigit() else None)
     return {dataset: _frame(dataset, found) for dataset, found in rows.items()}
 
 
