@@ -1,9 +1,10 @@
 """Round three's hostile publishers (issue 24): a gzip bomb, an endless body, and a fetch measured in
-a child process (its wall time and peak memory, from the kernel's rusage), for the tests and for
+a child process (its wall time and peak memory, the kernel's high-water mark of its resident set), for the tests and for
 bench/hostile.py.
 
-``python -m tests.hostile SOURCE`` is the child: it fetches SOURCE live with the settings of its
-environment (as a run's fetch phase does) and prints one JSON line: the landing, or the error.
+``python -m tests.hostile SOURCE`` is the child: it fetches and parses SOURCE live with the settings
+of its environment and prints one JSON line: the landing, or the error (``all``: every source at
+once, as a run's fetch phase does, and each one's outcome).
 """
 
 from __future__ import annotations
@@ -70,11 +71,14 @@ class Measured:
     peak_rss_mib: float
 
 
-def fetch_in_child(source: str, env: dict[str, str], timeout: float = 300) -> Measured:
-    """Fetch ``source`` live in a child process with ``env`` as its settings; its peak RSS is the
-    kernel's (``wait4``), so what the fetch held in memory is measured, not estimated."""
+def fetch_in_child(source: str, env: dict[str, str], timeout: float = 300, unhcr_page_size: int | None = None) -> Measured:
+    """Fetch ``source`` (or ``"all"``: every source at once, as a run's fetch phase) live in a child
+    process with ``env`` as its settings; its peak RSS is the kernel's high-water mark (VmHWM), so
+    what the fetch held in memory is measured, not estimated. ``unhcr_page_size``: UNHCR's page size
+    (small pages let the bundled answer span several)."""
     started = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "tests.hostile", source], cwd=PROJECT_ROOT,
+    extra = [str(unhcr_page_size)] if unhcr_page_size else []
+    child = subprocess.Popen([sys.executable, "-m", "tests.hostile", source, *extra], cwd=PROJECT_ROOT,
                              env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         stdout, stderr = child.communicate(timeout=timeout)
@@ -83,9 +87,7 @@ def fetch_in_child(source: str, env: dict[str, str], timeout: float = 300) -> Me
         child.communicate()
         raise
     seconds = time.monotonic() - started
-    # communicate() reaped the child: its rusage is in RUSAGE_CHILDREN's maximum, which is the
-    # largest of all children so far; wait4 is not available after the reap, so read the child's
-    # own report instead (it prints its ru_maxrss last)
+    # the child reports its own peak (RUSAGE_CHILDREN would give the largest of every child so far)
     lines = [line for line in stdout.decode().splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"the child fetch of {source} printed no result: {stderr.decode()[-3000:]}")
@@ -93,27 +95,44 @@ def fetch_in_child(source: str, env: dict[str, str], timeout: float = 300) -> Me
     return Measured(result, seconds, result.pop("peak_rss_mib"))
 
 
-def _child(source: str) -> int:
-    import resource
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory since it was exec'd: VmHWM of its own address space
+    (getrusage's ru_maxrss would carry the parent's peak across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _child(source: str, unhcr_page_size: int | None = None) -> int:
+    import dataclasses
 
     from orchestration.config import load_settings
     from orchestration.core.errors import KpiWarehouseError
-    from orchestration.fetch.phase import acquire_source
-    from orchestration.sources import discover
+    from orchestration.fetch.phase import acquire_source, fetch_all
+    from orchestration.sources import discover, unhcr
 
-    spec = next(spec for spec in discover() if spec.name == source)
+    if unhcr_page_size:
+        unhcr.PAGE_SIZE = unhcr_page_size  # the package assigns it in fetch.py and parse.py too
+        unhcr.PAGING = dataclasses.replace(unhcr.PAGING, requested_page_size=unhcr_page_size)
     settings = load_settings()
     started = time.monotonic()
-    try:
-        [landing] = acquire_source(spec, settings)
-        result = {"fetch_id": landing.fetch_id, "files": [landed.file for landed in landing.files]}
-    except KpiWarehouseError as exc:
-        result = {"error": str(exc), "retryable": exc.retryable}
+    if source == "all":
+        results = fetch_all(discover(), settings, log=lambda message: None)
+        result = {"results": {name: dataclasses.asdict(outcome) for name, outcome in results.items()}}
+    else:
+        spec = next(spec for spec in discover() if spec.name == source)
+        try:
+            landings = acquire_source(spec, settings)
+            spec.parse(landings, settings)  # a paged answer is whole only if its parser says so
+            result = {"fetch_id": landings[0].fetch_id, "files": [landed.file for landed in landings[0].files]}
+        except KpiWarehouseError as exc:
+            result = {"error": str(exc), "retryable": exc.retryable}
     result["fetch_seconds"] = time.monotonic() - started
-    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    result["peak_rss_mib"] = _peak_rss_mib()
     print(json.dumps(result), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1]))
+    sys.exit(_child(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None))
