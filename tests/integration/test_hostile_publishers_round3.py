@@ -241,9 +241,10 @@ def test_case4_seven_trickling_publishers_cost_one_fetch_phase_not_seven(seven, 
     for source, result in results.items():
         assert result.fetch_id is None and result.error_kind == "fetch", result
         assert result.location.startswith(seven.base), result  # names the URL that trickled
-        assert re.search(r"gave up after [0-9.]+ s: the (request|source fetch|fetch phase) deadline of [34] s passed", result.problem), result
-    # liveness: one after another they would take 7 x 3 s; at once, about one deadline
-    assert elapsed < 7 * 3, elapsed
+        # each source had its own 3 s, all within the phase's 4 s: they were fetched at once (one
+        # after another, the phase deadline would cut the later ones short)
+        assert re.search(r"gave up after [0-9.]+ s: the (request|source fetch) deadline of 3 s passed", result.problem), result
+    assert elapsed < 7 * 3, elapsed  # liveness: one after another they would take 7 x 3 s
 
 
 def test_case4_a_run_fetches_outside_the_writer_lock(seven, tmp_path):
