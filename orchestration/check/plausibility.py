@@ -1,25 +1,28 @@
 """Plausibility of a release before it is loaded: against the previous release of the same series,
-and against population (across series and sources).
+and against a reference series (population) from another source.
 
 Suites check a release on its own (types, ranges, totals that add up). What they cannot see is a
 release that is internally consistent but wrong by a factor: labour force and population both
 multiplied by 1000 (3.8 billion employed Hondurans), a count that jumps tenfold from one release to
-the next. Raw tables keep every vintage and the marts use the newest, so such a release, once
-loaded with a newer date, would stay "newest". It is never loaded: the rules below turn into one
-check frame per load (``plausibility_check``), validated by ``expectations/plausibility_check.json``
-like any other check suite; a failure names the dataset, the series, the release and the years.
+the next, a paged answer that silently lost most of its rows. Raw tables keep every vintage and the
+marts use the newest, so such a release, once loaded with a newer date, would stay "newest". It is
+never loaded: every source declares its rules in its SPEC (``Plausibility``: which series, which
+revision bound, which ceilings, and why a dataset has none), this module turns them into one check
+frame per load (``check_frame``), and ``expectations/plausibility_check.json`` validates it like any
+other suite; a failure names the dataset, the series, the release, the years, both values and the
+landing the release came from.
 
 Two kinds of rule:
 
-* ``RevisionRule``: a value may differ from the same series' value for the same year in the
-  adjacent release (the previous one; the next one when the release is the oldest) by at most
-  ``factor``, either way. Years partial in either release and values below ``floor`` in both are
-  not compared (small counts and first estimates move a lot). A live run parses only the new
-  landing, so the other releases come from the raw tables (``warehouse.raw_history``); a replay
+* ``RevisionRule``: a series' total for a year (the value column summed over the rows of the series,
+  e.g. refugees of one origin over every country of asylum) may differ from the same series and year
+  in the adjacent release (the previous one; the next one when the release is the oldest) by at most
+  ``factor``, either way. Years partial in either release and values below ``floor`` in both are not
+  compared (small counts and first estimates move a lot). A live run parses only the new landing, so
+  the other releases come from the raw tables (``orchestration.load.plausibility_inputs``); a replay
   parses every landing and compares them with each other and with what raw holds.
-* ``CeilingRule``: a head count may not exceed a ceiling from the World Bank series (population, or
-  the employed persons the employment-to-population ratio allows), taken at the newest vintage of
-  the release being loaded and of what raw holds, for the same country and the nearest year.
+* ``CeilingRule``: a head count may not exceed a ceiling computed from a ``Reference`` (rows of another
+  raw dataset, e.g. World Bank population), for the same country and the nearest year.
 
 A deliberate large revision is accepted by declaring it in
 ``expectations/plausibility/declared_revisions.csv`` (dataset, series, years, release, why), beside
@@ -40,14 +43,9 @@ from orchestration.core.settings import EXPECTATIONS_DIR
 CHECK_SUITE = "plausibility_check"
 DECLARED_REVISIONS_PATH = EXPECTATIONS_DIR / "plausibility" / "declared_revisions.csv"
 CHECK_COLUMNS = ["dataset", "rule", "series", "vintage", "compared_with", "years_compared", "implausible_years",
-                 "implausible_count", "declared_years", "example"]
+                 "implausible_count", "declared_years", "example", "evidence"]
 
-WORLDBANK_TABLE = "worldbank_indicator_values"
-POPULATION = "SP.POP.TOTL"
-LABOUR_FORCE = "SL.TLF.TOTL.IN"
-UNEMPLOYMENT_RATE = "SL.UEM.TOTL.ZS"
-EMPLOYMENT_RATIO = "SL.EMP.TOTL.SP.ZS"
-WORLDBANK_COLUMNS = ["country_iso3", "indicator_id", "year", "value", "vintage"]
+REVISION_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,17 +56,33 @@ class RevisionRule:
     series: tuple[str, ...]
     year: str
     value: str
-    factor: float
     floor: float
     why: str
+    factor: float = REVISION_FACTOR
     partial: str | None = None
     # releases named rather than dated (a file name, a title): the one loaded before is the previous
     ordered_by_loading: bool = False
     vintage: str = "vintage"
+    # the check frame's rule name: a dataset with several revision rules (one per value column) names each
+    name: str = "revision"
 
     @property
     def columns(self) -> list[str]:
         return [*self.series, self.year, self.value, self.vintage, *([self.partial] if self.partial else [])]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Rows of a raw dataset a ceiling reads (e.g. World Bank population): ``keys(countries)`` gives the
+    key rows to read (a frame over some of ``columns``), for the countries a load touches. The rows
+    carry ``year``, ``value`` and ``vintage`` among their columns."""
+
+    dataset: str
+    columns: tuple[str, ...]
+    keys: Callable[[list[str]], pd.DataFrame]
+
+    def empty(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=list(self.columns))
 
 
 @dataclass(frozen=True)
@@ -78,13 +92,39 @@ class CeilingRule:
 
     name: str
     dataset: str
-    counts: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]  # (incoming rows, World Bank state)
-    ceiling: Callable[[pd.DataFrame], pd.DataFrame]  # World Bank state -> ceilings
+    counts: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]  # (incoming rows, reference state)
+    ceiling: Callable[[pd.DataFrame], pd.DataFrame]  # reference state -> country_iso3, year, ceiling
     ceiling_name: str
     why: str
+    reference: Reference
 
 
-# ------------------------------------------------------------------ ceilings (from the World Bank series)
+@dataclass(frozen=True)
+class Plausibility:
+    """What a source declares: revision rules over its numeric series, ceilings, and for each dataset
+    without a revision rule, why (``not_compared``: dataset -> reason, e.g. a list of names)."""
+
+    revisions: tuple[RevisionRule, ...]
+    ceilings: tuple[CeilingRule, ...] = ()
+    not_compared: tuple[tuple[str, str], ...] = ()
+
+    def problems(self, datasets: list[str]) -> list[str]:
+        """What is wrong with this declaration for a source whose raw datasets are ``datasets``."""
+        found = []
+        ruled = {rule.dataset for rule in self.revisions}
+        exempt = dict(self.not_compared)
+        for dataset in datasets:
+            if dataset not in ruled and not exempt.get(dataset, "").strip():
+                found.append(f"{dataset} has no revision rule and no reason in not_compared")
+        for rule in (*self.revisions, *self.ceilings):
+            if rule.dataset not in datasets:
+                found.append(f"a rule names {rule.dataset}, which is not one of the source's datasets")
+        names = [(rule.dataset, rule.name) for rule in (*self.revisions, *self.ceilings)]
+        found += [f"{dataset}: two rules named {name!r}" for dataset, name in sorted(set(names)) if names.count((dataset, name)) > 1]
+        return found
+
+
+# ------------------------------------------------------------------ helpers for what sources declare
 
 
 def vintage_text(values: pd.Series) -> pd.Series:
@@ -96,111 +136,16 @@ def vintage_text(values: pd.Series) -> pd.Series:
 
 
 
-def newest_values(worldbank: pd.DataFrame, indicator: str) -> pd.DataFrame:
-    """country_iso3, year, value of ``indicator`` at its newest vintage per country and year."""
-    rows = worldbank[worldbank["indicator_id"] == indicator]
-    if rows.empty:
-        return pd.DataFrame({"country_iso3": pd.Series(dtype="object"), "year": pd.Series(dtype="int64"),
-                             "value": pd.Series(dtype="float64")})
-    rows = rows.assign(vintage=vintage_text(rows["vintage"])).sort_values("vintage")
-    newest = rows.groupby(["country_iso3", "year"], as_index=False).last()
-    return newest[["country_iso3", "year", "value"]].astype({"year": "int64", "value": "float64"})
-
-
-def population(worldbank: pd.DataFrame) -> pd.DataFrame:
-    return newest_values(worldbank, POPULATION).rename(columns={"value": "ceiling"})
-
-
-def employment_ratio_ceiling(worldbank: pd.DataFrame) -> pd.DataFrame:
-    """Employed persons the employment-to-population ratio (of people 15+) allows at most: the ratio
-    times the whole population (more than the population aged 15+)."""
-    ratio = newest_values(worldbank, EMPLOYMENT_RATIO)
-    both = ratio.merge(newest_values(worldbank, POPULATION), on=["country_iso3", "year"], suffixes=("_ratio", "_population"))
-    return both.assign(ceiling=both["value_ratio"] / 100 * both["value_population"])[["country_iso3", "year", "ceiling"]]
-
-
-# ------------------------------------------------------------------ head counts, per dataset
-
 _COUNT_COLUMNS = ["country_iso3", "year", "vintage", "series", "value"]
 
 
-def _counts(frame: pd.DataFrame, country: str, year: str, value: str, label: Callable[[str], str]) -> pd.DataFrame:
+def counts_per_country(frame: pd.DataFrame, country: str, year: str, value: str, label: Callable[[str], str]) -> pd.DataFrame:
+    """Head counts for a ceiling: ``value`` summed per country, year and vintage, labelled per country."""
     if frame.empty:
         return pd.DataFrame({column: pd.Series(dtype="object") for column in _COUNT_COLUMNS})
     grouped = frame.groupby([country, year, "vintage"], as_index=False)[value].sum()
     grouped.columns = ["country_iso3", "year", "vintage", "value"]
     return grouped.assign(series=grouped["country_iso3"].map(label), vintage=vintage_text(grouped["vintage"]))[_COUNT_COLUMNS]
-
-
-def labour_force_counts(incoming: pd.DataFrame, worldbank: pd.DataFrame) -> pd.DataFrame:
-    rows = incoming[incoming["indicator_id"] == LABOUR_FORCE]
-    return _counts(rows, "country_iso3", "year", "value", lambda iso3: f"{iso3} {LABOUR_FORCE}")
-
-
-def employment_counts(incoming: pd.DataFrame, worldbank: pd.DataFrame) -> pd.DataFrame:
-    """Employed persons as the warehouse derives them (labour force x (1 - unemployment/100)), from
-    the newest vintages once this release is loaded, for the country-years the release touches."""
-    touched = incoming[incoming["indicator_id"].isin([LABOUR_FORCE, UNEMPLOYMENT_RATE])][["country_iso3", "year"]].drop_duplicates()
-    both = newest_values(worldbank, LABOUR_FORCE).merge(
-        newest_values(worldbank, UNEMPLOYMENT_RATE), on=["country_iso3", "year"], suffixes=("_labour", "_unemployment"))
-    both = both.merge(touched, on=["country_iso3", "year"])
-    employed = both.assign(value=both["value_labour"] * (1 - both["value_unemployment"] / 100), vintage="newest of each")
-    return _counts(employed, "country_iso3", "year", "value",
-                   lambda iso3: f"{iso3} employed ({LABOUR_FORCE} x (1 - {UNEMPLOYMENT_RATE}/100))")
-
-
-def encounter_counts(incoming: pd.DataFrame, worldbank: pd.DataFrame) -> pd.DataFrame:
-    return _counts(incoming, "citizenship_code", "fiscal_year", "encounters",
-                   lambda iso3: f"{iso3} Border Patrol encounters (all regions)")
-
-
-def niv_counts(incoming: pd.DataFrame, worldbank: pd.DataFrame) -> pd.DataFrame:
-    totals = incoming.drop_duplicates(["country_iso3", "nationality", "fiscal_year", "vintage"])
-    return _counts(totals, "country_iso3", "fiscal_year", "nationality_grand_total",
-                   lambda iso3: f"{iso3} nonimmigrant visas (Grand Total)")
-
-
-def iv_counts(incoming: pd.DataFrame, worldbank: pd.DataFrame) -> pd.DataFrame:
-    return _counts(incoming, "country_iso3", "fiscal_year", "total", lambda iso3: f"{iso3} immigrant visas (Total)")
-
-
-# ------------------------------------------------------------------ the rules
-
-REVISION_FACTOR = 2.0
-
-REVISION_RULES: tuple[RevisionRule, ...] = (
-    RevisionRule("worldbank_indicator_values", ("country_iso3", "indicator_id"), "year", "value",
-                 factor=REVISION_FACTOR, floor=1.0,
-                 why="WDI revisions between releases in the snapshot stay within 9% (homicide rates, UNODC); "
-                     "a value that halves or doubles is a unit or scaling error until someone declares otherwise"),
-    RevisionRule("foreign_assistance_country_summary", ("country_iso3", "transaction_type_name"), "fiscal_year",
-                 "current_amount", factor=REVISION_FACTOR, floor=1_000_000, partial="is_partial_year",
-                 why="complete fiscal years move by under 2% between the April and November 2025 Country Summary "
-                     "releases; partial years grow several-fold as agencies report, so they are not compared"),
-    RevisionRule("cbp_ohss_encounters_annual", ("citizenship_code", "region"), "fiscal_year", "encounters",
-                 factor=REVISION_FACTOR, floor=1_000, partial="is_partial_year", ordered_by_loading=True,
-                 why="every OHSS release restates complete fiscal years (rounded to 10)"),
-    RevisionRule("state_dept_niv_issuances", ("country_iso3", "visa_class"), "fiscal_year", "issuances",
-                 factor=REVISION_FACTOR, floor=1_000, ordered_by_loading=True,
-                 why="each NIV Detail Table release restates past fiscal years"),
-    RevisionRule("state_dept_iv_issuances", ("country_iso3",), "fiscal_year", "total",
-                 factor=REVISION_FACTOR, floor=1_000, ordered_by_loading=True,
-                 why="a republished Table III restates its fiscal year"),
-)
-
-CEILING_RULES: tuple[CeilingRule, ...] = (
-    CeilingRule("labour_force_within_population", "worldbank_indicator_values", labour_force_counts, population,
-                POPULATION, why="a labour force cannot exceed the population"),
-    CeilingRule("employment_within_employment_ratio", "worldbank_indicator_values", employment_counts,
-                employment_ratio_ceiling, f"{EMPLOYMENT_RATIO} x {POPULATION}",
-                why="employed persons cannot exceed what the employment-to-population ratio allows"),
-    CeilingRule("encounters_within_population", "cbp_ohss_encounters_annual", encounter_counts, population,
-                POPULATION, why="encounters of a country's citizens in a year cannot exceed its population"),
-    CeilingRule("nonimmigrant_visas_within_population", "state_dept_niv_issuances", niv_counts, population,
-                POPULATION, why="visas issued to a nationality in a year cannot exceed its population"),
-    CeilingRule("immigrant_visas_within_population", "state_dept_iv_issuances", iv_counts, population,
-                POPULATION, why="visas issued to a nationality in a year cannot exceed its population"),
-)
 
 
 # ------------------------------------------------------------------ comparison (pure)
@@ -260,10 +205,12 @@ def revision_pairs(incoming: pd.DataFrame, history: pd.DataFrame, rule: Revision
         return pd.DataFrame(columns=["label", "vintage", "compared_with", "year", "value", "reference_value", "implausible"])
 
     def values(frame: pd.DataFrame, vintage_name: str) -> pd.DataFrame:
+        # the series' total per year and release: a series spread over rows (an origin's refugees in every
+        # country of asylum, a year's months) is compared whole, so rows that went missing show
         out = pd.DataFrame({"label": _series_label(frame, rule.series), vintage_name: vintage_text(frame[rule.vintage]),
                             "year": frame[rule.year].astype("int64"), "value": frame[rule.value].astype("float64"),
                             "partial": frame[rule.partial].astype(bool) if rule.partial else False})
-        return out.drop_duplicates()
+        return out.groupby(["label", vintage_name, "year"], as_index=False).agg(value=("value", "sum"), partial=("partial", "any"))
 
     new = values(incoming, "vintage").merge(pairs, on=["label", "vintage"])
     old = pd.concat([values(incoming, "compared_with"), values(history, "compared_with")], ignore_index=True)
@@ -327,30 +274,51 @@ def summarise(pairs: pd.DataFrame, dataset: str, rule_name: str, compared_with: 
             example = _example(worst.loc[distance.idxmax()])
         rows.append({"dataset": dataset, "rule": rule_name, "series": label, "vintage": vintage, "compared_with": against,
                      "years_compared": year_ranges(group["year"]), "implausible_years": year_ranges(undeclared["year"]),
-                     "implausible_count": len(undeclared), "declared_years": year_ranges(declared_years), "example": example})
+                     "implausible_count": len(undeclared), "declared_years": year_ranges(declared_years), "example": example,
+                     "evidence": ""})
     return pd.DataFrame(rows, columns=CHECK_COLUMNS).astype({"implausible_count": "int64"})
 
 
-def check_frame(frames: dict[str, pd.DataFrame], histories: dict[str, pd.DataFrame], worldbank_state: pd.DataFrame,
-                declared: pd.DataFrame) -> pd.DataFrame:
+def release_evidence(incoming: pd.DataFrame, vintage_column: str) -> dict[str, str]:
+    """Per release (vintage as text): the landings and URLs its rows were parsed from, so a refusal
+    names the files to open (``<landing>/<source>/<fetch_id>/``)."""
+    if incoming.empty or not {"fetch_id", "source_url"} <= set(incoming.columns):
+        return {}
+    files = incoming.assign(release=vintage_text(incoming[vintage_column]))[["release", "fetch_id", "source_url"]].drop_duplicates()
+    return {release: "; ".join(f"landing {row.fetch_id}: {row.source_url}" for row in group.sort_values(["fetch_id", "source_url"]).itertuples())
+            for release, group in files.groupby("release")}
+
+
+def with_evidence(summary: pd.DataFrame, incoming: pd.DataFrame, vintage_column: str) -> pd.DataFrame:
+    if summary.empty:
+        return summary
+    evidence = release_evidence(incoming, vintage_column)
+    return summary.assign(evidence=summary["vintage"].map(evidence).fillna(""))
+
+
+def check_frame(frames: dict[str, pd.DataFrame], rules: Plausibility, history: Callable[[RevisionRule, pd.DataFrame], pd.DataFrame],
+                reference_state: Callable[[Reference, list[str]], pd.DataFrame], declared: pd.DataFrame) -> pd.DataFrame:
     """The plausibility check frame of one load: one row per rule, series and release compared.
 
-    ``frames``: the datasets about to be loaded; ``histories``: what raw already holds of the same
-    series (per dataset, with ``loaded_at``); ``worldbank_state``: World Bank values this load and raw
-    hold together, for the ceilings; ``declared``: the declared revisions."""
+    ``frames``: the datasets about to be loaded; ``rules``: what their source declares;
+    ``history(rule, incoming)``: what raw already holds of the incoming series (with ``loaded_at``);
+    ``reference_state(reference, countries)``: the reference rows (this load's and raw's) for those
+    countries; ``declared``: the declared revisions."""
     parts = []
-    for rule in REVISION_RULES:
+    for rule in rules.revisions:
         incoming = frames.get(rule.dataset)
         if incoming is None or incoming.empty:
             continue
-        history = histories.get(rule.dataset, pd.DataFrame(columns=[*rule.columns, "loaded_at"]))
-        parts.append(summarise(revision_pairs(incoming, history, rule), rule.dataset, "revision", None, declared))
-    for rule in CEILING_RULES:
+        pairs = revision_pairs(incoming, history(rule, incoming), rule)
+        parts.append(with_evidence(summarise(pairs, rule.dataset, rule.name, None, declared), incoming, rule.vintage))
+    for rule in rules.ceilings:
         incoming = frames.get(rule.dataset)
         if incoming is None or incoming.empty:
             continue
-        pairs = ceiling_pairs(rule.counts(incoming, worldbank_state), rule.ceiling(worldbank_state))
-        parts.append(summarise(pairs, rule.dataset, rule.name, rule.ceiling_name, declared))
+        countries = sorted(set(rule.counts(incoming, rule.reference.empty())["country_iso3"]))
+        state = reference_state(rule.reference, countries)
+        pairs = ceiling_pairs(rule.counts(incoming, state), rule.ceiling(state))
+        parts.append(with_evidence(summarise(pairs, rule.dataset, rule.name, rule.ceiling_name, declared), incoming, "vintage"))
     parts = [part for part in parts if not part.empty]
     if not parts:
         return pd.DataFrame(columns=CHECK_COLUMNS).astype({"implausible_count": "int64"})

@@ -132,7 +132,7 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     if set(check_frames) != set(spec.check_suites):
         raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
     # a release that jumps from the previous one, or exceeds population, is never loaded
-    check_frames.update(plausibility_check_frames(frames, warehouse))
+    check_frames.update(plausibility_check_frames(frames, warehouse, spec.plausibility))
     # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
     for name, frame in {**frames, **check_frames}.items():
         if len(frame):

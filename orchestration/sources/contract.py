@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
+from orchestration.check.plausibility import Plausibility
 from orchestration.core.settings import SourceSetting  # noqa: F401  (what a source declares)
 from orchestration.fetch.limits import FetchLimits, effective_limits
 from orchestration.fetch.paging import PagingContract
@@ -90,6 +91,8 @@ class SourceSpec:
     limits: FetchLimits
     # what the page header of a paged API states, checked by orchestration/fetch/paging.py (None: not paged)
     paging: PagingContract | None = None
+    # the revision bounds and ceilings the generic plausibility check applies before any load
+    plausibility: "Plausibility"
     settings: tuple[SourceSetting, ...] = ()
     # extra frames to validate beside the loads (reconciliations such as "classes sum to the total"),
     # keyed by suite name; they are validated, never loaded. ``check_suites`` names them up front so

@@ -11,6 +11,7 @@ import importlib
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.fetch.limits import FetchLimits
+from orchestration.sources.cbp.plausibility import PLAUSIBILITY
 from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
@@ -61,6 +62,7 @@ SPEC = SourceSpec(
                         "title of authority and encounter type (exact counts), per release.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     # the OHSS workbook is 1.2 MB in the snapshot; the nationwide encounters CSV, which compresses well, is the largest live file: x10 headroom and more
     limits=FetchLimits.mib(response=64, body=256, landing=512),

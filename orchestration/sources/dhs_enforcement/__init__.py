@@ -15,6 +15,7 @@ import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
 from orchestration.fetch.limits import FetchLimits
+from orchestration.sources.dhs_enforcement.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
 
@@ -61,6 +62,7 @@ SPEC = SourceSpec(
                         "credible_fear_referrals KPIs' source.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     # a monthly tables workbook is 0.7 MB in the snapshot; several are fetched: x10 headroom and more
     limits=FetchLimits.mib(response=32, body=32, landing=256),

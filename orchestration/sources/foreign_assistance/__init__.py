@@ -13,6 +13,7 @@ import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
 from orchestration.fetch.limits import FetchLimits
+from orchestration.sources.foreign_assistance.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing, archived_release_dates
 
 _parse_module = importlib.import_module(f"{__name__}.parse")
@@ -69,6 +70,7 @@ SPEC = SourceSpec(
             description="The USG sector taxonomy (sector -> category) of each API release.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=fetch,
     # the Country Summary CSV is 2.4 MB in the snapshot; an API page of 1000 rows about 0.3 MB, one query per fiscal year: x10 headroom and more
     limits=FetchLimits.mib(response=64, body=128, landing=512),

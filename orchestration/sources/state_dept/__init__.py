@@ -14,6 +14,7 @@ import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
 from orchestration.fetch.limits import FetchLimits
+from orchestration.sources.state_dept.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
 
@@ -57,6 +58,7 @@ SPEC = SourceSpec(
             description="Immigrant visas issued per fiscal year and foreign state of chargeability, by category, from the Report of the Visa Office Table III.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     # the NIV workbook is 2.5 MB in the snapshot, a Table III PDF a fraction of that, one per fiscal year: x10 headroom and more
     limits=FetchLimits.mib(response=64, body=64, landing=512),

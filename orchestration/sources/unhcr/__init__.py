@@ -15,6 +15,7 @@ import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
 from orchestration.fetch.limits import FetchLimits
+from orchestration.sources.unhcr.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
 
@@ -74,6 +75,7 @@ SPEC = SourceSpec(
             description="Asylum decisions in the USA per origin, authority and year, in cases or persons as published.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     # an API page is at most 0.2 MB in the snapshot (1000 items about 0.3 MB); four endpoints per origin: x10 headroom and more
     limits=FetchLimits.mib(response=16, body=32, landing=256),

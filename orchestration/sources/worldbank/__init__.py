@@ -14,6 +14,7 @@ import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
 from orchestration.fetch.limits import FetchLimits
+from orchestration.sources.worldbank.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
 
@@ -55,6 +56,7 @@ SPEC = SourceSpec(
                         "from the input year before the first published year.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     # an API page of 1000 rows is about 0.3 MB; one answer per indicator: x10 headroom and more
     limits=FetchLimits.mib(response=16, body=32, landing=128),
