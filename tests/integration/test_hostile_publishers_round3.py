@@ -32,7 +32,8 @@ from orchestration.fetch.limits import SAMPLE_BYTES
 from orchestration.fetch.phase import acquire_source, fetch_all
 from orchestration.load.lock import current_holder, warehouse_writer
 from orchestration.sources import discover, state_dept, unhcr
-from tests.conftest import SNAPSHOT_DIR, run_job, warehouse_env
+from orchestration.publish.publication import current_publication
+from tests.conftest import SNAPSHOT_DIR, copy_of_built, run_job, warehouse_env
 from tests.faults import LivePublishers, Status, Trickle, live_settings, publishers
 from tests.hostile import MIB, EndlessBody, fetch_in_child, gzip_bomb
 from tests.integration.test_faults_agenda import agenda_publishers
@@ -272,3 +273,27 @@ def test_case4_a_run_fetches_outside_the_writer_lock(seven, tmp_path):
                for event in failures)
     phases = list((tmp_path / "landing" / ".fetch_phases").glob("*.json"))
     assert len(phases) == 1  # one phase for the run; the other steps read its record
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (links followed, as a BI tool reads them) -> its sha256."""
+    import hashlib
+
+    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def test_case4_a_full_build_against_seven_hostile_publishers_leaves_the_live_publication_byte_identical(
+        seven, built_warehouse, tmp_path):
+    """The full build job (load, dbt, publish) in live mode with every publisher trickling: every load
+    fails at its deadline in one fetch phase, nothing downstream runs, and the live publication
+    (its DuckDB file, Parquet, docs, report and record) is byte for byte what it was."""
+    env = {**copy_of_built(built_warehouse, tmp_path), **_seven_env(seven, tmp_path), "KPI_COUNTRIES": "HND,GTM,SLV,NIC,MEX"}
+    serving = Path(env["KPI_SERVING_DIR"])
+    before = _tree_digest(serving)
+    assert before and current_publication(serving) is not None
+    result = run_job(env, *YEARS, job="kpi_full_build")
+    assert not result.success
+    failed = {event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"}
+    assert failed == {f"load_{spec.name}" for spec in discover()}, failed
+    assert _tree_digest(serving) == before
