@@ -297,3 +297,22 @@ def test_case4_a_full_build_against_seven_hostile_publishers_leaves_the_live_pub
     failed = {event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"}
     assert failed == {f"load_{spec.name}" for spec in discover()}, failed
     assert _tree_digest(serving) == before
+
+
+def test_case4_the_cli_fetches_before_it_locks_and_its_steps_do_not_fetch_again(seven, tmp_path, monkeypatch, capsys):
+    """``make daily`` in live mode: the CLI runs the fetch phase before it takes the warehouse, hands
+    it to the run as a tag, and the loading steps read its record instead of fetching again."""
+    from orchestration import cli
+
+    for name, value in {**_seven_env(seven, tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster_home")}.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["daily", "--window-years", "1"]) == 1
+    output = capsys.readouterr().out
+    assert f"fetching {len(discover())} source(s) at once" in output, output
+    fetched_at = output.index("fetching 7 source(s) at once")
+    assert output.index("FAILED after") > fetched_at  # the run (which takes the lock) came after the phase
+    [phase] = (tmp_path / "landing" / ".fetch_phases").glob("cli-*.json")
+    recorded = json.loads(phase.read_text())["results"]
+    assert len(recorded) == len(discover()) and all(result["fetch_id"] is None for result in recorded)
+    # every trickled path was asked once, by the phase: the steps raised its recorded errors
+    assert max(seven.faults.calls.values()) == 1, dict(seven.faults.calls)
