@@ -23,7 +23,7 @@ import pandas as pd
 
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec, with_input_year
-from orchestration.fetch.acquire import acquire_landings
+from orchestration.fetch.phase import acquire_source
 from orchestration.fetch.archive import Landing, describe_landings, landings_fingerprint
 from orchestration.check.validation import ValidationReport, validate_frame
 from orchestration.load.engines import warehouse_for
@@ -93,27 +93,26 @@ def in_years(frame: pd.DataFrame, year_column: str | None, years: tuple[int, int
     return frame[inside].reset_index(drop=True)
 
 
-def acquire(spec: SourceSpec, settings: Settings) -> list[Landing]:
-    return acquire_landings(
-        spec.name, settings.source_mode, settings.snapshot_dir, settings.landing_dir,
-        lambda fetcher: spec.fetch(fetcher, settings),
-        base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
-        timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
-        backoff_factor=settings.http_backoff_factor, request_deadline_seconds=settings.http_request_deadline_seconds,
-        fetch_deadline_seconds=settings.source_fetch_deadline_seconds,
-    )
+def acquire(spec: SourceSpec, settings: Settings, fetched: Callable[[SourceSpec], list[Landing] | None] | None = None) -> list[Landing]:
+    """The landings of ``spec``: what the run's fetch phase already fetched (``fetched``), else a
+    fetch (or replay) of its own (orchestration/fetch/phase.py)."""
+    landings = fetched(spec) if fetched is not None else None
+    return landings if landings is not None else acquire_source(spec, settings)
 
 
 def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], forced: bool, published_seq: int,
              run_id: str | None = None, log: Callable[[str], None] = print,
              validate: Callable[[str, pd.DataFrame], ValidationReport] = validate_frame,
-             parse: Callable | None = None) -> LoadOutcome:
+             parse: Callable | None = None,
+             fetched: Callable[[SourceSpec], list[Landing] | None] | None = None,
+             before_write: Callable[[], None] | None = None) -> LoadOutcome:
     """Fetch (or replay) one source, decide, and load what the plan says.
 
     Nothing is written when a suite fails: the outcome's ``failed`` lists the reports. ``parse``
-    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX suites.
+    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX suites. ``fetched``
+    gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
     """
-    landings = acquire(spec, settings)
+    landings = acquire(spec, settings, fetched)
     fingerprint = landings_fingerprint(landings)
     releases = {release_key(landing.sha256, settings.countries): landing.fetch_id for landing in landings}
     warehouse = warehouse_for(settings)
@@ -142,6 +141,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
             outcome.empty_suites.append(name)
     if outcome.failed:
         return outcome
+    if before_write is not None:
+        before_write()  # e.g. the writer lock is still ours (orchestration/load/lock.py check_still_writer)
     outcome.load_id = new_load_id()
     outcome.counts = warehouse.load_source(
         spec.name,

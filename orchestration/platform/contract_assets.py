@@ -5,7 +5,7 @@ licence is written once, in its source's package."""
 import dagster as dg
 
 from orchestration.platform.jobs import SOURCES
-from orchestration.platform.source_assets import WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.platform.source_assets import WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
 from orchestration.load.engines import warehouse_for
 from orchestration.transform.contracts import source_contract_rows
 
@@ -19,6 +19,7 @@ def source_contracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = settings_for_step()
     hold_warehouse(context, settings)
     rows = source_contract_rows(SOURCES)
+    confirm_writer(context, settings)
     warehouse_for(settings).record_source_contracts(rows)
     return dg.MaterializeResult(metadata={"sources": len(rows), "licences": dg.MetadataValue.json(
         {row["source_id"]: row["licence"] for row in rows})})

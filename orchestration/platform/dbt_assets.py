@@ -25,7 +25,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
 from orchestration.transform.manifest import ensure_manifest, project_fingerprint
 from orchestration.transform.dbt_runner import build
 from orchestration.platform.jobs import SOURCES
@@ -41,7 +41,7 @@ INCREMENTAL_SELECTOR = "tag:incremental"
 
 class KpiDbtTranslator(DagsterDbtTranslator):
     """Maps dbt sources onto the keys of what writes them (<schema>/<table>: the loading assets' raw/<table>,
-    and meta/source_contracts, which the dbt step writes before building); models keep dbt's defaults."""
+    and meta/source_contracts, the asset that writes every source's contract before the build); models keep dbt's defaults."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -95,5 +95,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
     narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
+    confirm_writer(context, settings)
     yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
     warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)

@@ -11,7 +11,7 @@ import dagster as dg
 
 from orchestration.platform.dbt_assets import kpi_dbt_models
 from orchestration.platform.jobs import source_assets
-from orchestration.platform.source_assets import WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.platform.source_assets import WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
 from orchestration.publish.publication import (
     ACCEPT_SHRINK_TAG, REPORT_FILE, SERVING_FILE, PublicationRejected, dbt_docs, publish, validation_summary_html,
 )
@@ -124,6 +124,7 @@ def published_marts(context: dg.AssetExecutionContext):
     docs = dbt_docs(settings)
     checks = last_check_results(context)
     build = warehouse_for(settings).last_transform_build() or {}
+    confirm_writer(context, settings)
     try:
         record = publish(
             settings, run_id=context.run.run_id, docs_dir=docs, postgres=settings.postgres,
