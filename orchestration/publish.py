@@ -44,6 +44,7 @@ from orchestration.postgres import PostgresTarget, replace_schema
 from orchestration.settings import PROJECT_ROOT, Settings
 from orchestration.sql import identifier, sql_string
 from orchestration.warehouse import warehouse_for
+from orchestration.version import project_version
 
 SERVING_FILE = "kpi.duckdb"
 PARQUET_DIR = "parquet"
@@ -137,8 +138,9 @@ def _build_candidate(settings: Settings, release_dir: Path, publication_id: str,
         connection.execute(
             f"CREATE TABLE serving.{MARTS_SCHEMA}.publication AS SELECT CAST(? AS VARCHAR) AS publication_id, "
             "CAST(? AS TIMESTAMP) AS published_at, CAST(? AS VARCHAR) AS git_revision, CAST(? AS VARCHAR) AS run_id, "
-            "CAST(? AS VARCHAR) AS source_vintages, CAST(? AS VARCHAR) AS row_counts",
-            [publication_id, now.replace(tzinfo=None), git_revision(), run_id, json.dumps(vintages), json.dumps(row_counts)],
+            "CAST(? AS VARCHAR) AS source_vintages, CAST(? AS VARCHAR) AS row_counts, CAST(? AS VARCHAR) AS version",
+            [publication_id, now.replace(tzinfo=None), git_revision(), run_id, json.dumps(vintages), json.dumps(row_counts),
+             project_version()],
         )
         connection.execute("DETACH serving")
     return row_counts, vintages
@@ -183,6 +185,7 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
         record = {
             "publication_id": publication_id,
             "published_at": now.isoformat(timespec="seconds"),
+            "version": project_version(),
             "git_revision": git_revision(),
             "run_id": run_id,
             "source_vintages": vintages,

@@ -76,12 +76,20 @@ def _checks_not_run(spec: SourceSpec, reason: str, only: list[str] | None = None
 
 
 def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> None:
-    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock)."""
+    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock), and
+    finds it upgraded to this version (orchestration/upgrade.py)."""
     try:
         hold_for_run(warehouse_for(settings).writer_lock(), settings.warehouse_lock_timeout_seconds, context.run_id,
                      what=f"Dagster run of {context.job_name}", log=context.log.info)
     except WarehouseBusy as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    # the first write of a new version finds the warehouse as it expects it (or refuses before writing)
+    from orchestration.upgrade import UpgradeRefused, prepare_warehouse
+
+    try:
+        prepare_warehouse(warehouse_for(settings), log=context.log.info)
+    except UpgradeRefused as exc:
+        raise dg.Failure(description=f"upgrade refused: {exc}", allow_retries=False) from exc
 
 
 def settings_for_step() -> Settings:
