@@ -90,11 +90,7 @@ def _session(warehouse, read_only: bool = False) -> Iterator[_Session]:
         return
     from orchestration.warehouse import connect
 
-    path: Path = warehouse.path
-    if read_only and not path.exists():
-        yield _Session(lambda sql, params: [], "duckdb")  # nothing built yet: no table, no version
-        return
-    with connect(path, read_only=read_only) as conn:
+    with connect(warehouse.path, read_only=read_only) as conn:
         if read_only:
             yield _Session(lambda sql, params: conn.execute(sql, params).fetchall(), "duckdb")
             return
@@ -122,6 +118,8 @@ def _recorded_version(session: _Session) -> str | None:
 
 def warehouse_version(warehouse) -> str | None:
     """The version that last wrote the warehouse (read-only; None: nothing built yet)."""
+    if warehouse.engine == "duckdb" and not warehouse.path.exists():
+        return None
     with _session(warehouse, read_only=True) as session:
         return _recorded_version(session)
 
@@ -213,9 +211,9 @@ class ChangedRelation:
         added = [column for column in self.expected if column not in self.present]
         dropped = [column for column in self.present if column not in self.expected]
         parts = [f"+{', +'.join(added)}" if added else "", f"-{', -'.join(dropped)}" if dropped else ""]
-        what = " ".join(part for part in parts if part) or "columns reordered"
+        what = " ".join(part for part in parts if part)
         action = "reloaded whole" if self.kind == "seed" else "rebuilt whole from raw"
-        return f"{self.kind} {self.schema}.{self.name} {action} (columns {what})"
+        return f"{self.kind} {self.schema}.{self.name} {action} (columns {what or 'reordered'})"
 
 
 def _seed_header(project_dir: Path, node: Mapping) -> tuple[str, ...]:
