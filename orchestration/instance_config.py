@@ -7,7 +7,7 @@ is an earlier version of it (recognised by its sha256 below; the replaced file i
 and the change is said). A file of the operator's own (e.g. ``deploy/dagster-postgres.yaml`` of a
 PostgreSQL deployment) is left alone.
 
-    python -m orchestration.instance_config    # what `make dev` runs
+    python -m orchestration.instance_config $DAGSTER_HOME    # what `make dev` runs
 """
 
 from __future__ import annotations
@@ -57,8 +57,7 @@ def install_instance_config(home: Path) -> str | None:
     return done
 
 
-if __name__ == "__main__":
-    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / "data" / "dagster_home")
-    message = install_instance_config(home)
+if __name__ == "__main__":  # python -m orchestration.instance_config <DAGSTER_HOME>
+    message = install_instance_config(Path(sys.argv[1]))
     if message:
         print(message, file=sys.stderr)

@@ -158,12 +158,15 @@ def prepare_warehouse(warehouse, log: Callable[[str], None] = print) -> list[str
         refusal = refusal_for(recorded, current, warehouse.describe())
         if refusal:
             raise UpgradeRefused(refusal)
-        if recorded == current:
-            return []
+        # every time, not only on a new version: cheap (one catalog query), and a raw schema
+        # changed in the YAML reaches the warehouse before the load that needs it
         changes = migrate_raw(session) if recorded is not None else []
+        if recorded == current and not changes:
+            return []
         _record(session, current, recorded, changes or ["created" if recorded is None else "no raw change"])
     if recorded is not None:
-        log(f"warehouse upgraded from {recorded} to {current}: " + ("; ".join(changes) or "no raw table changed"))
+        what = "; ".join(changes) or "no raw table changed"
+        log(f"warehouse upgraded from {recorded} to {current}: {what}" if recorded != current else f"raw tables migrated: {what}")
     return changes
 
 
@@ -191,6 +194,48 @@ def migrate_raw(session: _Session) -> list[str]:
                 f"row_number() OVER (ORDER BY loaded_at, load_id) AS seq FROM {RAW_SCHEMA}.{LEDGER_TABLE}) AS numbered "
                 "WHERE ledger.load_id = numbered.load_id")
         changes.append(f"raw.{LEDGER_TABLE}: column {name} added")
+    return changes + _migrate_declared_raw_tables(session)
+
+
+def _migrate_declared_raw_tables(session: _Session) -> list[str]:
+    """Each existing raw table brought to its declared schema (orchestration/raw_schema.py): a
+    declared column it lacks is added (NULL in the rows loaded before), a column of another type is
+    converted. A value that does not convert stops the upgrade (``UpgradeRefused``): nothing is
+    written, and the message says how to reload the table instead. A column no longer declared is
+    kept (nothing reads it)."""
+    from orchestration.postgres import _DUCKDB_TYPES, postgres_type
+    from orchestration.raw_schema import RAW_SCHEMA, declared_raw_schemas
+
+    present: dict[str, dict[str, str]] = {}
+    for table, column, kind in session.rows(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
+            "ORDER BY table_name, ordinal_position", [RAW_SCHEMA]):
+        if session.engine == "postgres":  # PostgreSQL's type names, as DuckDB's (the declared ones)
+            kind = _DUCKDB_TYPES.get(kind, kind)
+        present.setdefault(table, {})[column] = kind.upper()
+    engine_type = postgres_type if session.engine == "postgres" else str
+    changes = []
+    for table, declared in declared_raw_schemas().items():
+        columns = present.get(table)
+        if columns is None:
+            continue  # not loaded yet: its first load creates it as declared
+        qualified = f"{RAW_SCHEMA}.{identifier(table)}"
+        for column, kind in declared:
+            kind = kind.upper()
+            if column not in columns:
+                session.run(f"ALTER TABLE {qualified} ADD COLUMN {identifier(column)} {engine_type(kind)}")
+                changes.append(f"raw.{table}: column {column} {kind} added")
+            elif columns[column] != kind:
+                target = engine_type(kind)
+                try:
+                    session.run(f"ALTER TABLE {qualified} ALTER COLUMN {identifier(column)} TYPE {target} "
+                                f"USING CAST({identifier(column)} AS {target})")
+                except Exception as exc:
+                    raise UpgradeRefused(
+                        f"raw.{table}.{column} holds values that do not convert from {columns[column]} to {kind} "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0]}); nothing was written. Reload the table from the "
+                        f"releases the source holds: drop it (DROP TABLE {RAW_SCHEMA}.{table}) and run `make run`.") from exc
+                changes.append(f"raw.{table}: column {column} {columns[column]} -> {kind}")
     return changes
 
 

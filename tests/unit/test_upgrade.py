@@ -3,6 +3,7 @@ and the real dbt manifest; the upgrades from real earlier commits are tests/inte
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -200,3 +201,70 @@ def test_every_earlier_version_of_dagster_yaml_is_known():
         shown = subprocess.run(["git", "show", f"{commit}:dagster.yaml"], cwd=PROJECT_ROOT, capture_output=True, check=True).stdout
         digest = hashlib.sha256(shown).hexdigest()
         assert digest in EARLIER_CONFIGS or digest == current, f"dagster.yaml of {commit[:7]} ({digest}) not in EARLIER_CONFIGS"
+
+
+# --- raw tables: declared schemas, migrated in one place -----------------------------------------
+
+
+def test_every_raw_dataset_of_every_source_declares_its_columns_types():
+    from orchestration.raw_schema import declared_raw_schemas
+    from orchestration.sources import discover
+
+    declared = declared_raw_schemas()
+    for spec in discover():
+        for dataset in spec.datasets:
+            assert dataset.name in declared, f"raw.{dataset.name} ({spec.name}) has no declared schema in its sources YAML"
+            assert ("load_id", "varchar") in declared[dataset.name] and ("loaded_at", "timestamp") in declared[dataset.name]
+
+
+def _worldbank_frame(**overrides) -> "pd.DataFrame":
+    import pandas as pd
+
+    row = {"country_iso3": "HND", "indicator_id": "VC.IHR.PSRC.P5", "year": 2020, "value": 37.6, "vintage": dt.date(2025, 7, 1),
+           "source_url": None, "fetch_id": "f1"}
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_a_raw_table_is_created_as_declared_not_as_its_first_frame(tmp_path):
+    """The first frame's source_url is empty (pandas: object of None): the column is still VARCHAR."""
+    from orchestration.raw_schema import declared_columns
+    from orchestration.warehouse import RawLoad, load_source
+
+    path = tmp_path / "kpi.duckdb"
+    load_source(path, "worldbank", [RawLoad("worldbank_indicator_values", _worldbank_frame(),
+                                            ("country_iso3", "indicator_id", "vintage"), "year")], (2020, 2020), "l1", "fp")
+    assert [(name, kind.lower()) for name, kind, *_ in _sql(path, "DESCRIBE raw.worldbank_indicator_values")] == \
+        list(declared_columns("worldbank_indicator_values"))
+    with pytest.raises(ValueError, match=r"column\(s\) \['surprise'\] that its dbt sources YAML does not declare"):
+        load_source(path, "worldbank", [RawLoad("worldbank_indicator_values", _worldbank_frame(surprise=1),
+                                                ("country_iso3", "indicator_id", "vintage"), "year")], (2020, 2020), "l2", "fp")
+
+
+def test_raw_tables_of_an_older_warehouse_migrate_to_their_declared_schema_in_one_transaction(tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path / "kpi.duckdb")
+    # as a first frame used to make it: value typed by its first rows (text), no fetch_id yet
+    _sql(warehouse.path, "CREATE SCHEMA raw", OLD_LEDGER,
+         "CREATE TABLE raw.worldbank_indicator_values (country_iso3 VARCHAR, indicator_id VARCHAR, year BIGINT, value VARCHAR, "
+         "vintage VARCHAR, source_url VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP)",
+         "INSERT INTO raw.worldbank_indicator_values VALUES ('HND', 'X', 2020, '37.6', '2025-07-01', NULL, 'a', now())")
+    changes = prepare_warehouse(warehouse, log=lambda _: None)
+    assert "raw.worldbank_indicator_values: column value VARCHAR -> DOUBLE" in changes
+    assert "raw.worldbank_indicator_values: column fetch_id VARCHAR added" in changes
+    assert _sql(warehouse.path, "SELECT value, fetch_id FROM raw.worldbank_indicator_values") == [(37.6, None)]
+    assert prepare_warehouse(warehouse, log=lambda _: None) == []
+
+
+def test_a_raw_value_that_does_not_convert_stops_the_upgrade_before_anything_is_written(tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path / "kpi.duckdb")
+    _sql(warehouse.path, "CREATE SCHEMA raw", OLD_LEDGER,
+         "CREATE TABLE raw.worldbank_indicator_values (country_iso3 VARCHAR, indicator_id VARCHAR, year BIGINT, value VARCHAR, "
+         "vintage VARCHAR, source_url VARCHAR, fetch_id VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP)",
+         "INSERT INTO raw.worldbank_indicator_values VALUES ('HND', 'X', 2020, 'n/a', '2025-07-01', NULL, 'f', 'a', now())")
+    with pytest.raises(UpgradeRefused, match=r"raw.worldbank_indicator_values.value holds values that do not convert .*"
+                                             r"nothing was written.*DROP TABLE raw.worldbank_indicator_values"):
+        prepare_warehouse(warehouse, log=lambda _: None)
+    # nothing written: the ledger keeps its old columns, the value its type, no version recorded
+    assert len(_sql(warehouse.path, "DESCRIBE raw.load_ledger")) == 6
+    assert _sql(warehouse.path, "SELECT value FROM raw.worldbank_indicator_values") == [("n/a",)]
+    assert warehouse_version(warehouse) == UNVERSIONED
