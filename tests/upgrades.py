@@ -58,9 +58,9 @@ def cli(checkout: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Com
     return result, time.monotonic() - started
 
 
-def earlier_build(commit: str, make_build=None) -> Path:
-    """``.cache/upgrades/<commit>/``: ``source/`` (the tree) and ``build/`` (its `make run`:
-    warehouse, serving, dagster_home), made once per commit for every process that asks."""
+def earlier_build(commit: str, make_build=None, engine: str = "duckdb") -> Path:
+    """``.cache/upgrades/<commit>[-<engine>]/``: ``source/`` (the tree) and ``build/`` (its `make run`:
+    warehouse, serving, dagster_home), made once per commit and engine for every process that asks."""
 
     def make(target: Path) -> None:
         export_commit(commit, target / "source")
@@ -68,7 +68,7 @@ def earlier_build(commit: str, make_build=None) -> Path:
         build.mkdir()
         (make_build or _duckdb_build)(target / "source", build)
 
-    return made_once(CACHE_DIR / commit, make)
+    return made_once(CACHE_DIR / (commit if engine == "duckdb" else f"{commit}-{engine}"), make)
 
 
 def _duckdb_build(source: Path, build: Path) -> None:
@@ -83,3 +83,36 @@ def copy_build(build: Path, root: Path, parts: tuple[str, ...] = ("warehouse", "
     for part in parts:
         if (build / part).exists():
             shutil.copytree(build / part, root / part, symlinks=True)  # the serving links are relative
+
+
+# --- PostgreSQL: the earlier version's warehouse kept as a pg_dump of its database ----------------
+
+PG_DUMP_FILE = "warehouse.pgdump"
+
+
+def postgres_build(source: Path, build: Path) -> None:
+    """The earlier version's `make run` with KPI_WAREHOUSE=postgres, in a throwaway cluster; its
+    database is kept as ``build/warehouse.pgdump`` (pg_dump's custom format)."""
+    from tests.pg import PG_DATABASE, PG_SUPERUSER, pg_bin, start_cluster
+
+    cluster = start_cluster()
+    try:
+        env = run_env(build, KPI_SNAPSHOT_DIR=str(source / "snapshot"), KPI_WAREHOUSE="postgres", **cluster.env())
+        result, seconds = cli(source, env, "run")
+        assert result.returncode == 0, f"the earlier version's `make run` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        (build / "build-seconds.txt").write_text(f"{seconds:.1f}\n")
+        subprocess.run([pg_bin("pg_dump"), "--format=custom", "--no-owner", "-h", "127.0.0.1", "-p", str(cluster.port),
+                        "-U", PG_SUPERUSER, "-f", str(build / PG_DUMP_FILE), PG_DATABASE],
+                       env={**os.environ, "PGPASSWORD": cluster.password}, check=True, capture_output=True)
+    finally:
+        cluster.stop()
+
+
+def restore_postgres_build(build: Path, cluster) -> None:
+    """The earlier version's warehouse database restored into ``cluster``'s (empty) warehouse database."""
+    from tests.pg import PG_DATABASE, PG_SUPERUSER, pg_bin
+
+    restored = subprocess.run([pg_bin("pg_restore"), "--no-owner", "-h", "127.0.0.1", "-p", str(cluster.port),
+                               "-U", PG_SUPERUSER, "-d", PG_DATABASE, str(build / PG_DUMP_FILE)],
+                              env={**os.environ, "PGPASSWORD": cluster.password}, capture_output=True, text=True)
+    assert restored.returncode == 0, restored.stderr

@@ -63,3 +63,111 @@ def test_an_upgrade_over_an_earlier_versions_warehouse_publishes_what_a_fresh_bu
     with duckdb.connect(str(serving / "kpi.duckdb"), read_only=True) as connection:
         assert connection.execute("SELECT version FROM marts.publication").fetchall() == [(project_version(),)]
     print(f"upgrade from {commit[:7]}: make daily {daily_seconds:.1f} s, make run {full_seconds:.1f} s")
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+
+POSTGRES_EARLIER_VERSIONS = [
+    # 0.1.0, the first version with the PostgreSQL warehouse (28bfb9e had none)
+    pytest.param("7726f43391f76a94f828941e23e75ead2827c084", id="0.1.0-postgres"),
+]
+
+
+@pytest.fixture
+def cluster():
+    from tests.pg import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("commit", POSTGRES_EARLIER_VERSIONS)
+def test_an_upgrade_over_an_earlier_versions_postgres_warehouse_publishes_what_a_fresh_build_does(
+        commit, built_warehouse, cluster, tmp_path):
+    from tests.upgrades import postgres_build, restore_postgres_build
+
+    fresh = built_warehouse[2].build_root / "first_publication" / "kpi.duckdb"
+    build = earlier_build(commit, postgres_build, engine="postgres") / "build"
+    restore_postgres_build(build, cluster)
+    copy_build(build, tmp_path, parts=("serving", "dagster_home"))
+    env = run_env(tmp_path, KPI_WAREHOUSE="postgres", **cluster.env())
+    serving = tmp_path / "serving"
+
+    daily, daily_seconds = cli(REPO_ROOT, env, "daily")
+    assert daily.returncode == 0, daily.stdout[-4000:] + daily.stderr[-4000:]
+    assert publication_differences(fresh, serving / "kpi.duckdb") == []
+    full, full_seconds = cli(REPO_ROOT, env, "run")
+    assert full.returncode == 0, full.stdout[-4000:] + full.stderr[-4000:]
+    assert publication_differences(fresh, serving / "kpi.duckdb") == []
+    assert json.loads((serving / "publication.json").read_text())["version"] == project_version()
+    conn = cluster.connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT version, previous_version FROM meta.{VERSIONS_TABLE} ORDER BY recorded_at")
+            assert cursor.fetchall()[0] == (project_version(), "0.1.0")
+    finally:
+        conn.close()
+    print(f"upgrade from {commit[:7]} on PostgreSQL: make daily {daily_seconds:.1f} s, make run {full_seconds:.1f} s")
+
+
+@pytest.mark.integration
+def test_on_postgres_a_changed_seed_is_dropped_with_its_views_and_a_newer_warehouse_refused(cluster, tmp_path):
+    from orchestration.dbt_manifest import ensure_manifest
+    from orchestration.postgres import PostgresTarget
+    from orchestration.settings import DBT_PROJECT_DIR
+    from orchestration.upgrade import UpgradeRefused, prepare_warehouse, rebuild_changed_relations
+    from orchestration.warehouse_postgres import PostgresWarehouse
+
+    warehouse = PostgresWarehouse(PostgresTarget.from_env(cluster.env()))
+    assert prepare_warehouse(warehouse, log=lambda _: None) == []  # a new warehouse: its version recorded
+    conn = cluster.connect()
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("CREATE SCHEMA reference; CREATE SCHEMA staging; "
+                           "CREATE TABLE reference.dim_kpi_definitions (kpi_id varchar, kpi_name varchar); "
+                           "CREATE VIEW staging.reads_the_seed AS SELECT kpi_id FROM reference.dim_kpi_definitions")
+            manifest = json.loads(ensure_manifest().read_text())
+            changes = rebuild_changed_relations(warehouse, manifest, DBT_PROJECT_DIR, log=lambda _: None)
+            assert [change.split(" (")[0] for change in changes] == ["seed reference.dim_kpi_definitions reloaded whole"]
+            cursor.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema IN ('reference', 'staging')")
+            assert cursor.fetchone() == (0,)  # the seed and the view reading it: the build makes both again
+
+            cursor.execute(f"INSERT INTO meta.{VERSIONS_TABLE} VALUES ('99.0.0', NULL, now(), '[]')")
+            cursor.execute(f"SELECT count(*) FROM meta.{VERSIONS_TABLE}")
+            recorded = cursor.fetchone()
+            with pytest.raises(UpgradeRefused, match="written by kpi-warehouse 99.0.0.*nothing was written"):
+                prepare_warehouse(warehouse, log=lambda _: None)
+            cursor.execute(f"SELECT count(*) FROM meta.{VERSIONS_TABLE}")
+            assert cursor.fetchone() == recorded
+    finally:
+        conn.close()
+
+
+@pytest.mark.integration
+def test_a_warehouse_of_a_newer_version_is_refused_by_the_cli_before_anything_is_written(built_warehouse, tmp_path):
+    from tests.conftest import copy_of_built
+
+    env = {**copy_of_built(built_warehouse, tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+           "KPI_LOG_DIR": str(tmp_path / "logs")}
+    warehouse_file = tmp_path / "warehouse" / "kpi.duckdb"
+    with duckdb.connect(str(warehouse_file)) as connection:
+        connection.execute("CREATE SCHEMA IF NOT EXISTS meta")
+        connection.execute(f"CREATE TABLE IF NOT EXISTS meta.{VERSIONS_TABLE} (version VARCHAR, previous_version VARCHAR, "
+                           "recorded_at TIMESTAMP, changes VARCHAR)")
+        connection.execute(f"INSERT INTO meta.{VERSIONS_TABLE} VALUES ('99.0.0', NULL, now(), '[]')")
+        before = connection.execute("SELECT count(*), max(load_seq) FROM raw.load_ledger").fetchall()
+    publication = (tmp_path / "serving" / "publication.json").read_text()
+
+    result, _ = cli(REPO_ROOT, env, "run")
+    assert result.returncode == 2
+    assert f"written by kpi-warehouse 99.0.0, newer than this checkout's {project_version()}: nothing was written" in result.stderr
+    assert "make run" in result.stderr
+    with duckdb.connect(str(warehouse_file), read_only=True) as connection:
+        assert connection.execute("SELECT count(*), max(load_seq) FROM raw.load_ledger").fetchall() == before
+        assert connection.execute(f"SELECT version FROM meta.{VERSIONS_TABLE}").fetchall()[-1] == ("99.0.0",)
+    assert (tmp_path / "serving" / "publication.json").read_text() == publication
