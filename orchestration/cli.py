@@ -14,15 +14,16 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.errors import KpiWarehouseError, SettingsError
-from orchestration.settings import PROJECT_ROOT, Settings
-from orchestration.version import project_version
+from orchestration.config import load_settings
+from orchestration.core.errors import KpiWarehouseError, SettingsError
+from orchestration.core.settings import PROJECT_ROOT, Settings
+from orchestration.core.version import project_version
 
 
 def _instance():
     import dagster as dg
 
-    from orchestration.instance_config import install_instance_config
+    from orchestration.platform.instance_config import install_instance_config
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home")))
     installed = install_instance_config(home)  # the repository's dagster.yaml, unless the operator has one of their own
@@ -38,8 +39,8 @@ def _log_file(log_dir: Path) -> Path:
 
 def summary_rows(settings: Settings) -> list[tuple[str, str, str]]:
     """(what, rows, detail) for every raw table and published mart."""
-    from orchestration.publish import SERVING_FILE, current_publication
-    from orchestration.warehouse import warehouse_for
+    from orchestration.publish.publication import SERVING_FILE, current_publication
+    from orchestration.load.engines import warehouse_for
 
     rows: list[tuple[str, str, str]] = []
     for table, count, vintages in warehouse_for(settings).raw_summary():
@@ -60,7 +61,7 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
 
 def partition_range_tags(first_year: int, last_year: int, force: bool) -> dict[str, str]:
     """Run tags for one run over a range of yearly partitions (a backfill in a single run)."""
-    from orchestration.partitions import FORCE_TAG
+    from orchestration.platform.partitions import FORCE_TAG
 
     return {
         "dagster/asset_partition_range_start": str(first_year),
@@ -70,7 +71,7 @@ def partition_range_tags(first_year: int, last_year: int, force: bool) -> dict[s
 
 
 def _definitions_for(job_name: str):
-    from orchestration.loading import LOAD_JOB_NAME, load_definitions
+    from orchestration.platform.jobs import LOAD_JOB_NAME, load_definitions
 
     if job_name == LOAD_JOB_NAME:  # a load-only run never needs dbt: skip importing it
         return load_definitions
@@ -119,12 +120,12 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     sensor do). The whole of it holds the warehouse, so no other writer interleaves."""
     import dagster as dg
 
-    from orchestration.operations import record_failure
-    from orchestration.publish import ACCEPT_SHRINK_TAG
-    from orchestration.schedules import transform_request_after
-    from orchestration.upgrade import UpgradeRefused, check_writable
-    from orchestration.warehouse import warehouse_for
-    from orchestration.warehouse_lock import WarehouseBusy, warehouse_writer
+    from orchestration.platform.alerts import record_failure
+    from orchestration.publish.publication import ACCEPT_SHRINK_TAG
+    from orchestration.platform.schedules import transform_request_after
+    from orchestration.load.engines import warehouse_for
+    from orchestration.load.lock import WarehouseBusy, warehouse_writer
+    from orchestration.load.upgrade import UpgradeRefused, check_writable
 
     log_file = _log_file(settings.log_dir)
     print(f"KPI warehouse {project_version()}: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
@@ -201,7 +202,7 @@ examples:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestration.partitions import YEARLY
+    from orchestration.platform.partitions import YEARLY
 
     keys = YEARLY.get_partition_keys()
     first, last = int(keys[0]), int(keys[-1])
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                                   "live publication (a deliberate change; see README, Schedule, partitions and backfills)")
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = load_settings()
         accept_shrink = args.accept_shrink
         if args.command == "run":
             return run(settings, first, last, force=True, label="full build", accept_shrink=accept_shrink)
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             if not first <= args.first_year <= args.last_year <= last:
                 raise SettingsError(f"backfill years must be within {first}-{last} and FROM <= TO (got {args.first_year}-{args.last_year})")
             return run(settings, args.first_year, args.last_year, force=True, label="backfill", accept_shrink=accept_shrink)
-        from orchestration.schedules import revision_window
+        from orchestration.platform.schedules import revision_window
 
         if args.window_years is not None and args.window_years < 1:
             raise SettingsError(f"--window-years must be >= 1 (got {args.window_years})")

@@ -14,8 +14,8 @@ import json
 import duckdb
 import pytest
 
-from orchestration.upgrade import VERSIONS_TABLE
-from orchestration.version import project_version
+from orchestration.load.upgrade import VERSIONS_TABLE
+from orchestration.core.version import project_version
 from tests.publications import publication_differences
 from tests.upgrades import cli, copy_build, earlier_build, run_env
 from tests.conftest import REPO_ROOT
@@ -116,11 +116,11 @@ def test_an_upgrade_over_an_earlier_versions_postgres_warehouse_publishes_what_a
 
 @pytest.mark.integration
 def test_on_postgres_a_changed_seed_is_dropped_with_its_views_and_a_newer_warehouse_refused(cluster, tmp_path):
-    from orchestration.dbt_manifest import ensure_manifest
-    from orchestration.postgres import PostgresTarget
-    from orchestration.settings import DBT_PROJECT_DIR
-    from orchestration.upgrade import UpgradeRefused, prepare_warehouse, rebuild_changed_relations
-    from orchestration.warehouse_postgres import PostgresWarehouse
+    from orchestration.transform.manifest import ensure_manifest
+    from orchestration.core.postgres import PostgresTarget
+    from orchestration.core.settings import DBT_PROJECT_DIR
+    from orchestration.load.upgrade import UpgradeRefused, prepare_warehouse, rebuild_changed_relations
+    from orchestration.load.postgres_warehouse import PostgresWarehouse
 
     warehouse = PostgresWarehouse(PostgresTarget.from_env(cluster.env()))
     assert prepare_warehouse(warehouse, log=lambda _: None) == []  # a new warehouse: its version recorded

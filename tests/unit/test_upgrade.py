@@ -1,4 +1,4 @@
-"""Versions and upgrades (orchestration/version.py, upgrade.py, instance_config.py) on real DuckDB files
+"""Versions and upgrades (orchestration/core/version.py, upgrade.py, instance_config.py) on real DuckDB files
 and the real dbt manifest; the upgrades from real earlier commits are tests/integration/test_upgrades.py."""
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.instance_config import EARLIER_CONFIGS, REPOSITORY_CONFIG, install_instance_config
-from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT
-from orchestration.upgrade import (
+from orchestration.platform.instance_config import EARLIER_CONFIGS, REPOSITORY_CONFIG, install_instance_config
+from orchestration.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.load.upgrade import (
     VERSIONS_TABLE, ChangedRelation, UpgradeRefused, changed_relations, check_writable, expected_columns, prepare_warehouse,
     rebuild_changed_relations, refusal_for, warehouse_version,
 )
-from orchestration.version import UNVERSIONED, project_version
-from orchestration.warehouse import DuckDBWarehouse
+from orchestration.core.version import UNVERSIONED, project_version
+from orchestration.load.warehouse import DuckDBWarehouse
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    from orchestration.dbt_manifest import ensure_manifest
+    from orchestration.transform.manifest import ensure_manifest
 
     return json.loads(ensure_manifest().read_text())
 
@@ -207,7 +207,7 @@ def test_every_earlier_version_of_dagster_yaml_is_known():
 
 
 def test_every_raw_dataset_of_every_source_declares_its_columns_types():
-    from orchestration.raw_schema import declared_raw_schemas
+    from orchestration.load.raw_schema import declared_raw_schemas
     from orchestration.sources import discover
 
     declared = declared_raw_schemas()
@@ -228,8 +228,8 @@ def _worldbank_frame(**overrides) -> "pd.DataFrame":
 
 def test_a_raw_table_is_created_as_declared_not_as_its_first_frame(tmp_path):
     """The first frame's source_url is empty (pandas: object of None): the column is still VARCHAR."""
-    from orchestration.raw_schema import declared_columns
-    from orchestration.warehouse import RawLoad, load_source
+    from orchestration.load.raw_schema import declared_columns
+    from orchestration.load.warehouse import RawLoad, load_source
 
     path = tmp_path / "kpi.duckdb"
     load_source(path, "worldbank", [RawLoad("worldbank_indicator_values", _worldbank_frame(),

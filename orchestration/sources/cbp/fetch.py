@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
-from orchestration.errors import SourceFormatError
+from orchestration.core.errors import SourceFormatError
 from orchestration.sources.cbp.parse import SOURCE
-from orchestration.transport import LiveFetcher
+from orchestration.fetch.http import LiveFetcher
 
 # Live mode: the publishers' landing pages list the current files.
 OHSS_BASE_URL_ENV = "KPI_CBP_OHSS_BASE_URL"

@@ -10,9 +10,9 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
-from orchestration.errors import SourceFormatError
+from orchestration.core.errors import SourceFormatError
 from orchestration.sources.state_dept.parse import SOURCE, fiscal_year_of_file_name
-from orchestration.transport import LiveFetcher
+from orchestration.fetch.http import LiveFetcher
 
 
 NIV_INDEX_PATH = "/content/travel/en/legal/visa-law0/visa-statistics/nonimmigrant-visa-statistics.html"
