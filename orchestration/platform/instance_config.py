@@ -29,7 +29,8 @@ EARLIER_CONFIGS = frozenset({
     "7dfde730deec51475ae229f225622c8563ad1f238164ace947c81baed9dcadf0",  # 39321f5
     "fb2de0ffce1685cf0d4a18654deef85f8689fcae682d735634c0bc68d754a8bc",  # bea4331
     "50b7a909eb82ea76f2f6ee5b1679bed21d9ebaac2b2086a60be7fe4321579990",  # 95afc5c (0.1.0)
-    "d6df0f7488b2df0ec7f0cea451590ca9ea22b8c6e83c6c27cb45626158b6b769",  # dcc0bfc (0.2.0 before the stage packages)
+    "17d6da439c45ff9f2bc604b5192149ea6240be75b8e81c2fa5b4eeaa4a4dc818",  # 61df8f3 (the stage packages)
+    "d6df0f7488b2df0ec7f0cea451590ca9ea22b8c6e83c6c27cb45626158b6b769",  # dcc0bfc (issue 25's branch)
 })
 
 
