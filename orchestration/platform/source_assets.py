@@ -14,7 +14,7 @@ from orchestration.core.errors import KpiWarehouseError, SettingsError
 from orchestration.load.step import LOAD, PENDING, run_load
 from orchestration.platform.partitions import YEARLY, forced, year_range
 from orchestration.check.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
-from orchestration.publish.publication import published_load_seq
+from orchestration.publish.publication import outdated_publication, published_load_seq
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
@@ -121,7 +121,8 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         hold_warehouse(context, settings)
         with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
-                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info)
+                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info,
+                               outdated_publication=outdated_publication(settings.serving_dir))
         plan = outcome.plan
         if plan.action != LOAD:
             yield from _checks_not_run(spec, plan.reason)

@@ -300,6 +300,17 @@ def current_release_dir(serving_dir: Path) -> Path | None:
     return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
 
 
+def outdated_publication(serving_dir: Path) -> str | None:
+    """Why the live publication was not made by this version (None: it was, or there is none):
+    after an upgrade, the next run rebuilds and publishes with this version's models."""
+    publication = current_publication(serving_dir)
+    if publication is None or publication.get("version") == project_version():
+        return None
+    made_by = publication.get("version")
+    return (f"the live publication was made by {f'version {made_by}' if made_by else 'a version before 0.2.0'}, "
+            f"this is {project_version()}")
+
+
 def published_load_seq(serving_dir: Path) -> int:
     """The last warehouse load the live publication includes (0: none, or a publication from before the ledger had numbers)."""
     record = current_publication(serving_dir)

@@ -268,3 +268,29 @@ def test_a_raw_value_that_does_not_convert_stops_the_upgrade_before_anything_is_
     assert len(_sql(warehouse.path, "DESCRIBE raw.load_ledger")) == 6
     assert _sql(warehouse.path, "SELECT value FROM raw.worldbank_indicator_values") == [("n/a",)]
     assert warehouse_version(warehouse) == UNVERSIONED
+
+
+# --- after an upgrade, the daily run publishes with this version's models ------------------------
+
+
+def test_after_an_upgrade_the_daily_run_rebuilds_what_is_loaded_though_no_release_is_new(tmp_path):
+    from orchestration.load.step import PENDING, SKIP, plan_load
+    from orchestration.load.warehouse import LoadRecord
+    from orchestration.publish.publication import outdated_publication
+
+    serving = tmp_path / "serving"
+    serving.mkdir()
+    assert outdated_publication(serving) is None  # never published: the first run builds everything anyway
+    (serving / "publication.json").write_text(json.dumps({"publication_id": "p"}))  # made before versions
+    reason = outdated_publication(serving)
+    assert reason == f"the live publication was made by a version before 0.2.0, this is {project_version()}"
+    (serving / "publication.json").write_text(json.dumps({"publication_id": "p", "version": project_version()}))
+    assert outdated_publication(serving) is None
+
+    loaded = [LoadRecord("worldbank", "load-1", 1, 2000, 2026, True, ("sha:HND",))]
+    releases = {"sha:HND": "f1"}
+    assert plan_load(loaded, releases, (2024, 2026), (1999, 2026), False, 1).action == SKIP
+    plan = plan_load(loaded, releases, (2024, 2026), (1999, 2026), False, 1, outdated_publication=reason)
+    assert (plan.action, plan.years) == (PENDING, (2024, 2026))
+    assert reason in plan.reason
+    assert plan_load([], {}, (2024, 2026), (1999, 2026), False, 0, outdated_publication=reason).action == SKIP  # nothing loaded
