@@ -14,7 +14,7 @@ from orchestration.core.errors import KpiWarehouseError, SettingsError
 from orchestration.load.step import LOAD, PENDING, run_load
 from orchestration.platform.partitions import YEARLY, forced, year_range
 from orchestration.check.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
-from orchestration.publish.publication import published_load_seq
+from orchestration.publish.publication import outdated_publication, published_load_seq
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
@@ -78,12 +78,20 @@ def _checks_not_run(spec: SourceSpec, reason: str, only: list[str] | None = None
 
 
 def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> None:
-    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock)."""
+    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock), and
+    finds it upgraded to this version (orchestration/load/upgrade.py)."""
     try:
         hold_for_run(warehouse_for(settings).writer_lock(), settings.warehouse_lock_timeout_seconds, context.run_id,
                      what=f"Dagster run of {context.job_name}", log=context.log.info)
     except WarehouseBusy as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    # the first write of a new version finds the warehouse as it expects it (or refuses before writing)
+    from orchestration.load.upgrade import UpgradeRefused, prepare_warehouse
+
+    try:
+        prepare_warehouse(warehouse_for(settings), log=context.log.info)
+    except UpgradeRefused as exc:
+        raise dg.Failure(description=f"upgrade refused: {exc}", allow_retries=False) from exc
 
 
 def confirm_writer(context: dg.AssetExecutionContext, settings: Settings) -> None:
@@ -147,7 +155,8 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
                                published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info,
-                               fetched=fetched, before_write=lambda: confirm_writer(context, settings))
+                               fetched=fetched, before_write=lambda: confirm_writer(context, settings),
+                               outdated_publication=outdated_publication(settings.serving_dir))
         plan = outcome.plan
         if plan.action != LOAD:
             yield from _checks_not_run(spec, plan.reason)
