@@ -307,7 +307,8 @@ scored as (
         parameters.surge_score,
         parameters.elevated_ratio,
         parameters.surge_ratio,
-        parameters.min_flag_value
+        parameters.min_flag_value,
+        parameters.alert_window_months
     from residuals
     inner join parameters
         on residuals.series_id = parameters.series_id
@@ -350,6 +351,10 @@ select
     cast(levelled.seasonal_median as double precision) as seasonal_median,
     cast(levelled.trend_factor as double precision) as trend_factor,
     cast(levelled.baseline_years_used as integer) as baseline_years_used,
+    cast(
+        max(levelled.month_index) over (partition by levelled.series_id, levelled.country_iso3) - levelled.month_index
+        < levelled.alert_window_months
+        as boolean) as is_in_alert_window,
     cast(coalesce(levelled.month_index > levelled.last_complete_month_index, false) as boolean) as is_partial_month,
     cast(coalesce(earlier_releases.previous_release_value <> levelled.value, false) as boolean) as is_revised,
     cast(earlier_releases.previous_release_value as bigint) as previous_release_value,
