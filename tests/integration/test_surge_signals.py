@@ -12,8 +12,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.publish import current_publication
-from orchestration.surge_alerts import ALERT_KIND, REVISION_KIND
+from orchestration.publish.publication import current_publication
+from orchestration.publish.surge_alerts import ALERT_KIND, REVISION_KIND
 from scripts.backtest_surge_signals import EPISODES, evaluate, month_number, read_signals, report
 from tests.conftest import copy_of_built, run_job
 from tests.integration.test_partitions import daily

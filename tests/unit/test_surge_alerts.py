@@ -1,4 +1,4 @@
-"""Which surge signals a publication alerts (orchestration/surge_alerts.py): once per month, again only
+"""Which surge signals a publication alerts (orchestration/publish/surge_alerts.py): once per month, again only
 when it rises to surge, never for a partial month; a month revised down is noted once, not alerted."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from orchestration.operations import failure_record, write_failure_record
-from orchestration.surge_alerts import ALERT_KIND, REVISION_KIND, earlier_records, plan, write_record
+from orchestration.platform.alerts import failure_record, write_failure_record
+from orchestration.publish.surge_alerts import ALERT_KIND, REVISION_KIND, earlier_records, plan, write_record
 
 NOW = dt.datetime(2026, 12, 6, 1, 0, tzinfo=dt.timezone.utc)
 
