@@ -32,7 +32,7 @@ from orchestration.loading import SOURCES
 from orchestration.partitions import run_partition_range
 from orchestration.publish import current_publication, published_load_seq
 from orchestration.transform_step import (
-    changed_sources, dbt_select_args, dbt_vars, incremental_range, nodes_to_rebuild,
+    changed_sources, dbt_select_args, dbt_vars, incremental_range, nodes_to_rebuild, project_changed,
 )
 from orchestration.warehouse import warehouse_for
 
@@ -55,9 +55,13 @@ class KpiDbtTranslator(DagsterDbtTranslator):
 TRANSLATOR = KpiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def dbt_build_args(dbt_vars: Mapping[str, int] | None = None) -> list[str]:
-    """``dbt build``, with the incremental facts' range of years as vars."""
+def dbt_build_args(dbt_vars: Mapping[str, int] | None = None, full_refresh: bool = False) -> list[str]:
+    """``dbt build``, with the incremental facts' range of years as vars; ``--full-refresh`` when the
+    dbt project changed since the live publication: an incremental fact whose columns changed is
+    rebuilt whole instead of failing its contract (``on_schema_change='fail'``), as a fresh build would."""
     args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars))]
     return args
@@ -94,5 +98,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
     narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
-    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
+    yield from build(context, dbt_build_args(dbt_vars(years), full_refresh=project_changed(publication, fingerprint)),
+                     sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
     warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)
