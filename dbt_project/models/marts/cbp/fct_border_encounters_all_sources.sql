@@ -1,6 +1,6 @@
 -- Border encounters per citizenship (country or publisher group), month, region or component and
 -- demographic, from both publishers: the alternatives to fct_border_encounters (and its shape
--- before version 0.2.0). Never summed as it is: see the YAML for how the two sources relate.
+-- in version 0.1.0). Never summed as it is: see the YAML for how the two sources relate.
 with monthly as (
 
     select * from {{ ref('int_cbp__monthly_encounters') }}

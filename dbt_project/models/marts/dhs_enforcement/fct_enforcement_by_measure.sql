@@ -1,5 +1,5 @@
 -- Removals, ICE removals and returns, and credible-fear referrals per country, measure and fiscal
--- year (the shape fct_enforcement had before version 0.2.0; never sum over measures), as
+-- year (the shape fct_enforcement had in version 0.1.0; never sum over measures), as
 -- the newest release with the country's column publishes them; the release's last fiscal year is
 -- partial (is_partial_year) and must not be read as a complete year.
 select

@@ -1,5 +1,5 @@
 -- US assistance obligations and disbursements (current US$) at two levels, every release kept (the
--- shape fct_us_assistance had before version 0.2.0; fct_us_assistance is now one summable grain):
+-- shape fct_us_assistance had in version 0.1.0; fct_us_assistance is now one summable grain):
 --   aggregation_level 'country_total': the Country Summary (all five countries), sector_category and
 --     sector 'All sectors';
 --   aggregation_level 'usg_sector': the API by US Government sector (HND and GTM).

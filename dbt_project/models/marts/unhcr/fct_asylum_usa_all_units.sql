@@ -1,6 +1,6 @@
 -- Asylum applications and decisions in the USA by nationality, year and deciding authority, in
 -- the unit UNHCR counts them in (cases or persons: never add the two). The shape fct_asylum_usa had
--- before version 0.2.0; fct_asylum_usa now holds the rows counted in persons.
+-- in version 0.1.0; fct_asylum_usa now holds the rows counted in persons.
 select
     cast(country_iso3 as varchar) as country_iso3,
     cast(year as integer) as year,
