@@ -6,7 +6,7 @@ Run by hand (it prints figures; nothing asserts on them):
     .venv/bin/python bench/bi_latency.py --root /tmp/x   # reuses a build made there earlier
 
 Each reader process loops: open the serving DuckDB file read-only, run every query of
-orchestration/report.py's REPORT_QUERIES, close. Meanwhile the main process runs the Dagster job's
+orchestration/publish/report.py's REPORT_QUERIES, close. Meanwhile the main process runs the Dagster job's
 publishing assets (serving/kpi_marts + serving/kpi_report: a real publish with docs and report)
 ``--publishes`` times. The same readers are then timed for as long again with nothing publishing.
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def reader(serving_file: str, stop, results, errors) -> None:
     import duckdb
 
-    from orchestration.report import REPORT_QUERIES
+    from orchestration.publish.report import REPORT_QUERIES
 
     timings: dict[str, list[float]] = {name: [] for name in REPORT_QUERIES}
     timings["connect"], timings["whole report"] = [], []
@@ -101,7 +101,7 @@ def build_if_missing(root: Path) -> tuple[dict[str, str], Path]:
 
 def slowest_query(timings: dict[str, list[float]], q: float) -> float:
     """The q-th percentile of the slowest report query, in ms (connection and whole report excluded)."""
-    from orchestration.report import REPORT_QUERIES
+    from orchestration.publish.report import REPORT_QUERIES
 
     return max(percentile(timings[name], q) for name in REPORT_QUERIES if timings.get(name)) * 1000
 

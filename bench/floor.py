@@ -5,13 +5,13 @@ avoid, so ``pipeline seconds / floor seconds`` says how much the orchestration c
 
 1. parse: every source module's ``SPEC.parse`` on the snapshot's landings, and its ``check_frames``
    (the reconciliations the pipeline validates beside the loads);
-2. load: ``orchestration.warehouse.load_source`` (the pipeline's DuckDB loader) into
+2. load: ``orchestration.load.warehouse.load_source`` (the pipeline's DuckDB loader) into
    ``<work>/kpi.duckdb`` (the name matters: the compiled SQL refers to the catalog ``kpi``);
 3. sql: the dbt seeds read with ``read_csv``, every model's compiled SQL as ``CREATE OR REPLACE
    TABLE|VIEW`` in dependency order (incremental models as full tables), every data test's
    compiled SQL counted;
 4. publish: the marts copied into a new serving file (storage v1.0.0) and to Parquet, as
-   orchestration/publish.py does (without docs, which it caches per manifest).
+   orchestration/publish/publication.py does (without docs, which it caches per manifest).
 
 The dbt project is compiled once, before timing starts (``dbt compile``; ~15 s).
 
@@ -40,12 +40,15 @@ if __package__ in (None, ""):  # run as a file: make `bench` and `orchestration`
 import duckdb
 
 from bench.common import pipeline_env, print_rows, work_root
-from orchestration.publish import MARTS_SCHEMA, SERVING_FILE, SERVING_STORAGE_VERSION
-from orchestration.settings import BUNDLED_SNAPSHOT_DIR, DBT_PROJECT_DIR, Settings
+from orchestration.config import load_settings
+from orchestration.publish.publication import MARTS_SCHEMA, SERVING_FILE, SERVING_STORAGE_VERSION
+from orchestration.core.settings import BUNDLED_SNAPSHOT_DIR, DBT_PROJECT_DIR, Settings
 from orchestration.sources import discover
-from orchestration.sources.base import SourceSpec
-from orchestration.transport import landings_fingerprint, list_landings
-from orchestration.warehouse import RawLoad, identifier, load_source, new_load_id, sql_string
+from orchestration.sources.contract import SourceSpec
+from orchestration.fetch.archive import landings_fingerprint, list_landings
+from orchestration.load.warehouse import record_source_contracts
+from orchestration.transform.contracts import source_contract_rows
+from orchestration.load.warehouse import RawLoad, identifier, load_source, new_load_id, sql_string
 
 PHASES = ("parse", "load", "sql", "publish")
 # the compiled SQL names the catalog after the file: "kpi"."marts"."kpi_annual"
@@ -54,7 +57,7 @@ WAREHOUSE_FILE = "kpi.duckdb"
 
 def floor_settings(snapshot_dir: Path, work_dir: Path, countries: tuple[str, ...] | None = None) -> Settings:
     env = pipeline_env(snapshot_dir, work_dir, countries, warehouse_path=work_dir / WAREHOUSE_FILE)
-    return Settings.from_env(env)
+    return load_settings(env)
 
 
 def source_specs() -> list[SourceSpec]:
@@ -203,7 +206,7 @@ def run_tests(conn: duckdb.DuckDBPyConnection, manifest: dict) -> dict[str, tupl
 
 
 def publish_marts(warehouse_path: Path, serving_dir: Path) -> dict[str, int]:
-    """The marts into a new serving file (storage v1.0.0, renamed into place) and to Parquet, as orchestration/publish.py."""
+    """The marts into a new serving file (storage v1.0.0, renamed into place) and to Parquet, as orchestration/publish/publication.py."""
     release_dir = serving_dir / "releases" / f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}"
     release_dir.mkdir(parents=True)
     partial = serving_dir / f".{SERVING_FILE}.partial"
@@ -252,6 +255,7 @@ def run_floor(snapshot_dir: Path, work_dir: Path, countries: tuple[str, ...] | N
     with timed(timings, "load"):
         raw_rows = load_sources(settings, parsed)
     del parsed  # the frames are in DuckDB now; free them before the SQL runs
+    record_source_contracts(settings.warehouse_path, source_contract_rows(source_specs()))
     with timed(timings, "sql"), duckdb.connect(str(settings.warehouse_path)) as conn:
         seed_rows = load_seeds(conn, manifest)
         model_rows = build_models(conn, manifest)

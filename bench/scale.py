@@ -50,10 +50,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench.common import print_rows, python_executable, rate, run_cli, run_measured, work_root
-from orchestration.countries import countries as seed_countries
-from orchestration.settings import BUNDLED_SNAPSHOT_DIR
+from orchestration.core.countries import countries as seed_countries
+from orchestration.core.settings import BUNDLED_SNAPSHOT_DIR
 from orchestration.sources import cbp
-from orchestration.transport import MANIFEST_NAME, sha256_bytes
+from orchestration.fetch.archive import MANIFEST_NAME, sha256_bytes
 
 DEFAULT_FACTORS = (1, 10, 100, 1000)
 INCREMENTAL_HISTORIES = (1, 20)

@@ -14,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.errors import KpiWarehouseError, SettingsError
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import KpiWarehouseError, SettingsError
+from orchestration.core.settings import PROJECT_ROOT, Settings
 
 
 def _instance():
@@ -36,8 +37,8 @@ def _log_file(log_dir: Path) -> Path:
 
 def summary_rows(settings: Settings) -> list[tuple[str, str, str]]:
     """(what, rows, detail) for every raw table and published mart."""
-    from orchestration.publish import SERVING_FILE, current_publication
-    from orchestration.warehouse import warehouse_for
+    from orchestration.publish.publication import SERVING_FILE, current_publication
+    from orchestration.load.engines import warehouse_for
 
     rows: list[tuple[str, str, str]] = []
     for table, count, vintages in warehouse_for(settings).raw_summary():
@@ -58,7 +59,7 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
 
 def partition_range_tags(first_year: int, last_year: int, force: bool) -> dict[str, str]:
     """Run tags for one run over a range of yearly partitions (a backfill in a single run)."""
-    from orchestration.partitions import FORCE_TAG
+    from orchestration.platform.partitions import FORCE_TAG
 
     return {
         "dagster/asset_partition_range_start": str(first_year),
@@ -68,7 +69,7 @@ def partition_range_tags(first_year: int, last_year: int, force: bool) -> dict[s
 
 
 def _definitions_for(job_name: str):
-    from orchestration.loading import LOAD_JOB_NAME, load_definitions
+    from orchestration.platform.jobs import LOAD_JOB_NAME, load_definitions
 
     if job_name == LOAD_JOB_NAME:  # a load-only run never needs dbt: skip importing it
         return load_definitions
@@ -117,11 +118,11 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     sensor do). The whole of it holds the warehouse, so no other writer interleaves."""
     import dagster as dg
 
-    from orchestration.operations import record_failure
-    from orchestration.publish import ACCEPT_SHRINK_TAG
-    from orchestration.schedules import transform_request_after
-    from orchestration.warehouse import warehouse_for
-    from orchestration.warehouse_lock import WarehouseBusy, warehouse_writer
+    from orchestration.platform.alerts import record_failure
+    from orchestration.publish.publication import ACCEPT_SHRINK_TAG
+    from orchestration.platform.schedules import transform_request_after
+    from orchestration.load.engines import warehouse_for
+    from orchestration.load.lock import WarehouseBusy, warehouse_writer
 
     log_file = _log_file(settings.log_dir)
     print(f"KPI warehouse: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
@@ -194,7 +195,7 @@ examples:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestration.partitions import YEARLY
+    from orchestration.platform.partitions import YEARLY
 
     keys = YEARLY.get_partition_keys()
     first, last = int(keys[0]), int(keys[-1])
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                                   "live publication (a deliberate change; see README, Schedule, partitions and backfills)")
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = load_settings()
         accept_shrink = args.accept_shrink
         if args.command == "run":
             return run(settings, first, last, force=True, label="full build", accept_shrink=accept_shrink)
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             if not first <= args.first_year <= args.last_year <= last:
                 raise SettingsError(f"backfill years must be within {first}-{last} and FROM <= TO (got {args.first_year}-{args.last_year})")
             return run(settings, args.first_year, args.last_year, force=True, label="backfill", accept_shrink=accept_shrink)
-        from orchestration.schedules import revision_window
+        from orchestration.platform.schedules import revision_window
 
         if args.window_years is not None and args.window_years < 1:
             raise SettingsError(f"--window-years must be >= 1 (got {args.window_years})")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import kpi_dbt_models
-from orchestration.assets.publish import published_marts
-from orchestration.assets.sources import RAW_GROUP
-from orchestration.executor import warehouse_executor
-from orchestration.loading import SOURCES, load_job, source_assets
-from orchestration.operations import kpi_run_failure_record
-from orchestration.progress import concise_progress_logger
-from orchestration.schedules import build_daily_schedule, build_transform_after_load_sensor
+from orchestration.platform.dbt_assets import kpi_dbt_models
+from orchestration.platform.publish_assets import published_marts
+from orchestration.platform.source_assets import RAW_GROUP
+from orchestration.platform.executor import warehouse_executor
+from orchestration.platform.jobs import SOURCES, load_job, source_assets
+from orchestration.platform.alerts import kpi_run_failure_record
+from orchestration.platform.progress_log import concise_progress_logger
+from orchestration.platform.schedules import build_daily_schedule, build_transform_after_load_sensor
 
 __all__ = ["SOURCES", "defs"]
 

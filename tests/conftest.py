@@ -78,7 +78,7 @@ def run_job(env: dict[str, str], first_year: int, last_year: int, force: bool = 
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         from orchestration.definitions import defs
-        from orchestration.warehouse_lock import release_run_holds
+        from orchestration.load.lock import release_run_holds
 
         try:
             return defs.resolve_job_def(job).execute_in_process(
@@ -92,7 +92,7 @@ def run_job(env: dict[str, str], first_year: int, last_year: int, force: bool = 
 
 
 def all_years() -> tuple[int, int]:
-    from orchestration.partitions import YEARLY
+    from orchestration.platform.partitions import YEARLY
 
     keys = YEARLY.get_partition_keys()
     return int(keys[0]), int(keys[-1])
@@ -159,7 +159,7 @@ EVENTS_FILE = "events.json"
 def _full_build(root: Path) -> None:
     from dagster._serdes import serialize_value
 
-    from orchestration.publish import current_publication
+    from orchestration.publish.publication import current_publication
 
     result = run_job(warehouse_env(root), *all_years())
     assert result.success, [event.message for event in result.all_events if event.is_failure]

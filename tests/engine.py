@@ -4,15 +4,15 @@ For the path-independence property (tests/integration/test_path_independence.py)
 dozens of random sequences of full builds, daily runs, backfills, kills and new releases: a
 Dagster run with dbt costs 20-60 s, this costs about a second.
 
-- load: ``orchestration.load_step.run_load``, the function the loading asset calls (parses are
+- load: ``orchestration.load.step.run_load``, the function the loading asset calls (parses are
   memoised per release set; validation is the GX suites' job and is tested elsewhere, so a
   pass-through validator keeps the sequences fast);
 - transform: the dbt project's compiled SQL on DuckDB, as bench/floor.py runs it, for the models
-  ``orchestration.transform_step.nodes_to_rebuild`` selects (downstream of the sources that changed)
-  and the range of years from ``orchestration.transform_step.incremental_range`` (as the dbt asset)
+  ``orchestration.transform.plan.nodes_to_rebuild`` selects (downstream of the sources that changed)
+  and the range of years from ``orchestration.transform.plan.incremental_range`` (as the dbt asset)
   and the ``replace_range`` strategy of dbt_project/macros/incremental_years.sql (delete the range,
   insert the batch's rows of the range); then ``record_transform_build``, as the dbt asset does;
-- publish: ``orchestration.publish.publish``, the function the publishing asset calls.
+- publish: ``orchestration.publish.publication.publish``, the function the publishing asset calls.
 
 ``Kill`` raises at a chosen point (between sources, between models, inside publishing), as a
 process killed there would stop: DuckDB transactions roll back, files already renamed stay.
@@ -32,16 +32,18 @@ from pathlib import Path
 import duckdb
 
 from bench.floor import WAREHOUSE_FILE, compile_manifest, load_seeds, models_in_build_order
-from orchestration import publish as publishing
-from orchestration.dbt_manifest import project_fingerprint
-from orchestration.load_step import SKIP, run_load
-from orchestration.loading import SOURCES
-from orchestration.publish import current_publication, published_load_seq
-from orchestration.settings import DBT_PROJECT_DIR, Settings
-from orchestration.sql import identifier
-from orchestration.transform_step import changed_sources, incremental_range, nodes_to_rebuild
-from orchestration.validation import ValidationReport
-from orchestration.warehouse import last_load_seq, last_transform_build, load_history, record_transform_build
+from orchestration.config import load_settings
+from orchestration.publish import publication as publishing
+from orchestration.transform.manifest import project_fingerprint
+from orchestration.load.step import SKIP, run_load
+from orchestration.platform.jobs import SOURCES
+from orchestration.publish.publication import current_publication, published_load_seq
+from orchestration.core.settings import DBT_PROJECT_DIR, Settings
+from orchestration.core.sql import identifier
+from orchestration.transform.plan import changed_sources, incremental_range, nodes_to_rebuild
+from orchestration.check.validation import ValidationReport
+from orchestration.load.warehouse import last_load_seq, last_transform_build, load_history, record_source_contracts, record_transform_build
+from orchestration.transform.contracts import source_contract_rows
 
 MIN_PLACEHOLDER, MAX_PLACEHOLDER = "__KPI_MIN_YEAR__", "__KPI_MAX_YEAR__"
 COMPILED_MANIFEST = Path("dbt_compile") / "target" / "manifest.json"  # where bench.floor.compile_manifest writes it
@@ -157,6 +159,7 @@ def transform(settings: Settings, project: CompiledProject, run_range: tuple[int
     years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
     # the models downstream of the sources that changed, as the dbt asset selects them (None: all)
     rebuild = nodes_to_rebuild(project.manifest, changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES}), SOURCES)
+    record_source_contracts(settings.warehouse_path, source_contract_rows(SOURCES))
     with duckdb.connect(str(settings.warehouse_path)) as conn:
         if rebuild is None:
             load_seeds(conn, project.manifest)
@@ -244,7 +247,7 @@ def engine_settings(root: Path, snapshot_dir: Path, countries: tuple[str, ...] |
     }
     if countries:
         env["KPI_COUNTRIES"] = ",".join(countries)
-    return Settings.from_env(env)
+    return load_settings(env)
 
 
 def published_marts(serving_dir: Path) -> dict[str, list[tuple]]:

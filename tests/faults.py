@@ -27,11 +27,13 @@ from urllib.parse import unquote, urlsplit
 
 from werkzeug import Request, Response
 
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.settings import Settings
 from orchestration.sources import cbp, foreign_assistance, state_dept, worldbank
-from orchestration.sources.base import SourceSpec
-from orchestration.transport import Landing, acquire_landings, list_landings
-from orchestration.validation import ValidationReport, validate_frame
+from orchestration.sources.contract import SourceSpec
+from orchestration.fetch.acquire import acquire_landings
+from orchestration.fetch.archive import Landing, list_landings
+from orchestration.check.validation import ValidationReport, validate_frame
 from tests.conftest import SNAPSHOT_DIR, warehouse_env
 
 HTML_CHALLENGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
@@ -337,7 +339,7 @@ def live_settings(live: LivePublishers, source: str, root: Path, monkeypatch, **
     env = live.env(source, root, **overrides)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    settings = Settings.from_env(env)
+    settings = load_settings(env)
     return dataclasses.replace(settings, **live.publishers[source].settings_overrides)
 
 

@@ -34,7 +34,7 @@ def run_publish(env: dict[str, str]):
 
     with environment(env):
         from orchestration.definitions import defs
-        from orchestration.warehouse_lock import release_run_holds
+        from orchestration.load.lock import release_run_holds
 
         try:
             return defs.resolve_job_def("kpi_full_build").execute_in_process(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from orchestration.transport import LandingWriter, list_landings
+from orchestration.fetch.archive import LandingWriter, list_landings
 from tests.conftest import COUNTRIES, SNAPSHOT_DIR
 
 HOMICIDES_2024 = "2024-02-21__wdi-bulk__API_VC.IHR.PSRC.P5_DS2_en_csv_v2_3892"

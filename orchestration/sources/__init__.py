@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from orchestration.sources.base import SourceSpec
+    from orchestration.sources.contract import SourceSpec
 
 
 def source_package_names() -> list[str]:
@@ -32,6 +32,9 @@ def discover() -> tuple["SourceSpec", ...]:
             raise ImportError(f"orchestration/sources/{name}/__init__.py defines no SPEC")
         if spec.name != name:
             raise ImportError(f"orchestration/sources/{name}: SPEC.name is {spec.name!r}; it must be the package's name")
+        problems = spec.plausibility.problems([dataset.name for dataset in spec.datasets])
+        if problems:
+            raise ImportError(f"orchestration/sources/{name}: its plausibility declaration is incomplete: " + "; ".join(problems))
         specs.append(spec)
     datasets = [dataset.name for spec in specs for dataset in spec.datasets]
     duplicated = sorted({name for name in datasets if datasets.count(name) > 1})

@@ -30,8 +30,8 @@ import pytest
 from werkzeug import Response
 
 from orchestration.sources import discover
-from orchestration.transport import MANIFEST_NAME, list_landings
-from orchestration.warehouse import LEDGER_TABLE
+from orchestration.fetch.archive import MANIFEST_NAME, list_landings
+from orchestration.load.warehouse import LEDGER_TABLE
 from tests.conftest import REPO_ROOT, warehouse_env
 from tests.faults import children, kill_group
 

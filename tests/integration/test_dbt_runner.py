@@ -1,4 +1,4 @@
-"""dbt run in-process by orchestration.dbt_runner: real dbt builds of a small project on a DuckDB file."""
+"""dbt run in-process by orchestration.transform.dbt_runner: real dbt builds of a small project on a DuckDB file."""
 
 import textwrap
 from pathlib import Path
@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration import dbt_runner
+from orchestration.transform import dbt_runner
 
 SCHEMA_YML = """
 version: 2
@@ -129,7 +129,7 @@ def test_processes_starting_together_on_a_fresh_checkout_read_one_whole_manifest
     checkout = tmp_path / "checkout"
     for part in ("orchestration", "dbt_project", "expectations"):
         shutil.copytree(REPO_ROOT / part, checkout / part, ignore=shutil.ignore_patterns("target", "__pycache__", "logs"))
-    reader = ("import json; from orchestration.dbt_manifest import ensure_manifest, MANIFEST_PATH; "
+    reader = ("import json; from orchestration.transform.manifest import ensure_manifest, MANIFEST_PATH; "
               f"assert str(MANIFEST_PATH).startswith({str(checkout)!r}); print(len(json.loads(ensure_manifest().read_text())['nodes']))")
     env = {**__import__("os").environ, "PYTHONPATH": str(checkout)}
     processes = []

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from orchestration.errors import SourceFetchError, SourceFormatError
-from orchestration.transport import list_landings, sha256_bytes
+from orchestration.core.errors import SourceFetchError, SourceFormatError
+from orchestration.fetch.archive import list_landings, sha256_bytes
 from tests.faults import (
     HTML_CHALLENGE,
     HTML_MAINTENANCE,

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from orchestration.errors import SourceFetchError, SourceFormatError
+from orchestration.core.errors import SourceFetchError, SourceFormatError
 from orchestration.sources import dhs_enforcement, unhcr, unodc
 from tests.conftest import SNAPSHOT_DIR
 from tests.faults import XLSX, LivePublishers, Publisher, fetch, live_settings, parse_and_validate

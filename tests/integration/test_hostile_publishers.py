@@ -24,10 +24,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from orchestration.errors import SourceFetchError, SourceFormatError
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFetchError, SourceFormatError
 from orchestration.sources import foreign_assistance, worldbank
-from orchestration.transport import REFETCH_LOG_NAME, list_landings, sha256_bytes
+from orchestration.fetch.archive import REFETCH_LOG_NAME, list_landings, sha256_bytes
 from tests.conftest import SNAPSHOT_DIR, run_job, warehouse_env
 from tests.faults import HTML_CHALLENGE, Body, LivePublishers, Status, Trickle, fetch, live_settings
 
@@ -97,7 +97,7 @@ def _wb_env(tmp_path, httpserver, **overrides) -> dict[str, str]:
 
 
 def _fetch_and_parse_worldbank(env):
-    settings = Settings.from_env(env)
+    settings = load_settings(env)
     landings = fetch(worldbank.SPEC, settings)
     return worldbank.SPEC.parse(landings, settings)["worldbank_indicator_values"]
 

@@ -5,7 +5,6 @@ the publication audit, and runs that fail leaving a record."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.cli import step_failure_messages
-from orchestration.publish import ACCEPT_SHRINK_TAG, REJECTED_DIR, current_publication
+from orchestration.publish.publication import ACCEPT_SHRINK_TAG, REJECTED_DIR, current_publication
 from tests.conftest import all_years, copy_of_built, run_job
 from tests.engine import published_marts
 from tests.integration.test_partitions import daily, materialized

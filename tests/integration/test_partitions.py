@@ -8,9 +8,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.schedules import transform_request_after
+from orchestration.platform.schedules import transform_request_after
 from orchestration.sources import discover
-from orchestration.transport import list_landings
+from orchestration.fetch.archive import list_landings
 from tests.conftest import SNAPSHOT_DIR, all_years, copy_of_built, run_job, warehouse_env
 
 pytestmark = pytest.mark.integration

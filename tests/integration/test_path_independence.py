@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.load_step import LOAD
+from orchestration.load.step import LOAD
 from tests.conftest import SNAPSHOT_DIR, shared_dir
 from tests.engine import Engine, Kill, Killed, compile_project, engine_settings, load_compiled_project, published_marts
 from tests.releases import new_homicide_release
@@ -235,10 +235,10 @@ def test_a_new_release_is_loaded_whole_whatever_the_run_range(tmp_path, project,
     world = new_world(tmp_path / "world", release_store, project, {})
     world.engine.run(all_years(world), forced=True)
     world.arrive("worldbank", LATE_RELEASES["worldbank"][1])
-    from orchestration.load_step import run_load
-    from orchestration.loading import SOURCES
-    from orchestration.publish import published_load_seq
-    from orchestration.sources.base import first_input_year
+    from orchestration.load.step import run_load
+    from orchestration.platform.jobs import SOURCES
+    from orchestration.publish.publication import published_load_seq
+    from orchestration.sources.contract import first_input_year
     from tests.engine import passing_validator
 
     spec = next(spec for spec in SOURCES if spec.name == "worldbank")

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.publish import current_publication
+from orchestration.publish.publication import current_publication
 from tests.conftest import SNAPSHOT_DIR, all_years, run_job, warehouse_env
 
 pytestmark = pytest.mark.integration
@@ -91,8 +91,8 @@ def test_loading_the_same_data_twice_leaves_the_same_rows(built):
 def test_every_country_of_origin_the_seed_knows_builds_and_publishes(tmp_path):
     """KPI_COUNTRIES may name any comparator of dbt_project/seeds/countries.csv: every source loads
     what its publisher reports for them (no rows where a publisher does not break a country out)."""
-    from orchestration.countries import known_iso3
-    from orchestration.settings import DONOR_COUNTRY
+    from orchestration.core.countries import known_iso3
+    from orchestration.core.settings import DONOR_COUNTRY
 
     countries = sorted(set(known_iso3()) - {DONOR_COUNTRY})
     result = run_job(warehouse_env(tmp_path, KPI_COUNTRIES=",".join(countries)), *all_years())
@@ -133,7 +133,7 @@ def test_out_of_range_value_fails_the_run_and_keeps_the_publication(built, tmp_p
 
 
 def _rewrite_with_manifest(landing, page, body):
-    from orchestration.transport import sha256_bytes
+    from orchestration.fetch.archive import sha256_bytes
 
     page.write_bytes(body)
     manifest_path = landing / "manifest.json"

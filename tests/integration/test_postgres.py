@@ -12,9 +12,9 @@ import json
 import duckdb
 import pytest
 
-from orchestration.postgres import PostgresTarget
-from orchestration.publish import SERVING_FILE, publish
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.postgres import PostgresTarget
+from orchestration.publish.publication import SERVING_FILE, publish
 from tests.pg import start_cluster
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,7 @@ def test_publishing_to_postgres_is_a_setting(cluster, built_warehouse, tmp_path)
     off = PostgresTarget.from_env(pg_env)
     assert not off.publish
     on = PostgresTarget.from_env({**pg_env, "KPI_PUBLISH_POSTGRES": "1"})
-    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(tmp_path / "serving")})
+    settings = load_settings({**env, "KPI_SERVING_DIR": str(tmp_path / "serving")})
 
     publish(settings, postgres=off)
     conn = cluster.connect(SERVING_DATABASE)
@@ -74,7 +74,7 @@ def test_publishing_to_postgres_is_a_setting(cluster, built_warehouse, tmp_path)
 
 def test_a_failed_postgres_publish_swaps_nothing(cluster, built_warehouse, tmp_path):
     root, env, _ = built_warehouse
-    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(tmp_path / "serving")})
+    settings = load_settings({**env, "KPI_SERVING_DIR": str(tmp_path / "serving")})
     first = publish(settings)
     wrong = PostgresTarget.from_env({**cluster.env(), "KPI_PG_PASSWORD": "not-the-password", "KPI_PUBLISH_POSTGRES": "1"})
     with pytest.raises(Exception) as failure:

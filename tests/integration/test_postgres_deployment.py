@@ -28,12 +28,13 @@ import pandas as pd
 import pytest
 import requests
 
-from orchestration.postgres import PostgresTarget
-from orchestration.publish import current_publication, publish
-from orchestration.settings import Settings
-from orchestration.warehouse import RawLoad, new_load_id, warehouse_for
-from orchestration.warehouse_lock import PostgresAdvisoryLock, current_holder, warehouse_writer
-from orchestration.warehouse_postgres import LEDGER_LOCK, PostgresWarehouse
+from orchestration.config import load_settings
+from orchestration.core.postgres import PostgresTarget
+from orchestration.publish.publication import current_publication, publish
+from orchestration.load.engines import warehouse_for
+from orchestration.load.warehouse import RawLoad, new_load_id
+from orchestration.load.lock import PostgresAdvisoryLock, current_holder, warehouse_writer
+from orchestration.load.postgres_warehouse import LEDGER_LOCK, PostgresWarehouse
 from tests.conftest import REPO_ROOT, SNAPSHOT_DIR, all_years, schedule_away_from_now, warehouse_env
 from tests.helpers_serving import environment
 from tests.pg import free_port, start_cluster
@@ -388,7 +389,7 @@ def test_readers_during_publications_see_the_old_or_the_new_marts(cluster, deplo
     is one publication's, whole; the role's access survives each swap (granted inside it)."""
     _, env, _, status, _ = deployment
     assert status == "SUCCESS"
-    settings = Settings.from_env(env)
+    settings = load_settings(env)
     before = current_publication(settings.serving_dir)["publication_id"]
     script = tmp_path / "reader.py"
     script.write_text(READER_SCRIPT)

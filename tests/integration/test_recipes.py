@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.postgres import PostgresTarget
-from orchestration.publish import SERVING_FILE, publish
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.postgres import PostgresTarget
+from orchestration.publish.publication import SERVING_FILE, publish
 from tests.client_envs import client_python
 from tests.conftest import REPO_ROOT
 from tests.pg import PG_SUPERUSER, start_cluster
@@ -226,7 +226,7 @@ def test_postgres_reader_across_two_publications(workdir, built_warehouse, reque
         publisher_env = exported(docs["postgres-publish-env"])
         assert publisher_env["KPI_PG_USER"] == "kpi_publisher" and publisher_env["KPI_PUBLISH_POSTGRES"] == "1"
         target = PostgresTarget.from_env(publisher_env)
-        settings = Settings.from_env({**build_env, "KPI_SERVING_DIR": str(tmp_path / "serving")})
+        settings = load_settings({**build_env, "KPI_SERVING_DIR": str(tmp_path / "serving")})
 
         first = publish(settings, postgres=target)["publication_id"]
         psql("kpi_serving", "kpi_publisher", docs["postgres-reader-grants"])

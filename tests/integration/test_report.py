@@ -20,8 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.publish import SERVING_FILE, current_publication
-from orchestration.report import REPORT_FILE, format_change, format_value
+from orchestration.publish.publication import SERVING_FILE, current_publication
+from orchestration.publish.publication import REPORT_FILE
+from orchestration.publish.report import format_change, format_value
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ import subprocess
 import dagster as dg
 import pytest
 
-from orchestration.errors import SourceFetchError
+from orchestration.core.errors import SourceFetchError
 from orchestration.sources import cbp, state_dept
-from orchestration.transport import LandingWriter, list_landings, read_landing
-from orchestration.errors import SourceFormatError
+from orchestration.fetch.archive import LandingWriter, list_landings, read_landing
+from orchestration.core.errors import SourceFormatError
 from tests.conftest import REPO_ROOT
 from tests.faults import LivePublishers, fetch, live_settings
 
@@ -45,7 +45,7 @@ def test_secrets_never_reach_landings_logs_or_run_metadata(httpserver, tmp_path,
 
         from orchestration.cli import partition_range_tags  # ...and through the job, as the CLI runs it
         from orchestration.definitions import defs
-        from orchestration.partitions import YEARLY
+        from orchestration.platform.partitions import YEARLY
 
         keys = YEARLY.get_partition_keys()
         log_file = tmp_path / "logs" / "run.log"
@@ -116,8 +116,8 @@ _SAFE_NAMES = {"qualified", "keys", "columns", "where", "source", "target", "col
 # project's own dbt tests, run to show a failed test's rows (it comes from the repo, not from data),
 # on either engine; and the pipeline's own SELECT (built with identifier()) that postgres.copy_query_out
 # copies out of PostgreSQL.
-_KNOWN: set[tuple[str, str]] = {("orchestration/warehouse.py", "query"), ("orchestration/warehouse_postgres.py", "query"),
-                                ("orchestration/postgres.py", "query")}
+_KNOWN: set[tuple[str, str]] = {("orchestration/load/warehouse.py", "query"), ("orchestration/load/postgres_warehouse.py", "query"),
+                                ("orchestration/core/postgres.py", "query")}
 
 
 def _sql_fstrings(tree: ast.AST):
@@ -151,7 +151,7 @@ def test_sql_takes_values_as_parameters_and_identifiers_from_a_fixed_list():
 
 
 def test_identifier_refuses_anything_but_a_plain_name():
-    from orchestration.warehouse import identifier
+    from orchestration.load.warehouse import identifier
 
     assert identifier("fiscal_year") == '"fiscal_year"'
     for bad in ('x"; DROP TABLE raw.a; --', "a b", "A", "1x", "", "raw.t"):

@@ -16,8 +16,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.publish import PUBLICATION_FILE, RELEASES_DIR, SERVING_FILE, current_publication, publish
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.publish.publication import PUBLICATION_FILE, RELEASES_DIR, SERVING_FILE, current_publication, publish
 from tests.client_envs import client_python
 from tests.helpers_serving import run_publish, start_readers, stop_readers
 
@@ -118,7 +118,7 @@ def test_the_build_publishes_the_results_of_its_validation(built_warehouse):
 def test_a_crashed_publish_leaves_nothing_the_next_one_keeps(build, tmp_path):
     root, env = build
     serving = tmp_path / "serving"
-    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(serving)})
+    settings = load_settings({**env, "KPI_SERVING_DIR": str(serving)})
     first = publish(settings)
     # what a publish killed half-way leaves behind: a half-made pointer, an unfinished release, and a
     # release finished but never switched in
@@ -144,11 +144,11 @@ def test_a_crashed_publish_leaves_nothing_the_next_one_keeps(build, tmp_path):
 def test_a_publish_killed_before_its_switch_changes_nothing_readers_see(build, tmp_path, monkeypatch):
     """Everything of a publication is written in its own release directory; only the rename of
     ``current`` makes it visible, so dying before it leaves every stable name on the old one."""
-    import orchestration.publish as publishing
+    import orchestration.publish.publication as publishing
 
     root, env = build
     serving = tmp_path / "serving"
-    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(serving)})
+    settings = load_settings({**env, "KPI_SERVING_DIR": str(serving)})
     first = publish(settings)
     before = {name: (serving / name).resolve() for name in (SERVING_FILE, "parquet", "docs", "kpi_report.html", PUBLICATION_FILE)}
 
@@ -174,7 +174,7 @@ def test_the_layout_before_publications_had_a_pointer_is_replaced_in_place(build
     (serving / PUBLICATION_FILE).write_text(json.dumps({"publication_id": "20200101T000000Z-old000"}))
     (old_release / PUBLICATION_FILE).write_text(json.dumps({"publication_id": "20200101T000000Z-old000"}))
     (serving / "parquet").symlink_to(Path(RELEASES_DIR) / old_release.name, target_is_directory=True)
-    settings = Settings.from_env({**env, "KPI_SERVING_DIR": str(serving)})
+    settings = load_settings({**env, "KPI_SERVING_DIR": str(serving)})
     record = publish(settings)
     assert current_publication(serving)["publication_id"] == record["publication_id"]
     assert os.readlink(serving / SERVING_FILE) == f"current/{SERVING_FILE}"

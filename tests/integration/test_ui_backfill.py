@@ -18,7 +18,7 @@ from dagster._core.execution.backfill import BulkActionStatus  # the backfill st
 import duckdb
 import pytest
 
-from orchestration.publish import current_publication
+from orchestration.publish.publication import current_publication
 from tests.conftest import REPO_ROOT, copy_of_built, schedule_away_from_now
 
 pytestmark = pytest.mark.integration

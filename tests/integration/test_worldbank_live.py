@@ -8,10 +8,12 @@ import time
 import pytest
 from werkzeug import Request, Response
 
-from orchestration.errors import SourceFetchError, SourceFormatError
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFetchError, SourceFormatError
+from orchestration.core.settings import Settings
 from orchestration.sources import worldbank
-from orchestration.transport import acquire_landings, list_landings
+from orchestration.fetch.acquire import acquire_landings
+from orchestration.fetch.archive import list_landings
 from tests.conftest import SNAPSHOT_DIR, warehouse_env
 
 PAGE_SIZE = 10
@@ -64,7 +66,7 @@ def api(httpserver, hnd_series):
 def _settings(tmp_path, httpserver, **overrides) -> Settings:
     env = warehouse_env(tmp_path, KPI_SOURCE_MODE="live", KPI_COUNTRIES="HND",
                         KPI_WORLDBANK_BASE_URL=httpserver.url_for("/v2"), **overrides)
-    return Settings.from_env(env)
+    return load_settings(env)
 
 
 def _fetch(settings: Settings):
@@ -142,7 +144,7 @@ def test_persistent_503_fails_naming_the_url(tmp_path, httpserver, api):
 
 
 def test_connection_refused_fails_naming_the_url(tmp_path):
-    settings = Settings.from_env(warehouse_env(tmp_path, KPI_SOURCE_MODE="live", KPI_COUNTRIES="HND",
+    settings = load_settings(warehouse_env(tmp_path, KPI_SOURCE_MODE="live", KPI_COUNTRIES="HND",
                                                KPI_WORLDBANK_BASE_URL="http://127.0.0.1:9/v2", KPI_HTTP_RETRIES="1"))
     with pytest.raises(SourceFetchError, match=r"\[worldbank\] http://127\.0\.0\.1:9/v2/country/HND/indicator/.*request failed"):
         _fetch(settings)

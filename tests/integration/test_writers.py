@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.publish import current_publication
-from orchestration.warehouse_lock import current_holder, warehouse_writer
+from orchestration.publish.publication import current_publication
+from orchestration.load.lock import current_holder, warehouse_writer
 from tests.conftest import REPO_ROOT, copy_of_built
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.audit import AuditFinding, audit_candidate, describe_findings, year_ranges
+from orchestration.publish.audit import AuditFinding, audit_candidate, describe_findings, year_ranges
 
 
 def publication(path, kpi_rows, extra_rows=3):

@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration.errors import SourceFormatError
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFormatError
+from orchestration.core.settings import Settings
 from orchestration.sources import cbp
-from orchestration.transport import LandedFile, LandingWriter, LiveFetcher, http_session, list_landings, read_landing
-from orchestration.validation import validate_frame
+from orchestration.fetch.archive import LandedFile, LandingWriter, list_landings, read_landing
+from orchestration.fetch.http import LiveFetcher, http_session
+from orchestration.check.validation import validate_frame
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "snapshot"
 WORKBOOK = SNAPSHOT / "cbp" / "ohss-khsm-encounters-usbp-fy25m11" / "KHSM_Encounters_USBP_fy25m11.xlsx"
@@ -24,7 +26,7 @@ NAMES = {"HND": "Honduras", "GTM": "Guatemala", "SLV": "El Salvador", "NIC": "Ni
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings.from_env({})
+    return load_settings({})
 
 
 @pytest.fixture(scope="module")

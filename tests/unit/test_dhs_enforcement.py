@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration.errors import SourceFetchError, SourceFormatError
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFetchError, SourceFormatError
+from orchestration.core.settings import Settings
 from orchestration.sources import dhs_enforcement as dhs
-from orchestration.transport import LandedFile, acquire_landings, list_landings
-from orchestration.validation import validate_frame
+from orchestration.fetch.acquire import acquire_landings
+from orchestration.fetch.archive import LandedFile, list_landings
+from orchestration.check.validation import validate_frame
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "snapshot"
 AUGUST = SNAPSHOT / "dhs_enforcement" / "2024-08-release" / "2024_1206_ohss_immigration-enforcement-and-legal-processes-tables-august-2024.xlsx"
@@ -23,7 +25,7 @@ COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings.from_env({})
+    return load_settings({})
 
 
 @pytest.fixture(scope="module")

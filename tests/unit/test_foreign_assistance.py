@@ -11,10 +11,12 @@ import json
 import pandas as pd
 import pytest
 
-from orchestration.errors import SourceFormatError
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFormatError
+from orchestration.core.settings import PROJECT_ROOT, Settings
 from orchestration.sources import foreign_assistance as fa
-from orchestration.transport import LandingWriter, acquire_landings, list_landings
+from orchestration.fetch.acquire import acquire_landings
+from orchestration.fetch.archive import LandingWriter, list_landings
 
 SNAPSHOT = PROJECT_ROOT / "snapshot"
 EARLIER_RELEASE = dt.date(2025, 4, 2)
@@ -30,7 +32,7 @@ def _landed(fetch_id_prefix: str, name_prefix: str):
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings.from_env({})
+    return load_settings({})
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +177,7 @@ def test_sector_rows_sum_to_the_later_country_summary_except_the_declared_revisi
 
 
 def test_an_undeclared_revision_fails_the_check_suite(frames, monkeypatch):
-    from orchestration.validation import validate_frame
+    from orchestration.check.validation import validate_frame
 
     check = fa.sector_sum_check(frames)
     assert validate_frame("foreign_assistance_sector_sum_check", check).success
@@ -188,7 +190,7 @@ def test_an_undeclared_revision_fails_the_check_suite(frames, monkeypatch):
 
 
 def test_every_suite_passes_on_the_snapshot(frames):
-    from orchestration.validation import validate_frame
+    from orchestration.check.validation import validate_frame
 
     for name, frame in {**frames, **fa.SPEC.check_frames(frames)}.items():
         report = validate_frame(name, frame)
@@ -196,7 +198,7 @@ def test_every_suite_passes_on_the_snapshot(frames):
 
 
 def test_suite_rejects_a_negative_budget_request(frames):
-    from orchestration.validation import validate_frame
+    from orchestration.check.validation import validate_frame
 
     summary = frames["foreign_assistance_country_summary"].copy()
     summary.loc[summary.transaction_type_id == 18, "current_amount"] *= -1
@@ -274,9 +276,8 @@ def _serve(httpserver, later_summary_bytes, sector_rows, serve_second_page=True)
 
 def _fetch(httpserver, tmp_path, monkeypatch, settings):
     csv_url = httpserver.url_for("/files/us_foreign_aid_country.csv")
-    source_settings = tuple(sorted({**dict(settings.source_settings), "foreign_assistance_country_summary_url": csv_url}.items()))
-    window = dataclasses.replace(settings, first_year=2024, last_year=2024, source_settings=source_settings,
-                                 foreign_assistance_base_url=httpserver.url_for("/").rstrip("/"))  # fiscal years 2024 and 2025
+    window = settings.replace(first_year=2024, last_year=2024, foreign_assistance_country_summary_url=csv_url,
+                              foreign_assistance_base_url=httpserver.url_for("/").rstrip("/"))  # fiscal years 2024 and 2025
     [landing] = acquire_landings(fa.SOURCE, "live", tmp_path / "snapshot", tmp_path, lambda fetcher: fa.fetch(fetcher, window),
                                  base_url=httpserver.url_for("/"), licence=fa.LICENCE, timeout_seconds=5, retries=0, backoff_factor=0)
     return landing, window

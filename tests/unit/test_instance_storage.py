@@ -5,8 +5,8 @@ import shutil
 import dagster as dg
 import pytest
 
-from orchestration.instance_storage import PooledSqliteEventLogStorage
-from orchestration.settings import PROJECT_ROOT
+from orchestration.platform.instance_storage import PooledSqliteEventLogStorage
+from orchestration.core.settings import PROJECT_ROOT
 
 YEARS = dg.StaticPartitionsDefinition(["2023", "2024"])
 

@@ -1,13 +1,13 @@
-"""What one source's step decides (orchestration.load_step.plan_load) and which years the
-incremental facts rebuild (orchestration.transform_step.incremental_range): pure functions."""
+"""What one source's step decides (orchestration.load.step.plan_load) and which years the
+incremental facts rebuild (orchestration.transform.plan.incremental_range): pure functions."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestration.load_step import LOAD, PENDING, SKIP, plan_load
-from orchestration.transform_step import dbt_vars, incremental_range
-from orchestration.warehouse import LoadRecord
+from orchestration.load.step import LOAD, PENDING, SKIP, plan_load
+from orchestration.transform.plan import dbt_vars, incremental_range
+from orchestration.load.warehouse import LoadRecord
 
 ALL = (1999, 2026)
 

@@ -1,8 +1,8 @@
-"""A source load's rows for its years (orchestration/load_step.py)."""
+"""A source load's rows for its years (orchestration/load/step.py)."""
 
 import pandas as pd
 
-from orchestration.load_step import in_years
+from orchestration.load.step import in_years
 
 
 def test_a_load_keeps_the_rows_of_its_years_without_copying_a_whole_release():

@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from orchestration.operations import (
+from orchestration.platform.alerts import (
     FRESHNESS_BY_SOURCE,
     failure_record,
     kpi_run_failure_record,

@@ -1,4 +1,4 @@
-"""Plausibility rules (orchestration/plausibility.py): releases against their neighbours and head
+"""Plausibility rules (orchestration/check/plausibility.py): releases against their neighbours and head
 counts against population, on small frames and on the real snapshot; raw history from a real DuckDB."""
 
 from __future__ import annotations
@@ -9,23 +9,41 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import plausibility
-from orchestration.loading import SOURCES
-from orchestration.settings import Settings
-from orchestration.transport import list_landings
-from orchestration.validation import validate_frame
-from orchestration.warehouse import RawLoad, load_source, raw_history
+from orchestration.config import load_settings
+from orchestration.check import plausibility
+from orchestration.load import plausibility_inputs
+from orchestration.platform.jobs import SOURCES
+from orchestration.fetch.archive import list_landings
+from orchestration.check.validation import validate_frame
+from orchestration.load.warehouse import RawLoad, load_source, raw_history
+from orchestration.sources import discover
+from orchestration.sources.worldbank import plausibility as worldbank_rules
 
 WB = "worldbank_indicator_values"
-WB_RULE = next(rule for rule in plausibility.REVISION_RULES if rule.dataset == WB)
-FA_RULE = next(rule for rule in plausibility.REVISION_RULES if rule.dataset == "foreign_assistance_country_summary")
+RULES = {spec.name: spec.plausibility for spec in discover()}
+REVISION_RULES = [rule for rules in RULES.values() for rule in rules.revisions]
+WB_RULE = next(rule for rule in REVISION_RULES if rule.dataset == WB)
+FA_RULE = next(rule for rule in REVISION_RULES if rule.dataset == "foreign_assistance_country_summary")
 NO_DECLARATIONS = pd.DataFrame(columns=["dataset", "series", "first_year", "last_year", "vintage", "explanation"])
+
+
+def check(frames: dict[str, pd.DataFrame], source: str, history: pd.DataFrame | None = None, state: pd.DataFrame | None = None,
+          declared: pd.DataFrame = NO_DECLARATIONS) -> pd.DataFrame:
+    """The check frame of ``source``'s rules over ``frames``, with ``history`` as what raw holds of every
+    series and ``state`` as the reference rows."""
+    def history_of_rule(rule, incoming):
+        return history if history is not None else pd.DataFrame(columns=[*rule.columns, "loaded_at"])
+
+    def reference_state(reference, countries):
+        return state if state is not None else reference.empty()
+
+    return plausibility.check_frame(frames, RULES[source], history_of_rule, reference_state, declared)
 
 
 @pytest.fixture(scope="module")
 def snapshot_frames() -> dict[str, pd.DataFrame]:
     """Every dataset of the bundled snapshot, as replay parses it (all landings together)."""
-    settings = Settings.from_env({})
+    settings = load_settings({})
     frames = {}
     for spec in SOURCES:
         frames.update(spec.parse(list_landings(settings.snapshot_dir, spec.name), settings))
@@ -89,7 +107,7 @@ def test_partial_years_and_small_values_are_not_compared():
 
 
 def test_named_releases_are_ordered_by_when_they_were_loaded():
-    rule = next(rule for rule in plausibility.REVISION_RULES if rule.dataset == "cbp_ohss_encounters_annual")
+    rule = next(rule for rule in REVISION_RULES if rule.dataset == "cbp_ohss_encounters_annual")
 
     def annual(vintage: str, encounters: int) -> pd.DataFrame:
         return pd.DataFrame({"citizenship_code": ["HND"], "region": ["Southwest Land Border"], "fiscal_year": [2019],
@@ -105,8 +123,8 @@ def test_head_counts_above_population_are_implausible_at_the_nearest_year():
     population = wb_rows({2020: 10_000_000, 2024: 10_600_000}, dt.date(2026, 4, 8), indicator="SP.POP.TOTL")
     labour = wb_rows({2020: 4_000_000, 2023: 40_000_000}, dt.date(2026, 4, 8))
     state = pd.concat([population, labour], ignore_index=True)
-    counts = plausibility.labour_force_counts(labour, state)
-    pairs = plausibility.ceiling_pairs(counts, plausibility.population(state))
+    counts = worldbank_rules.labour_force_counts(labour, state)
+    pairs = plausibility.ceiling_pairs(counts, worldbank_rules.population(state))
     assert pairs.set_index("year")[["reference_value", "implausible"]].to_dict("index") == {
         2020: {"reference_value": 10_000_000.0, "implausible": False},
         2023: {"reference_value": 10_600_000.0, "implausible": True},  # 2024 is the nearest year with a population
@@ -118,7 +136,7 @@ def test_encounters_above_population_fail_across_sources():
                                "fiscal_year": [2019, 2019, 2019], "encounters": [9_000_000, 2_000_000, 99_000_000],
                                "vintage": ["KHSM_fy25m11"] * 3, "is_partial_year": [False] * 3})
     state = wb_rows({2019: 10_000_000}, dt.date(2024, 2, 21), indicator="SP.POP.TOTL")
-    frame = plausibility.check_frame({"cbp_ohss_encounters_annual": encounters}, {}, state, NO_DECLARATIONS)
+    frame = check({"cbp_ohss_encounters_annual": encounters}, "cbp", state=state)
     [row] = frame[frame["rule"] == "encounters_within_population"].to_dict("records")
     assert row["series"] == "HND Border Patrol encounters (all regions)"  # regions summed; OTHER has no population
     assert row["implausible_years"] == "2019" and row["compared_with"] == "SP.POP.TOTL"
@@ -131,7 +149,7 @@ def test_employment_above_what_the_employment_ratio_allows_fails():
         wb_rows({2020: 9_000_000}, dt.date(2026, 4, 8)),
         wb_rows({2020: 5.0}, dt.date(2026, 4, 8), indicator="SL.UEM.TOTL.ZS"),
     ], ignore_index=True)
-    frame = plausibility.check_frame({WB: state}, {}, state, NO_DECLARATIONS)
+    frame = check({WB: state}, "worldbank", state=state)
     rows = frame.set_index("rule")["implausible_count"].to_dict()
     assert rows["employment_within_employment_ratio"] == 1  # 8.55 m employed > 55% of 10 m people
     assert rows["labour_force_within_population"] == 0
@@ -142,8 +160,7 @@ def test_a_declared_revision_is_accepted_and_counted_apart():
     new = wb_rows({2019: 12_000_000, 2020: 12_300_000}, dt.date(2026, 6, 1))
     declared = pd.DataFrame([{"dataset": WB, "series": "HND SL.TLF.TOTL.IN", "first_year": 2019, "last_year": 2019,
                               "vintage": "2026-06-01", "explanation": "test: a census rebasing of 2019"}])
-    [row] = plausibility.check_frame({WB: new}, {WB: history_of(previous)}, pd.DataFrame(columns=plausibility.WORLDBANK_COLUMNS),
-                                     declared).query("rule == 'revision'").to_dict("records")
+    [row] = check({WB: new}, "worldbank", history=history_of(previous), declared=declared).query("rule == 'revision'").to_dict("records")
     assert row["declared_years"] == "2019" and row["implausible_years"] == "2020" and row["implausible_count"] == 1
 
 
@@ -155,8 +172,7 @@ def test_the_declared_revisions_file_parses():
 def test_the_suite_names_series_release_and_years_of_a_failure():
     previous = wb_rows({year: 4_000_000 + year for year in range(2000, 2026)}, dt.date(2026, 4, 8))
     new = previous.assign(value=previous["value"] * 1000, vintage=dt.date(2026, 6, 1))
-    frame = plausibility.check_frame({WB: new}, {WB: history_of(previous)}, pd.DataFrame(columns=plausibility.WORLDBANK_COLUMNS),
-                                     NO_DECLARATIONS)
+    frame = check({WB: new}, "worldbank", history=history_of(previous))
     report = validate_frame(plausibility.CHECK_SUITE, frame)
     assert not report.success
     message = report.message()
@@ -167,10 +183,13 @@ def test_the_suite_names_series_release_and_years_of_a_failure():
 def test_the_bundled_snapshot_is_plausible(tmp_path, snapshot_frames):
     """Replay parses every landing together: the releases of the snapshot agree with each other and
     with population (so a full build is not stopped by its own data)."""
-    frame = plausibility.plausibility_check_frames(snapshot_frames, tmp_path / "no-warehouse.duckdb")[plausibility.CHECK_SUITE]
-    assert set(frame["rule"]) == {"revision", *(rule.name for rule in plausibility.CEILING_RULES)}
-    assert frame["implausible_count"].sum() == 0, frame[frame["implausible_count"] > 0].to_dict("records")
-    assert validate_frame(plausibility.CHECK_SUITE, frame).success
+    for spec in SOURCES:
+        frames = {dataset.name: snapshot_frames[dataset.name] for dataset in spec.datasets}
+        frame = plausibility_inputs.plausibility_check_frames(frames, tmp_path / "no-warehouse.duckdb", spec.plausibility)[plausibility.CHECK_SUITE]
+        assert frame["implausible_count"].sum() == 0, frame[frame["implausible_count"] > 0].to_dict("records")
+        assert validate_frame(plausibility.CHECK_SUITE, frame).success
+        if spec.name == "worldbank":
+            assert set(frame["rule"]) == {"revision", *(rule.name for rule in spec.plausibility.ceilings)}
 
 
 def test_raw_history_reads_every_vintage_of_the_named_series(tmp_path):
@@ -194,13 +213,76 @@ def test_a_load_compares_with_what_raw_keeps(tmp_path):
     load_source(warehouse, "worldbank", [RawLoad(WB, previous, ("country_iso3", "indicator_id", "vintage"), "year")],
                 (2000, 2030), "load-1", "fingerprint-1")
     new = previous.assign(value=previous["value"] * 1000, vintage=dt.date(2026, 6, 1))
-    frame = plausibility.plausibility_check_frames({WB: new}, warehouse)[plausibility.CHECK_SUITE]
+    frame = plausibility_inputs.plausibility_check_frames({WB: new}, warehouse, RULES["worldbank"])[plausibility.CHECK_SUITE]
     [row] = frame[frame["rule"] == "revision"].to_dict("records")
     assert (row["compared_with"], row["implausible_years"]) == ("2026-04-08", "2020-2021")
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         assert conn.execute("select count(*) from raw.worldbank_indicator_values").fetchone()[0] == 2  # read, never written
 
 
-@pytest.mark.parametrize("rule", plausibility.REVISION_RULES, ids=lambda rule: rule.dataset)
+@pytest.mark.parametrize("rule", REVISION_RULES, ids=lambda rule: f"{rule.dataset}:{rule.name}")
 def test_every_rule_names_columns_its_dataset_has(rule, snapshot_frames):
     assert set(rule.columns) <= set(snapshot_frames[rule.dataset].columns)
+
+
+# ------------------------------------------------------------------ every source, by construction
+
+
+@pytest.mark.parametrize("spec", SOURCES, ids=lambda spec: spec.name)
+def test_every_discovered_source_declares_a_revision_rule_or_a_reason_for_each_dataset(spec):
+    """A new source cannot arrive unprotected: discovery refuses a declaration that leaves a dataset out,
+    and this fails for any source whose declaration is empty."""
+    rules = spec.plausibility
+    assert rules.revisions, f"{spec.name} declares no revision rule"
+    assert rules.problems([dataset.name for dataset in spec.datasets]) == []
+    exempt = dict(rules.not_compared)
+    for dataset in spec.datasets:
+        assert any(rule.dataset == dataset.name for rule in rules.revisions) or exempt[dataset.name].strip()
+
+
+def test_a_declaration_that_leaves_a_dataset_out_is_named():
+    rules = plausibility.Plausibility(revisions=(WB_RULE,))
+    assert rules.problems([WB, "worldbank_other"]) == ["worldbank_other has no revision rule and no reason in not_compared"]
+    assert plausibility.Plausibility(revisions=()).problems([WB]) == [f"{WB} has no revision rule and no reason in not_compared"]
+    assert "not one of the source's datasets" in plausibility.Plausibility(revisions=(WB_RULE,)).problems(["other"])[-1]
+
+
+def _release_of(frame: pd.DataFrame, vintage: str, fetch_id: str) -> pd.DataFrame:
+    return frame.assign(vintage=vintage, fetch_id=fetch_id, source_url=f"http://publisher.test/{fetch_id}")
+
+
+def test_a_unhcr_release_that_lost_most_countries_of_asylum_is_refused(snapshot_frames):
+    """A page header that under-reports the pages drops rows but keeps every year: the origin's total
+    over the countries of asylum falls far beyond the bound, and the refusal names the landing."""
+    real = snapshot_frames["unhcr_population"]
+    hnd = real[real["origin_iso3"] == "HND"]
+    kept = hnd[hnd["asylum_iso3"].isin(sorted(set(hnd["asylum_iso3"]))[:12])]  # the first pages' countries only
+    lying = _release_of(kept, "2026-12-01", "20261201T060000Z")
+    history = history_of(_release_of(hnd, "2026-06-25", "20260625T060000Z"))
+    frame = check({"unhcr_population": lying}, "unhcr", history=history)
+    refused = frame[(frame["rule"] == "revision of asylum_seekers") & (frame["implausible_count"] > 0)]
+    [row] = refused.to_dict("records")
+    assert row["series"] == "HND" and row["compared_with"] == "2026-06-25"
+    assert row["evidence"] == "landing 20261201T060000Z: http://publisher.test/20261201T060000Z"
+    assert not validate_frame(plausibility.CHECK_SUITE, frame).success
+    # the same release, whole, passes
+    whole = check({"unhcr_population": _release_of(hnd, "2026-12-01", "x")}, "unhcr", history=history)
+    assert whole.query("rule.str.startswith('revision')")["implausible_count"].sum() == 0
+
+
+@pytest.mark.parametrize("source, dataset, value", [
+    ("dhs_enforcement", "dhs_enforcement_annual", "persons"),
+    ("unodc", "unodc_drug_seizures", "kilograms"),
+    ("unhcr", "unhcr_asylum_applications", "applied"),
+    ("foreign_assistance", "foreign_assistance_usg_sector_amounts", "current_amount"),
+    ("cbp", "cbp_sbo_encounters_monthly", "encounters"),
+])
+def test_the_newer_sources_refuse_a_thousandfold_release(snapshot_frames, source, dataset, value):
+    real = snapshot_frames[dataset]
+    newest = real[real["vintage"].astype(str) == real["vintage"].astype(str).max()]
+    scaled = newest.assign(**{value: newest[value] * 1000}).assign(vintage="9999-12-31" if dataset != "unodc_drug_seizures" else "2019-2023")
+    if "fiscal_year" in scaled.columns and dataset == "foreign_assistance_usg_sector_amounts":
+        scaled = scaled.assign(vintage=pd.Timestamp("2099-01-01").date())
+    frame = check({dataset: scaled}, source, history=history_of(newest))
+    revisions = frame[frame["rule"].str.startswith("revision") & (frame["dataset"] == dataset)]
+    assert revisions["implausible_count"].sum() > 0, revisions.to_dict("records")

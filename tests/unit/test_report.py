@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from orchestration.report import (
+from orchestration.publish.report import (
     PER_100K_COLUMN,
     build_report,
     choose_view,

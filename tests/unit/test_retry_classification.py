@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from orchestration.assets.sources import _fail_at_once_unless_retryable
-from orchestration.errors import SettingsError, SourceError, SourceFetchError, SourceFormatError, ValidationFailed
+from orchestration.platform.source_assets import _fail_at_once_unless_retryable
+from orchestration.core.errors import SettingsError, SourceError, SourceFetchError, SourceFormatError, ValidationFailed
 
 PERMANENT = [
     SourceFormatError("worldbank", "http://x/p1", "received an HTML page"),

@@ -5,13 +5,12 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from orchestration.assets.dbt import dbt_build_args
-from orchestration.transform_step import project_changed
+from orchestration.platform.dbt_assets import dbt_build_args
 from orchestration.cli import partition_range_tags
-from orchestration.errors import SettingsError
-from orchestration.partitions import FORCE_TAG, YEARLY
-from orchestration.schedules import daily_run_request, revision_window
-from orchestration.transform_step import dbt_vars
+from orchestration.core.errors import SettingsError
+from orchestration.platform.partitions import FORCE_TAG, YEARLY
+from orchestration.platform.schedules import daily_run_request, revision_window
+from orchestration.transform.plan import dbt_vars, project_changed
 
 
 def test_partitions_are_years_from_2000_to_the_current_year():

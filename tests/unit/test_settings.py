@@ -4,12 +4,13 @@ import re
 
 import pytest
 
-from orchestration.errors import SettingsError
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SettingsError
+from orchestration.core.settings import PROJECT_ROOT
 
 
 def test_defaults_work_from_a_fresh_clone():
-    settings = Settings.from_env({})
+    settings = load_settings({})
     assert settings.source_mode == "replay"
     assert settings.countries == ("HND", "GTM", "SLV", "NIC", "MEX")
     assert settings.snapshot_dir == PROJECT_ROOT / "snapshot"
@@ -33,15 +34,15 @@ def test_defaults_work_from_a_fresh_clone():
 )
 def test_bad_settings_are_named(env, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        Settings.from_env(env)
+        load_settings(env)
 
 
 def test_countries_are_normalised():
-    assert Settings.from_env({"KPI_COUNTRIES": " hnd , gtm "}).countries == ("HND", "GTM")
+    assert load_settings({"KPI_COUNTRIES": " hnd , gtm "}).countries == ("HND", "GTM")
 
 
 def test_relative_paths_are_from_the_project_root():
-    assert Settings.from_env({"KPI_SERVING_DIR": "elsewhere/serving"}).serving_dir == PROJECT_ROOT / "elsewhere" / "serving"
+    assert load_settings({"KPI_SERVING_DIR": "elsewhere/serving"}).serving_dir == PROJECT_ROOT / "elsewhere" / "serving"
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_relative_paths_are_from_the_project_root():
 )
 def test_bad_http_settings_are_named(env, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        Settings.from_env(env)
+        load_settings(env)
 
 
 @pytest.mark.parametrize(
@@ -79,26 +80,26 @@ def test_overlapping_paths_are_refused(tmp_path, paths, message):
     env = {name: str(tmp_path / value) for name, value in env.items() if name.endswith(("_PATH", "_DIR"))} | {
         name: value for name, value in env.items() if not name.endswith(("_PATH", "_DIR"))}
     with pytest.raises(SettingsError, match=message):
-        Settings.from_env(env)
+        load_settings(env)
 
 
 def test_replay_may_read_the_landing_archive_as_its_snapshot(tmp_path):
     """Re-parsing earlier live fetches: the snapshot dir may be the landing dir when nothing is fetched."""
     (tmp_path / "landing").mkdir()
-    settings = Settings.from_env({"KPI_SNAPSHOT_DIR": str(tmp_path / "landing"), "KPI_LANDING_DIR": str(tmp_path / "landing"),
+    settings = load_settings({"KPI_SNAPSHOT_DIR": str(tmp_path / "landing"), "KPI_LANDING_DIR": str(tmp_path / "landing"),
                                   "KPI_WAREHOUSE_PATH": str(tmp_path / "wh" / "kpi.duckdb"), "KPI_SERVING_DIR": str(tmp_path / "serving")})
     assert settings.snapshot_dir == settings.landing_dir
 
 
 def test_log_dir_is_a_setting(tmp_path):
-    assert Settings.from_env({"KPI_LOG_DIR": str(tmp_path / "logs")}).log_dir == tmp_path / "logs"
-    assert Settings.from_env({}).log_dir == PROJECT_ROOT / "data" / "logs"
+    assert load_settings({"KPI_LOG_DIR": str(tmp_path / "logs")}).log_dir == tmp_path / "logs"
+    assert load_settings({}).log_dir == PROJECT_ROOT / "data" / "logs"
 
 
 def test_countries_cannot_smuggle_sql_or_paths():
     for raw in ("HND'; DROP TABLE raw.x; --", "../HND", "HND OR 1=1"):
         with pytest.raises(SettingsError, match="KPI_COUNTRIES"):
-            Settings.from_env({"KPI_COUNTRIES": raw})
+            load_settings({"KPI_COUNTRIES": raw})
 
 
 @pytest.mark.parametrize(
@@ -121,40 +122,40 @@ def test_countries_cannot_smuggle_sql_or_paths():
 )
 def test_every_setting_is_validated_at_start_with_its_name(env, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
-        Settings.from_env(env)
+        load_settings(env)
 
 
 def test_operational_settings_have_working_defaults_and_are_read_once():
-    settings = Settings.from_env({"KPI_SCHEDULE_CRON": "30  5 * * 1-5", "KPI_SCHEDULE_TIMEZONE": "America/Tegucigalpa",
+    settings = load_settings({"KPI_SCHEDULE_CRON": "30  5 * * 1-5", "KPI_SCHEDULE_TIMEZONE": "America/Tegucigalpa",
                                   "KPI_REVISION_WINDOW_YEARS": "5", "KPI_WAREHOUSE": "POSTGRES",
                                   "KPI_FAILURES_DIR": "elsewhere/failures"})
     assert (settings.schedule_cron, settings.schedule_timezone) == ("30 5 * * 1-5", "America/Tegucigalpa")
     assert (settings.revision_window_years, settings.dbt_target) == (5, "postgres")
     assert settings.failures_dir == PROJECT_ROOT / "elsewhere" / "failures"
-    defaults = Settings.from_env({})
+    defaults = load_settings({})
     assert (defaults.schedule_cron, defaults.schedule_timezone, defaults.revision_window_years) == ("0 6 * * *", "UTC", 3)
     assert defaults.dbt_target == "duckdb" and defaults.alert_webhook_url is None
 
 
 def test_the_webhook_url_is_a_secret_kept_out_of_repr_and_errors():
     secret = "https://hooks.example/T0KEN-" + "x" * 8
-    settings = Settings.from_env({"KPI_ALERT_WEBHOOK_URL": secret})
+    settings = load_settings({"KPI_ALERT_WEBHOOK_URL": secret})
     assert settings.alert_webhook_url == secret and secret not in repr(settings)
     with pytest.raises(SettingsError) as raised:
-        Settings.from_env({"KPI_ALERT_WEBHOOK_URL": "not a url T0KEN"})
+        load_settings({"KPI_ALERT_WEBHOOK_URL": "not a url T0KEN"})
     assert "T0KEN" not in str(raised.value) and "KPI_ALERT_WEBHOOK_URL" in str(raised.value)
 
 
 # reads of the environment that are not KPI_* settings: Dagster's home, and dbt's own profile variables
 # (dbt reads them itself; the runner keys its parse cache on them)
 _ENVIRONMENT_READS_ALLOWED = {
-    ("orchestration/dbt_runner.py", "os.environ.get(name"),
+    ("orchestration/transform/dbt_runner.py", "os.environ.get(name"),
 }
 _KNOWN_SOURCE_READS: set = set()  # none: each source declares its settings in its SPEC
 
 
 def test_no_module_reads_a_kpi_setting_from_the_environment_but_settings():
-    """Settings in one place: every KPI_* variable is parsed and validated by orchestration/settings.py."""
+    """Settings in one place: every KPI_* variable is parsed and validated by orchestration/core/settings.py."""
     reads = set()
     for path in sorted((PROJECT_ROOT / "orchestration").rglob("*.py")):
         if path.name == "settings.py":
@@ -164,9 +165,9 @@ def test_no_module_reads_a_kpi_setting_from_the_environment_but_settings():
                 reads.add((str(path.relative_to(PROJECT_ROOT)), match.group(0)))
     assert reads - _ENVIRONMENT_READS_ALLOWED - _KNOWN_SOURCE_READS == set()
 def test_deadlines_have_defaults_and_are_settings():
-    defaults = Settings.from_env({})
+    defaults = load_settings({})
     assert (defaults.http_request_deadline_seconds, defaults.source_fetch_deadline_seconds) == (300.0, 900.0)
-    chosen = Settings.from_env({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "45", "KPI_SOURCE_FETCH_DEADLINE_SECONDS": "120.5"})
+    chosen = load_settings({"KPI_HTTP_REQUEST_DEADLINE_SECONDS": "45", "KPI_SOURCE_FETCH_DEADLINE_SECONDS": "120.5"})
     assert (chosen.http_request_deadline_seconds, chosen.source_fetch_deadline_seconds) == (45.0, 120.5)
 
 
@@ -182,17 +183,18 @@ def test_deadlines_have_defaults_and_are_settings():
 )
 def test_bad_deadlines_are_named(env, message):
     with pytest.raises(SettingsError, match=message):
-        Settings.from_env(env)
+        load_settings(env)
 
 
 def test_one_setting_selects_the_warehouse_engine_of_the_whole_pipeline():
-    from orchestration.warehouse import DuckDBWarehouse, warehouse_for
-    from orchestration.warehouse_postgres import PostgresWarehouse
+    from orchestration.load.engines import warehouse_for
+    from orchestration.load.warehouse import DuckDBWarehouse
+    from orchestration.load.postgres_warehouse import PostgresWarehouse
 
-    duck = Settings.from_env({})
+    duck = load_settings({})
     assert (duck.warehouse, duck.dbt_target) == ("duckdb", "duckdb")
     assert isinstance(warehouse_for(duck), DuckDBWarehouse) and not warehouse_for(duck).concurrent_writers
-    pg = Settings.from_env({"KPI_WAREHOUSE": "postgres", "KPI_PG_PASSWORD": "s3cret", "KPI_PUBLISH_POSTGRES": "1",
+    pg = load_settings({"KPI_WAREHOUSE": "postgres", "KPI_PG_PASSWORD": "s3cret", "KPI_PUBLISH_POSTGRES": "1",
                             "KPI_PG_PUBLISH_DATABASE": "kpi_serving", "KPI_PG_READER_ROLES": "bi_reader, analyst"})
     assert (pg.warehouse, pg.dbt_target) == ("postgres", "postgres")
     assert isinstance(warehouse_for(pg), PostgresWarehouse) and warehouse_for(pg).concurrent_writers
@@ -200,9 +202,9 @@ def test_one_setting_selects_the_warehouse_engine_of_the_whole_pipeline():
     assert pg.postgres.publishing().describe() == "postgresql://kpi@127.0.0.1:5432/kpi_serving"
     assert pg.dbt_env()["KPI_DBT_TARGET"] == "postgres" and "s3cret" not in repr(pg)
     # the name the setting had before (a dbt target only) still selects the engine when alone
-    assert Settings.from_env({"KPI_DBT_TARGET": "postgres"}).warehouse == "postgres"
+    assert load_settings({"KPI_DBT_TARGET": "postgres"}).warehouse == "postgres"
     # beside KPI_WAREHOUSE it is dbt's own variable (the dbt step sets it in its process): ignored
-    assert Settings.from_env({"KPI_WAREHOUSE": "postgres", "KPI_DBT_TARGET": "duckdb"}).warehouse == "postgres"
+    assert load_settings({"KPI_WAREHOUSE": "postgres", "KPI_DBT_TARGET": "duckdb"}).warehouse == "postgres"
     # a publication in another schema of the warehouse database is fine
-    assert Settings.from_env({"KPI_WAREHOUSE": "postgres", "KPI_PUBLISH_POSTGRES": "1",
+    assert load_settings({"KPI_WAREHOUSE": "postgres", "KPI_PUBLISH_POSTGRES": "1",
                               "KPI_PG_PUBLISH_SCHEMA": "bi"}).postgres.publish_schema == "bi"

@@ -8,10 +8,11 @@ import types
 
 import pytest
 
-from orchestration.errors import SettingsError
-from orchestration.settings import EXPECTATIONS_DIR, PROJECT_ROOT, Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SettingsError
+from orchestration.core.settings import EXPECTATIONS_DIR, PROJECT_ROOT
 from orchestration.sources import discover, source_package_names
-from orchestration.sources.base import Cadence, SourceSetting, reexport, with_input_year
+from orchestration.sources.contract import Cadence, SourceSetting, reexport, with_input_year
 
 SOURCES_DIR = PROJECT_ROOT / "orchestration" / "sources"
 DBT_MODELS = PROJECT_ROOT / "dbt_project" / "models"
@@ -69,22 +70,22 @@ def test_assigning_a_reexported_name_assigns_it_where_the_code_reads_it(monkeypa
 
 
 def test_new_sources_settings_are_parsed_once_with_the_variable_named_in_errors():
-    settings = Settings.from_env({"KPI_DHS_ENFORCEMENT_WORKBOOK_URLS": "https://a.example/x.xlsx, https://b.example/y.xlsx"})
+    settings = load_settings({"KPI_DHS_ENFORCEMENT_WORKBOOK_URLS": "https://a.example/x.xlsx, https://b.example/y.xlsx"})
     assert settings.dhs_enforcement_workbook_urls == ("https://a.example/x.xlsx", "https://b.example/y.xlsx")
     assert settings.unhcr_base_url == "https://api.unhcr.org/population/v1"
     assert settings.unodc_drug_seizures_url is None
     with pytest.raises(SettingsError, match=r"KPI_UNHCR_BASE_URL='ftp://x' is not an http"):
-        Settings.from_env({"KPI_UNHCR_BASE_URL": "ftp://x"})
+        load_settings({"KPI_UNHCR_BASE_URL": "ftp://x"})
     with pytest.raises(SettingsError, match=r"KPI_DHS_ENFORCEMENT_WORKBOOK_URLS='file:///etc/passwd' is not an http"):
-        Settings.from_env({"KPI_DHS_ENFORCEMENT_WORKBOOK_URLS": "https://ok.example/a.xlsx,file:///etc/passwd"})
+        load_settings({"KPI_DHS_ENFORCEMENT_WORKBOOK_URLS": "https://ok.example/a.xlsx,file:///etc/passwd"})
     with pytest.raises(AttributeError, match="neither a field nor a setting a source declares"):
         settings.no_such_setting  # noqa: B018
 
 
 def test_settings_stay_hashable_and_replaceable():
-    settings = Settings.from_env({})
+    settings = load_settings({})
     assert hash(settings) == hash(dataclasses.replace(settings))
-    assert dataclasses.replace(settings, cbp_base_url="http://mirror").cbp_base_url == "http://mirror"
+    assert settings.replace(cbp_base_url="http://mirror").cbp_base_url == "http://mirror"
     assert dataclasses.replace(settings, first_year=2024).unodc_annex_page_url == settings.unodc_annex_page_url
 
 
@@ -123,7 +124,7 @@ def test_each_tagged_model_is_listed_by_its_source_macro():
 
 
 def test_every_source_has_bundled_landings_whose_manifests_match_their_bytes():
-    from orchestration.transport import list_landings
+    from orchestration.fetch.archive import list_landings
 
     for spec in discover():
         landings = list_landings(PROJECT_ROOT / "snapshot", spec.name)

@@ -10,9 +10,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from orchestration.errors import SourceFormatError
+from orchestration.core.errors import SourceFormatError
 from orchestration.sources import state_dept as sd
-from orchestration.transport import LandingWriter, LiveFetcher, http_session, list_landings
+from orchestration.fetch.archive import LandingWriter, list_landings
+from orchestration.fetch.http import LiveFetcher, http_session
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "snapshot"
@@ -201,7 +202,7 @@ def test_truncated_pdf_fails_with_its_location():
 # ----------------------------------------------------------------------------- reconciliations and suites
 
 def test_every_suite_passes_on_the_real_snapshot(frames):
-    from orchestration.validation import validate_frame
+    from orchestration.check.validation import validate_frame
 
     reports = [validate_frame(name, frame) for name, frame in frames.items()]
     reports += [validate_frame(name, frame) for name, frame in sd.check_frames(frames).items()]
@@ -213,7 +214,7 @@ def test_every_suite_passes_on_the_real_snapshot(frames):
 
 
 def test_reconciliation_suites_fail_on_a_class_missing_from_the_sum(frames):
-    from orchestration.validation import validate_frame
+    from orchestration.check.validation import validate_frame
 
     niv = frames[sd.NIV_DATASET]
     without_one_class = niv[~((niv.country_iso3 == "HND") & (niv.fiscal_year == 2024) & (niv.visa_class == "H2B"))]
@@ -237,7 +238,7 @@ def _workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
 
 
 def test_an_unknown_visa_class_fails_the_coverage_check_with_its_name(raw_sheets):
-    from orchestration.validation import validate_frame
+    from orchestration.check.validation import validate_frame
 
     fy24 = raw_sheets["FY24"].copy()
     fy24.iat[0, list(fy24.iloc[0]).index("H2B")] = "H2X"

@@ -1,5 +1,5 @@
 """What a transform rebuilds: the sources that changed since the live publication, and the dbt
-nodes downstream of them (orchestration/transform_step.py), on a small manifest of dbt's shape and
+nodes downstream of them (orchestration/transform/plan.py), on a small manifest of dbt's shape and
 on the project's own manifest."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestration.dbt_manifest import ensure_manifest
-from orchestration.transform_step import (
+from orchestration.transform.manifest import ensure_manifest
+from orchestration.transform.plan import (
     changed_sources, dbt_select_args, downstream_of_tables, nodes_to_rebuild, rebuilt_by_every_build,
 )
-from orchestration.warehouse import LoadRecord
+from orchestration.load.warehouse import LoadRecord
 
 
 def load(source: str, seq: int) -> LoadRecord:

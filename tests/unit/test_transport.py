@@ -7,23 +7,9 @@ import time
 import pytest
 from werkzeug import Response
 
-from orchestration.errors import SourceFetchError, SourceFormatError
-from orchestration.transport import (
-    MAX_REDIRECTS,
-    Hop,
-    Landing,
-    LandingWriter,
-    LiveFetcher,
-    archived_release_dates,
-    check_body_kind,
-    http_session,
-    list_landings,
-    prune_identical_refetches,
-    read_landing,
-    refetches_to_prune,
-    safe_file_name,
-    sha256_bytes,
-)
+from orchestration.core.errors import SourceFetchError, SourceFormatError
+from orchestration.fetch.archive import Hop, Landing, LandingWriter, archived_release_dates, list_landings, prune_identical_refetches, read_landing, refetches_to_prune, safe_file_name, sha256_bytes
+from orchestration.fetch.http import MAX_REDIRECTS, LiveFetcher, check_body_kind, http_session
 from tests.conftest import SNAPSHOT_DIR
 
 

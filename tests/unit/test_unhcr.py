@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 from werkzeug import Request, Response
 
-from orchestration.errors import SourceFormatError
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFormatError
+from orchestration.core.settings import Settings
 from orchestration.sources import unhcr
-from orchestration.transport import LandingWriter, LiveFetcher, http_session, list_landings
-from orchestration.validation import validate_frame
+from orchestration.fetch.archive import LandingWriter, list_landings
+from orchestration.fetch.http import LiveFetcher, http_session
+from orchestration.check.validation import validate_frame
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "snapshot"
 COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
@@ -22,7 +24,7 @@ COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings.from_env({})
+    return load_settings({})
 
 
 @pytest.fixture(scope="module")

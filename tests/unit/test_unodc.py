@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration.errors import SourceFormatError
-from orchestration.settings import Settings
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFormatError
+from orchestration.core.settings import Settings
 from orchestration.sources import unodc
-from orchestration.transport import LandedFile, acquire_landings, list_landings
-from orchestration.validation import validate_frame
+from orchestration.fetch.acquire import acquire_landings
+from orchestration.fetch.archive import LandedFile, list_landings
+from orchestration.check.validation import validate_frame
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "snapshot"
 WORKBOOK = SNAPSHOT / "unodc" / "wdr-2024-annex-7.1-drug-seizures-2018-2022" / "7.1_Drug_seizures_2018-2022.xlsx"
@@ -23,7 +25,7 @@ DBT_SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings.from_env({})
+    return load_settings({})
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from orchestration.errors import ValidationFailed
+from orchestration.config import load_settings
+from orchestration.core.errors import ValidationFailed
 from orchestration.sources import worldbank
-from orchestration.settings import Settings
-from orchestration.transport import list_landings
-from orchestration.validation import validate_frame
+from orchestration.fetch.archive import list_landings
+from orchestration.check.validation import validate_frame
 from tests.conftest import SNAPSHOT_DIR
 
 DATASET = "worldbank_indicator_values"
@@ -15,7 +15,7 @@ DATASET = "worldbank_indicator_values"
 
 @pytest.fixture(scope="module")
 def values() -> pd.DataFrame:
-    return worldbank.SPEC.parse(list_landings(SNAPSHOT_DIR, "worldbank"), Settings.from_env({}))[DATASET]
+    return worldbank.SPEC.parse(list_landings(SNAPSHOT_DIR, "worldbank"), load_settings({}))[DATASET]
 
 
 def test_the_real_snapshot_passes(values):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.executor import uses_multiprocess
-from orchestration.postgres import duckdb_type, postgres_type
-from orchestration.sql import pyformat
-from orchestration.warehouse import LEDGER_INSERT_SQL, RawLoad, delete_replaced_sql, history_sql
+from orchestration.platform.executor import uses_multiprocess
+from orchestration.core.postgres import duckdb_type, postgres_type
+from orchestration.core.sql import pyformat
+from orchestration.load.warehouse import LEDGER_INSERT_SQL, RawLoad, delete_replaced_sql, history_sql
 
 
 def test_one_sql_text_serves_both_drivers():
@@ -39,7 +39,7 @@ def test_column_types_survive_the_round_trip_between_engines(duck):
 
 
 def test_a_raw_column_without_any_value_yet_is_text_on_postgres():
-    from orchestration.warehouse_postgres import raw_column_type
+    from orchestration.load.postgres_warehouse import raw_column_type
 
     assert raw_column_type('"NULL"') == "text" and raw_column_type("BIGINT") == "bigint"
 

@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from orchestration.warehouse_lock import (
+from orchestration.load.lock import (
     WarehouseBusy, current_holder, describe_holder, hold_for_run, release_run_holds, warehouse_writer,
 )
 
 HOLD_IN_ANOTHER_PROCESS = """
 import sys, time
 from pathlib import Path
-from orchestration.warehouse_lock import warehouse_writer
+from orchestration.load.lock import warehouse_writer
 with warehouse_writer(Path(sys.argv[1]), 5, what="the other process"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

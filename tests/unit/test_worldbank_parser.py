@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from orchestration.errors import SourceFormatError
+from orchestration.config import load_settings
+from orchestration.core.errors import SourceFormatError
 from orchestration.sources import worldbank
-from orchestration.transport import LandingWriter, list_landings
+from orchestration.fetch.archive import LandingWriter, list_landings
 from tests.conftest import COUNTRIES, SNAPSHOT_DIR
 
 
@@ -123,6 +124,5 @@ def test_non_numeric_value_is_an_error(tmp_path, landings):
 
 
 def _settings(countries=COUNTRIES):
-    from orchestration.settings import Settings
 
-    return Settings.from_env({"KPI_COUNTRIES": ",".join(countries)})
+    return load_settings({"KPI_COUNTRIES": ",".join(countries)})

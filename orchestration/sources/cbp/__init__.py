@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
-from orchestration.transport import LiveFetcher
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.sources.cbp.plausibility import PLAUSIBILITY
+from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
@@ -60,6 +61,7 @@ SPEC = SourceSpec(
                         "title of authority and encounter type (exact counts), per release.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     parse=parse,
     check_frames=check_frames,

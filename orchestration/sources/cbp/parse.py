@@ -44,9 +44,10 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 
-from orchestration.countries import iso3_for_name
-from orchestration.errors import SourceFormatError
-from orchestration.transport import LandedFile, Landing, check_body_kind
+from orchestration.core.countries import iso3_for_name
+from orchestration.core.errors import SourceFormatError
+from orchestration.fetch.archive import LandedFile, Landing
+from orchestration.fetch.http import check_body_kind
 
 SOURCE = "cbp"
 SOURCE_ID = "dhs_ohss_encounters"  # the KPI's source (seeds/dim_kpi_definitions.csv)

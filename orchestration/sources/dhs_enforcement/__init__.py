@@ -13,8 +13,10 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
-from orchestration.transport import Landing, LiveFetcher
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.sources.dhs_enforcement.plausibility import PLAUSIBILITY
+from orchestration.fetch.archive import Landing
+from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
@@ -59,6 +61,7 @@ SPEC = SourceSpec(
                         "credible_fear_referrals KPIs' source.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     parse=_parse,
     check_frames=check_frames,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from orchestration.errors import SourceFormatError
+from orchestration.core.errors import SourceFormatError
 from orchestration.sources.dhs_enforcement.parse import MONTH_NAMES, SOURCE
-from orchestration.sources.web import archive_name, file_name_of, linked_files
-from orchestration.transport import LiveFetcher
+from orchestration.fetch.web import archive_name, file_name_of, linked_files
+from orchestration.fetch.http import LiveFetcher
 
 TABLES_PAGE_PATH = "/topics/immigration/immigration-enforcement/immigration-enforcement-and-legal-processes-monthly"
 WORKBOOK_LINK = re.compile(r"immigration-enforcement-and-legal-processes-tables.*\.xlsx$", re.IGNORECASE)

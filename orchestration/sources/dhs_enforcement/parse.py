@@ -37,9 +37,10 @@ import re
 
 import pandas as pd
 
-from orchestration.countries import iso3_for_name
-from orchestration.errors import SourceFormatError
-from orchestration.transport import LandedFile, Landing, check_body_kind
+from orchestration.core.countries import iso3_for_name
+from orchestration.core.errors import SourceFormatError
+from orchestration.fetch.archive import LandedFile, Landing
+from orchestration.fetch.http import check_body_kind
 
 SOURCE = "dhs_enforcement"
 SOURCE_ID = "dhs_ohss_enforcement"

@@ -11,8 +11,9 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
-from orchestration.transport import Landing, archived_release_dates
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.sources.foreign_assistance.plausibility import PLAUSIBILITY
+from orchestration.fetch.archive import Landing, archived_release_dates
 
 _parse_module = importlib.import_module(f"{__name__}.parse")
 reexport(__name__, _parse_module, *(importlib.import_module(f"{__name__}.{part}") for part in ("fetch", "checks")))
@@ -68,6 +69,7 @@ SPEC = SourceSpec(
             description="The USG sector taxonomy (sector -> category) of each API release.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=fetch,
     parse=_parse,
     check_frames=check_frames,

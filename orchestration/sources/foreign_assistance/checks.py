@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from orchestration.countries import SEEDS_DIR
+from orchestration.core.countries import SEEDS_DIR
 from orchestration.sources.foreign_assistance.parse import SPENDING_TYPES
 
 SECTOR_SUM_CHECK_COLUMNS = [

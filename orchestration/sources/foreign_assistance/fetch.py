@@ -7,7 +7,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from orchestration.sources.foreign_assistance.parse import SECTOR_API_PATH, parse_country_summary, parse_sector_page
-from orchestration.transport import LiveFetcher
+from orchestration.fetch.http import LiveFetcher
 
 COUNTRY_SUMMARY_URL_ENV = "KPI_FOREIGN_ASSISTANCE_COUNTRY_SUMMARY_URL"
 DEFAULT_COUNTRY_SUMMARY_URL = "https://s3.amazonaws.com/files.explorer.devtechlab.com/us_foreign_aid_country.csv"

@@ -33,9 +33,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pandas as pd
 
-from orchestration.countries import known_iso3
-from orchestration.errors import SourceFormatError
-from orchestration.transport import Landing, LandedFile, archived_release_dates, check_body_kind, stated_release_date
+from orchestration.core.countries import known_iso3
+from orchestration.core.errors import SourceFormatError
+from orchestration.fetch.archive import Landing, LandedFile, archived_release_dates, stated_release_date
+from orchestration.fetch.http import check_body_kind
 
 SOURCE = "foreign_assistance"
 SOURCE_ID = "foreign_assistance_gov"

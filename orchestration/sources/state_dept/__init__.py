@@ -12,8 +12,10 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
-from orchestration.transport import Landing, LiveFetcher
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.sources.state_dept.plausibility import PLAUSIBILITY
+from orchestration.fetch.archive import Landing
+from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
@@ -55,6 +57,7 @@ SPEC = SourceSpec(
             description="Immigrant visas issued per fiscal year and foreign state of chargeability, by category, from the Report of the Visa Office Table III.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     parse=_parse,
     check_frames=check_frames,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.countries import SEEDS_DIR
+from orchestration.core.countries import SEEDS_DIR
 from orchestration.sources.state_dept.parse import IV_CATEGORIES, IV_DATASET, NIV_DATASET
 
 NIV_TOTAL_CHECK = "state_dept_niv_grand_total_check"

@@ -40,9 +40,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.countries import iso3_for_name
-from orchestration.errors import SourceFormatError
-from orchestration.transport import Landing, LandedFile, check_body_kind
+from orchestration.core.countries import iso3_for_name
+from orchestration.core.errors import SourceFormatError
+from orchestration.fetch.archive import Landing, LandedFile
+from orchestration.fetch.http import check_body_kind
 
 SOURCE = "state_dept"
 SOURCE_ID = "state_dept_visas"

@@ -13,8 +13,10 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
-from orchestration.transport import Landing, LiveFetcher
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.sources.unhcr.plausibility import PLAUSIBILITY
+from orchestration.fetch.archive import Landing
+from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
@@ -72,6 +74,7 @@ SPEC = SourceSpec(
             description="Asylum decisions in the USA per origin, authority and year, in cases or persons as published.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     parse=_parse,
     check_frames=check_frames,

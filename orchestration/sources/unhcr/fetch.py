@@ -7,7 +7,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from orchestration.sources.unhcr.parse import parse_page
-from orchestration.transport import LiveFetcher
+from orchestration.fetch.http import LiveFetcher
 
 PAGE_SIZE = 1000
 ASYLUM_COUNTRY = "USA"  # asylum applications and decisions are loaded for the United States

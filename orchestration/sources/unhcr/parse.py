@@ -29,9 +29,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pandas as pd
 
-from orchestration.countries import known_iso3
-from orchestration.errors import SourceFormatError
-from orchestration.transport import Landing, check_body_kind
+from orchestration.core.countries import known_iso3
+from orchestration.core.errors import SourceFormatError
+from orchestration.fetch.archive import Landing
+from orchestration.fetch.http import check_body_kind
 
 SOURCE = "unhcr"
 SOURCE_ID = "unhcr_population"

@@ -11,8 +11,10 @@ import importlib
 
 import pandas as pd
 
-from orchestration.sources.base import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
-from orchestration.transport import Landing, LiveFetcher
+from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.sources.unodc.plausibility import PLAUSIBILITY
+from orchestration.fetch.archive import Landing
+from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
@@ -51,6 +53,7 @@ SPEC = SourceSpec(
                         "(several per key are summed in dbt), per annex release.",
         ),
     ),
+    plausibility=PLAUSIBILITY,
     fetch=_fetch,
     parse=_parse,
     check_frames=check_frames,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.countries import SEEDS_DIR
+from orchestration.core.countries import SEEDS_DIR
 from orchestration.sources.unodc.parse import DATASET
 
 CHECK_DRUG_NAMES = "unodc_check_drug_names"

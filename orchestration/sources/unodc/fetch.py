@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from orchestration.errors import SourceFormatError
+from orchestration.core.errors import SourceFormatError
 from orchestration.sources.unodc.parse import SOURCE
-from orchestration.sources.web import archive_name, linked_files
-from orchestration.transport import LiveFetcher
+from orchestration.fetch.web import archive_name, linked_files
+from orchestration.fetch.http import LiveFetcher
 
 SEIZURES_LINK = re.compile(r"^7\.1[_ ]Drug[_ ]seizures.*\.xlsx$", re.IGNORECASE)
 

@@ -19,9 +19,10 @@ import re
 
 import pandas as pd
 
-from orchestration.countries import iso3_for_name
-from orchestration.errors import SourceFormatError
-from orchestration.transport import Landing, LandedFile, check_body_kind
+from orchestration.core.countries import iso3_for_name
+from orchestration.core.errors import SourceFormatError
+from orchestration.fetch.archive import Landing, LandedFile
+from orchestration.fetch.http import check_body_kind
 
 SOURCE = "unodc"
 SOURCE_ID = "unodc_drug_seizures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from orchestration.sources.worldbank.parse import INDICATORS, PER_PAGE, parse_page
-from orchestration.transport import LiveFetcher
+from orchestration.fetch.http import LiveFetcher
 
 
 def indicator_url(base_url: str, countries: tuple[str, ...], indicator: str, first_year: int, last_year: int,

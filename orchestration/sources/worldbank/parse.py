@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pandas as pd
 
-from orchestration.countries import iso2_to_iso3, known_iso3
-from orchestration.errors import SourceFormatError
-from orchestration.transport import Landing, check_body_kind
+from orchestration.core.countries import iso2_to_iso3, known_iso3
+from orchestration.core.errors import SourceFormatError
+from orchestration.fetch.archive import Landing
+from orchestration.fetch.http import check_body_kind
 
 SOURCE = "worldbank"
 SOURCE_ID = "worldbank_wdi"

@@ -1,0 +1,1 @@
+"""Stage 3, check: Great Expectations suites and the generic plausibility guard every source declares rules for."""

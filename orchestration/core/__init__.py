@@ -1,0 +1,1 @@
+"""Foundations every stage uses: settings, errors, SQL quoting, countries, the PostgreSQL target."""

@@ -1,0 +1,76 @@
+"""Operations: a record (and optional webhook post) of every failed run, and freshness policies per source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import dagster as dg
+import requests
+
+from orchestration.config import load_settings
+from orchestration.core.errors import SettingsError
+from orchestration.core.settings import PROJECT_ROOT, Settings
+from orchestration.sources import discover
+
+WEBHOOK_ENV = "KPI_ALERT_WEBHOOK_URL"  # a secret (it usually carries a token): never logged
+
+# How long a source's raw tables may go without a new load: each source's SPEC.cadence, sized to
+# its publisher's release cadence. Dagster evaluates these freshness policies itself and shows
+# stale assets in the UI.
+FRESHNESS_BY_SOURCE = {spec.name: spec.freshness_policy for spec in discover()}
+
+
+def failure_record(run_id: str, job_name: str, message: str, failed_steps: list[str], when: dt.datetime) -> dict:
+    return {
+        "run_id": run_id,
+        "job": job_name,
+        "failed_at": when.isoformat(timespec="seconds"),
+        "failed_steps": failed_steps,
+        "message": message,
+        "how_to_see_it": f"dagster dev -w workspace.yaml, then Runs > {run_id}",
+    }
+
+
+def write_failure_record(record: dict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record['failed_at'][:19].replace(':', '')}-{record['run_id'][:8]}.json"
+    path.write_text(json.dumps(record, indent=2))
+    return path
+
+
+def post_to_webhook(record: dict, url: str, timeout_seconds: float = 10) -> int:
+    text = f"KPI warehouse run {record['run_id'][:8]} ({record['job']}) failed: {record['message'][:500]}"
+    response = requests.post(url, json={"text": text, "record": record}, timeout=timeout_seconds)
+    return response.status_code
+
+
+def record_failure(settings: Settings | None, run_id: str, job_name: str, message: str, failed_steps: list[str],
+                   log=print) -> Path:
+    """Write the failure record and post it to the webhook when one is set; the sensor (runs of the
+    daemon and the UI) and the CLI (make run/daily/backfill) both call this. ``settings`` is None
+    when the settings themselves are wrong: the record then goes to the default directory."""
+    record = failure_record(run_id, job_name, message, failed_steps, dt.datetime.now(dt.timezone.utc))
+    path = write_failure_record(record, settings.failures_dir if settings else PROJECT_ROOT / "data" / "failures")
+    log(f"failure record written to {path}")
+    url = settings.alert_webhook_url if settings else None
+    if url:
+        try:
+            status = post_to_webhook(record, url)
+            log(f"alert webhook answered HTTP {status}")
+        except requests.RequestException as exc:
+            # the URL is a secret: report the failure's kind, never the URL
+            log(f"alert webhook post failed: {type(exc).__name__}")
+    return path
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Writes data/failures/<time>-<run>.json for every failed run and posts it to KPI_ALERT_WEBHOOK_URL when set.")
+def kpi_run_failure_record(context: dg.RunFailureSensorContext):
+    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
+    try:
+        settings = load_settings()
+    except SettingsError:
+        settings = None
+    record_failure(settings, context.dagster_run.run_id, context.dagster_run.job_name,
+                   context.failure_event.message or "run failed", failed_steps, log=context.log.info)

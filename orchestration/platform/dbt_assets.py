@@ -1,0 +1,106 @@
+"""The dbt project as ONE Dagster asset step; dbt tests become (blocking) asset checks.
+
+Every model is built by one ``dbt build`` (models and their tests in DAG order; a model's
+dependants are skipped when one of its tests fails, and a failed build fails the step, so
+publishing, downstream, never runs on it). The step is not partitioned: the yearly partitions say
+which years the loaders re-read, and the incremental facts (tag ``incremental``) rebuild the years
+that changed since the live publication (``orchestration.transform.plan``), which covers the run's
+own range and whatever an earlier run loaded but never published. So a UI backfill, a daily run
+after a crash and a full build all leave the facts as a full build would; and Dagster's asset
+backfills, which stop at unpartitioned assets when they spread partitions downstream, cannot skip
+a partitioned fact behind an unpartitioned view. dbt runs in-process (``orchestration.transform.dbt_runner``).
+
+The step builds only the models downstream of the sources with loads since the live publication
+(the load ledger says which); every test with a rebuilt parent runs. Models outside that yield
+no materialization and their tests' planned checks end skipped, so the run and the asset graph
+show what was rebuilt and checked, and what was not. A changed dbt project, no publication, or a
+run with nothing pending builds everything.
+"""
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+
+from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.transform.contracts import source_contract_rows
+from orchestration.transform.manifest import ensure_manifest, project_fingerprint
+from orchestration.transform.dbt_runner import build
+from orchestration.platform.jobs import SOURCES
+from orchestration.platform.partitions import run_partition_range
+from orchestration.publish.publication import current_publication, published_load_seq
+from orchestration.transform.plan import (
+    changed_sources, dbt_select_args, dbt_vars, incremental_range, nodes_to_rebuild, project_changed,
+)
+from orchestration.load.engines import warehouse_for
+
+INCREMENTAL_SELECTOR = "tag:incremental"
+
+
+class KpiDbtTranslator(DagsterDbtTranslator):
+    """Maps dbt sources onto the loading assets' keys (raw/<table>); models keep dbt's defaults."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([RAW_PREFIX, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        parts = dbt_resource_props.get("fqn", [])
+        return parts[1] if len(parts) > 2 and parts[1] in ("staging", "intermediate", "marts") else "reference"
+
+
+TRANSLATOR = KpiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def dbt_build_args(dbt_vars: Mapping[str, int] | None = None, full_refresh: bool = False) -> list[str]:
+    """``dbt build``, with the incremental facts' range of years as vars; ``--full-refresh`` when the
+    dbt project changed since the live publication: an incremental fact whose columns changed is
+    rebuilt whole instead of failing its contract (``on_schema_change='fail'``), as a fresh build would."""
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars))]
+    return args
+
+
+def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str] | None) -> list[str] | None:
+    """dbt selection arguments for the models downstream of ``sources`` (None: build everything)."""
+    if sources is None:
+        context.log.info("models: every model (never published, a changed dbt project, every source changed, or nothing pending)")
+        return None
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    selected = nodes_to_rebuild(manifest, sources, SOURCES)
+    models = sum(1 for unique_id in selected if unique_id.startswith("model."))
+    context.log.info(f"models: the {models} downstream of the source(s) that changed since the live publication "
+                     f"({', '.join(sorted(sources))}); the others keep what the last build left (their inputs did not change)")
+    return dbt_select_args(manifest, selected)
+
+
+@dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
+def kpi_dbt_models(context: dg.AssetExecutionContext):
+    settings = settings_for_step()
+    hold_warehouse(context, settings)
+    # profiles.yml reads the warehouse path and target from the environment: the validated settings
+    os.environ.update(settings.dbt_env())
+    warehouse = warehouse_for(settings)
+    # dim_kpi reads each source's licence and cadence from its contract, not from a copy in a seed
+    warehouse.record_source_contracts(source_contract_rows(SOURCES))
+    publication = current_publication(settings.serving_dir)
+    pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
+    fingerprint = project_fingerprint()
+    load_seq = warehouse.last_load_seq()
+    years = incremental_range(publication, pending, run_partition_range(context.run.tags), fingerprint,
+                              (settings.first_year, settings.last_year))
+    context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
+                     "live publication") + f" ({len(pending)} load(s) since the publication)")
+    narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
+    yield from build(context, dbt_build_args(dbt_vars(years), full_refresh=project_changed(publication, fingerprint)),
+                     sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
+    warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)

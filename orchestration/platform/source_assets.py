@@ -1,0 +1,147 @@
+"""One loading asset per source, built from its SourceSpec: fetch (or replay) -> parse -> validate -> load.
+
+Validation runs on the parsed DataFrames before anything is written, as blocking asset checks: a
+failed suite fails the step, so nothing downstream runs and the raw tables keep the last good load.
+"""
+
+
+import contextlib
+
+import dagster as dg
+
+from orchestration.config import load_settings
+from orchestration.core.errors import KpiWarehouseError, SettingsError
+from orchestration.load.step import LOAD, PENDING, run_load
+from orchestration.platform.partitions import YEARLY, forced, year_range
+from orchestration.check.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
+from orchestration.publish.publication import published_load_seq
+from orchestration.core.settings import Settings
+from orchestration.sources.contract import SourceSpec
+from orchestration.load.engines import warehouse_for
+from orchestration.load.lock import WarehouseBusy, hold_for_run
+
+RAW_PREFIX = "raw"
+RAW_GROUP = "raw"
+WAREHOUSE_POOL = "warehouse_writer"
+
+
+def raw_asset_key(dataset: str) -> dg.AssetKey:
+    return dg.AssetKey([RAW_PREFIX, dataset])
+
+
+def suite_check_name(suite: str) -> str:
+    return f"gx_{suite}"
+
+
+def check_specs_for(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
+    """One blocking check per loaded dataset's suite; reconciliation suites hang on the first dataset."""
+    checks = [
+        dg.AssetCheckSpec(suite_check_name(dataset.name), asset=raw_asset_key(dataset.name), blocking=True,
+                          description=f"Great Expectations suite expectations/{spec.name}/{dataset.name}.json on the load")
+        for dataset in spec.datasets
+    ]
+    checks += [
+        dg.AssetCheckSpec(suite_check_name(suite), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
+                          description=f"Great Expectations suite expectations/{spec.name}/{suite}.json (reconciliation)")
+        for suite in spec.check_suites
+    ]
+    checks.append(dg.AssetCheckSpec(suite_check_name(PLAUSIBILITY_SUITE), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
+                                    description="expectations/plausibility_check.json: the release against the previous "
+                                                "release of each series and against population (orchestration/check/plausibility.py)"))
+    return checks
+
+
+@contextlib.contextmanager
+def _fail_at_once_unless_retryable():
+    """A step retry only helps when the error can pass (a network fault, 429, 5xx): everything else
+    (bad bytes, an error body, a 404, a refused redirect, a spent deadline, a missing snapshot) fails
+    the step at once instead of fetching and archiving the same thing again after the retry delay."""
+    try:
+        yield
+    except KpiWarehouseError as exc:
+        if exc.retryable:
+            raise
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def _check_owner(spec: SourceSpec, suite: str) -> str:
+    return suite if suite in {dataset.name for dataset in spec.datasets} else spec.datasets[0].name
+
+
+def _checks_not_run(spec: SourceSpec, reason: str, only: list[str] | None = None):
+    """Results for suites that had nothing new to validate (every declared check must report)."""
+    suites = only if only is not None else [*(dataset.name for dataset in spec.datasets), *spec.check_suites, PLAUSIBILITY_SUITE]
+    for suite in suites:
+        yield dg.AssetCheckResult(asset_key=raw_asset_key(_check_owner(spec, suite)), check_name=suite_check_name(suite),
+                                  passed=True, metadata={"evaluated": False, "reason": reason})
+
+
+def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> None:
+    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock)."""
+    try:
+        hold_for_run(warehouse_for(settings).writer_lock(), settings.warehouse_lock_timeout_seconds, context.run_id,
+                     what=f"Dagster run of {context.job_name}", log=context.log.info)
+    except WarehouseBusy as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def settings_for_step() -> Settings:
+    """The validated settings; a bad setting fails the step at once and is never retried."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from exc
+
+
+def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name=f"load_{spec.name}",
+        specs=[
+            dg.AssetSpec(raw_asset_key(dataset.name), description=dataset.description, group_name=RAW_GROUP,
+                         kinds={"duckdb", "python"}, skippable=True, freshness_policy=spec.freshness_policy,
+                         metadata={"source": spec.title, "licence": spec.licence, "year_column": dataset.year_column or ""})
+            for dataset in spec.datasets
+        ],
+        check_specs=check_specs_for(spec),
+        partitions_def=YEARLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+    )
+    def load(context: dg.AssetExecutionContext):
+        settings = settings_for_step()
+        hold_warehouse(context, settings)
+        with _fail_at_once_unless_retryable():
+            outcome = run_load(spec, settings, year_range(context), forced(context),
+                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info)
+        plan = outcome.plan
+        if plan.action != LOAD:
+            yield from _checks_not_run(spec, plan.reason)
+            if plan.action == PENDING:
+                # nothing reloaded, but the raw tables hold a load the publication lacks: downstream must run
+                for dataset in spec.datasets:
+                    yield dg.MaterializeResult(asset_key=raw_asset_key(dataset.name),
+                                               metadata={"reloaded": False, "reason": plan.reason})
+            return
+        years_text = f"{plan.years[0]}-{plan.years[1]}"
+        yield from _checks_not_run(spec, f"no rows for {years_text}: nothing to validate", only=outcome.empty_suites)
+        for report in outcome.reports:
+            yield dg.AssetCheckResult(
+                asset_key=raw_asset_key(_check_owner(spec, report.dataset)), check_name=suite_check_name(report.dataset),
+                passed=report.success, metadata=report.metadata(), severity=dg.AssetCheckSeverity.ERROR,
+            )
+        if outcome.failed:
+            raise dg.Failure(
+                description=f"[{spec.name}] validation failed, nothing was loaded: " + " | ".join(r.message() for r in outcome.failed),
+                metadata={"failed_suites": [r.suite_file for r in outcome.failed]},
+                allow_retries=False,
+            )
+        for dataset in spec.datasets:
+            yield dg.MaterializeResult(
+                asset_key=raw_asset_key(dataset.name),
+                metadata={**outcome.counts[dataset.name], "load_id": outcome.load_id, "mode": settings.source_mode,
+                          "years": years_text, "whole_release": plan.whole_release, "reason": plan.reason,
+                          "landings_sha256": outcome.fingerprint, "landings": outcome.describe_landings()},
+            )
+
+    return load

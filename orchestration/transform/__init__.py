@@ -1,0 +1,1 @@
+"""Stage 5, transform: dbt over what changed."""

@@ -1,0 +1,243 @@
+"""dbt invoked in-process through dbt's programmatic API, with dagster-dbt's translation of its events.
+
+dagster-dbt's ``DbtCliResource`` starts a ``dbt`` process for every step, and on this 2-core
+machine each one cost about 15 s before the first model ran: ``dbt --version`` (5 s), an adapter
+handle in the parent (5 s), the child's interpreter and imports, and a full re-parse (the
+profile's warehouse path is part of dbt's partial-parse hash). Here the project is parsed once per
+process and profile, and every ``dbt build`` reuses that parsed manifest, so a step costs only
+its models and tests. Events are converted by dagster-dbt itself (``DbtCoreCliEventMessage``), so
+models materialize and tests report as asset checks exactly as with the CLI resource.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from orchestration.core.settings import DBT_PROJECT_DIR
+
+# dbt's structured events that carry a node's result; the only ones Dagster needs
+RESULT_EVENT_NAMES = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
+_PROFILE_ENV = ("KPI_WAREHOUSE_PATH", "KPI_DBT_TARGET", "KPI_PG_HOST", "KPI_PG_PORT", "KPI_PG_USER",
+                "KPI_PG_DATABASE")
+_parsed_manifests: dict[tuple, Any] = {}
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+class DbtBuildError(dg.Failure):
+    """A dbt build that failed: a model error, or a test of severity error."""
+
+
+def project_args(project_dir: Path, target_path: Path) -> list[str]:
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+            "--target-path", str(target_path), "--log-path", str(target_path)]
+
+
+def invocation_args(command: Sequence[str], selection: Sequence[str], indirect_selection: str | None,
+                    project_dir: Path, target_path: Path) -> list[str]:
+    """The argv of one in-process dbt invocation (pure, so it is unit-tested)."""
+    args = [*command, *selection]
+    if indirect_selection:
+        args += ["--indirect-selection", indirect_selection]
+    return args + project_args(project_dir, target_path)
+
+
+def _profile_key(project_dir: Path) -> tuple:
+    return (str(project_dir), *(os.environ.get(name, "") for name in _PROFILE_ENV))
+
+
+def _parse_state_key(project_dir: Path) -> tuple:
+    """What a parse depends on: the profile without the warehouse's directory (its file name stays:
+    DuckDB names the database after it, and the compiled SQL uses that name)."""
+    profile = dict(zip(_PROFILE_ENV, _profile_key(project_dir)[1:]))
+    warehouse = Path(profile.pop("KPI_WAREHOUSE_PATH"))
+    return (str(project_dir), warehouse.name, *profile.values())
+
+
+@contextmanager
+def _warehouse_path_not_in_profile_hash():
+    """dbt re-parses the whole project (about 8 s here) when the profile's connection keys differ from
+    the saved partial-parse state's, and dbt-duckdb counts the warehouse's ``path`` among them, so
+    every new warehouse (each test, each fresh checkout's first run, the bench) paid a full parse.
+    Parsing never reads the path (the database name, from the file name, stays in the hash).
+    Private API of dbt-duckdb (``DuckDBCredentials._connection_keys``); measured: a first build in
+    a new directory: the dbt step 25.4 s with a full parse, 18.1 s reusing the state. tests/integration/
+    test_dbt_runner.py fails if an upgrade stops the state being reused across warehouse paths."""
+    try:
+        from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    except ImportError:
+        yield
+        return
+    original = DuckDBCredentials._connection_keys
+
+    def without_path(self):
+        return tuple(key for key in original(self) if key != "path")
+
+    DuckDBCredentials._connection_keys = without_path
+    try:
+        yield
+    finally:
+        DuckDBCredentials._connection_keys = original
+
+
+def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR):
+    """The project parsed by dbt, once per process and profile (dbt's partial parse makes it quick).
+
+    dbt keeps its partial-parse state in the target path; one state per profile (without the
+    warehouse's directory, see ``_warehouse_path_not_in_profile_hash``) lives in ``target/parse-*``.
+    Each parse works on a private copy and puts the state back by one rename, so processes parsing
+    at once (test workers) never read a half-written state. --no-write-json: target/manifest.json
+    stays the one the definitions were built from."""
+    import shutil
+
+    from dbt.cli.main import dbtRunner
+
+    key = _profile_key(project_dir)
+    if key not in _parsed_manifests:
+        state_digest = hashlib.sha256(repr(_parse_state_key(project_dir)).encode()).hexdigest()[:12]
+        shared_state = project_dir / "target" / f"parse-{state_digest}" / PARTIAL_PARSE_FILE
+        private = project_dir / "target" / f".parse-{state_digest}-{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(private, ignore_errors=True)
+        private.mkdir(parents=True)
+        if shared_state.is_file():
+            shutil.copyfile(shared_state, private / PARTIAL_PARSE_FILE)
+        try:
+            with _warehouse_path_not_in_profile_hash():
+                result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *project_args(project_dir, private)])
+            if result.success and (private / PARTIAL_PARSE_FILE).is_file():
+                shared_state.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(private / PARTIAL_PARSE_FILE, shared_state)
+        finally:
+            release_warehouse()
+            shutil.rmtree(private, ignore_errors=True)
+        if not result.success:
+            raise DbtBuildError(f"dbt parse of {project_dir} failed: {result.exception}")
+        _parsed_manifests[key] = result.result
+        _prune_oldest(project_dir / "target", "parse-*", keep=8)
+    return _parsed_manifests[key]
+
+
+def _prune_oldest(target_dir: Path, pattern: str, keep: int) -> None:
+    """Keep the ``keep`` newest directories matching ``pattern``: per-warehouse parse states and
+    per-step artefacts would otherwise pile up in target/ (tests make many)."""
+    import shutil
+
+    def modified(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:  # removed meanwhile by another process
+            return 0.0
+
+    for stale in sorted(target_dir.glob(pattern), key=modified, reverse=True)[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation.
+
+    Otherwise the warehouse file stays locked by this process (other processes, such as
+    ``dbt docs generate`` or a test's reader, cannot open it) until the process ends.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # the duckdb adapter was never loaded
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _failures(result, sample_rows: Callable[[str], list[dict]] | None = None) -> list[str]:
+    """One line per failed node; a failed test's line shows its first failing rows when
+    ``sample_rows`` can run its compiled SQL (which country, year and values disagree)."""
+    if result.exception is not None:
+        return [f"{type(result.exception).__name__}: {result.exception}"]
+    failed = [node for node in getattr(result.result, "results", []) if str(node.status) in ("error", "fail", "runtime error")]
+    lines = []
+    for node in failed:
+        line = f"{node.node.unique_id}: {node.status}: {(node.message or '').strip()[:500]}"
+        compiled = getattr(node.node, "compiled_code", None)
+        if sample_rows is not None and node.node.resource_type == "test" and compiled:
+            try:
+                line += f"; failing rows, e.g. {sample_rows(compiled)}"
+            except Exception as exc:  # the sample only adds detail; the failure stands without it
+                line += f" (failing rows not shown: {type(exc).__name__})"
+        lines.append(line)
+    return lines
+
+
+def runs_every_asset(context: dg.AssetExecutionContext) -> bool:
+    """Whether the step was asked for every model and every test of the dbt asset (not a subset
+    picked in the UI or by an asset selection)."""
+    assets_def = context.assets_def
+    return (set(context.selected_asset_keys) == set(assets_def.keys)
+            and set(context.selected_asset_check_keys) == set(assets_def.check_keys))
+
+
+def build(context: dg.AssetExecutionContext, command: Sequence[str],
+          project_dir: Path = DBT_PROJECT_DIR, sample_rows: Callable[[str], list[dict]] | None = None,
+          narrow_to: Sequence[str] | None = None) -> Iterator[Any]:
+    """Run ``dbt <command>`` for this step's selection in-process; yield Dagster's events for it.
+
+    ``narrow_to``: dbt selection arguments that replace "everything" when the step runs every asset
+    (the models downstream of the sources that changed). Models and tests outside it yield no
+    event: Dagster shows them as not materialized, and their planned checks as skipped.
+    Raises ``DbtBuildError`` after the events of the nodes that did run, so a failed build fails
+    the step (and nothing downstream, such as publishing, runs on it).
+    """
+    from dagster_dbt.asset_utils import (
+        DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+        DAGSTER_DBT_SELECT_METADATA_KEY,
+        DAGSTER_DBT_SELECTOR_METADATA_KEY,
+        get_manifest_and_translator_from_dbt_assets,
+        get_subset_selection_for_context,
+    )
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    selection, indirect_selection = get_subset_selection_for_context(
+        context=context,
+        manifest=manifest,
+        select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        selector=context.op.tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None,
+    )
+    if narrow_to is not None and runs_every_asset(context):
+        selection, indirect_selection = list(narrow_to), None  # dbt's eager indirect selection: tests of any rebuilt parent
+    # artefacts of each step apart, as dagster-dbt does, so runs never overwrite each other's
+    target_path = project_dir / "target" / f"step-{context.op.name}-{context.run_id[:8]}"
+    _prune_oldest(project_dir / "target", "step-*", keep=16)
+    result_events: list[Mapping[str, Any]] = []
+
+    def keep_result(event) -> None:
+        if event.info.name in RESULT_EVENT_NAMES:
+            result_events.append(msg_to_dict(event))
+
+    args = invocation_args(command, selection, indirect_selection, project_dir, target_path)
+    context.log.info(f"dbt (in-process): {' '.join(args)}")
+    try:
+        result = dbtRunner(manifest=parsed_manifest(project_dir), callbacks=[keep_result]).invoke(args)
+    finally:
+        release_warehouse()
+    for raw_event in result_events:
+        event = DbtCoreCliEventMessage(raw_event=dict(raw_event), event_history_metadata={})
+        yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
+                                                 context=context, target_path=target_path)
+    if not result.success:
+        failures = _failures(result, sample_rows)
+        raise DbtBuildError(
+            description=f"dbt {' '.join(command)} failed ({len(failures)} node(s)); dbt's log: {target_path / 'dbt.log'}\n"
+            + "\n".join(failures),
+        )
