@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from orchestration.publish import SERVING_FILE
+from orchestration.publish.publication import SERVING_FILE
 from tests.client_envs import client_python
 
 pytestmark = pytest.mark.integration
