@@ -55,7 +55,7 @@ bench: setup ## speed benchmarks (minutes): make bench BENCH_ARGS="--skip scale"
 	@$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 dev: setup ## the Dagster UI on http://127.0.0.1:3000 (KPI_DAGSTER_HOST/KPI_DAGSTER_PORT to change)
-	@mkdir -p $(DAGSTER_HOME) && test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@$(BIN)/python -m orchestration.platform.instance_config $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml -h $${KPI_DAGSTER_HOST:-127.0.0.1} -p $${KPI_DAGSTER_PORT:-3000}
 
 # Re-resolve the pins from requirements.in (see README "Updating the lock").

@@ -17,16 +17,18 @@ from pathlib import Path
 from orchestration.config import load_settings
 from orchestration.core.errors import KpiWarehouseError, SettingsError
 from orchestration.core.settings import PROJECT_ROOT, Settings
+from orchestration.core.version import project_version
 
 
 def _instance():
     import dagster as dg
 
+    from orchestration.platform.instance_config import install_instance_config
+
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    installed = install_instance_config(home)  # the repository's dagster.yaml, unless the operator has one of their own
+    if installed:
+        print(f"  {installed}", flush=True)
     return dg.DagsterInstance.get()
 
 
@@ -123,18 +125,28 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     from orchestration.platform.schedules import transform_request_after
     from orchestration.load.engines import warehouse_for
     from orchestration.load.lock import WarehouseBusy, warehouse_writer
+    from orchestration.load.upgrade import UpgradeRefused, check_writable
 
     log_file = _log_file(settings.log_dir)
-    print(f"KPI warehouse: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
+    print(f"KPI warehouse {project_version()}: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
           f"countries {','.join(settings.countries)}")
     warehouse = warehouse_for(settings)
     print(f"  warehouse {warehouse.describe()} ({warehouse.engine})")
     print(f"  full log  {log_file}", flush=True)
     started = time.monotonic()
     tags = {**partition_range_tags(first_year, last_year, force), ACCEPT_SHRINK_TAG: "true" if accept_shrink else "false"}
+    if settings.source_mode == "live":
+        # every source at once, before the warehouse is locked: a slow publisher never holds the lock
+        from orchestration.fetch.phase import FETCH_PHASE_TAG, run_phase
+        from orchestration.sources import discover
+
+        phase_id = f"cli-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S.%fZ}-{os.getpid()}"
+        run_phase(phase_id, discover(), settings, log=lambda message: print(f"  {message}", flush=True))
+        tags[FETCH_PHASE_TAG] = phase_id
     try:
         with warehouse_writer(warehouse.writer_lock(), settings.warehouse_lock_timeout_seconds, what=f"orchestration.cli {label}",
                               log=lambda message: print(f"  {message}", flush=True)):
+            check_writable(warehouse)  # a warehouse of a newer version: refused before any step starts
             result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file)
             changed = sorted({event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
                               if event.asset_key.path[0] == "raw"})
@@ -144,6 +156,9 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
                     result = _execute("kpi_transform_publish", {**request.tags, ACCEPT_SHRINK_TAG: tags[ACCEPT_SHRINK_TAG]},
                                       log_file)
             summary = summary_rows(settings) if result.success else []  # read while no other writer can start
+    except UpgradeRefused as exc:
+        print(f"\n{label} did not start: {exc}", file=sys.stderr)
+        return 2
     except WarehouseBusy as exc:
         print(f"\n{label} did not start: {exc}", file=sys.stderr)
         record_failure(settings, f"cli-{dt.datetime.now():%Y%m%d%H%M%S}", f"cli {label}", str(exc), [],
@@ -207,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     "history (make dev).",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SETTINGS_HELP,
     )
+    parser.add_argument("--version", action="version", version=f"kpi-warehouse {project_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{run,backfill,daily}",
                                      title="commands (`<command> --help` for its options)")
     commands.add_parser("run", help=f"full build: every source reloaded, every year ({first}-{last}), dbt build, then publish "

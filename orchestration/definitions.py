@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.platform.contract_assets import source_contracts
 from orchestration.platform.dbt_assets import kpi_dbt_models
 from orchestration.platform.publish_assets import published_marts
 from orchestration.platform.source_assets import RAW_GROUP
@@ -28,7 +29,7 @@ transform_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*source_assets, kpi_dbt_models, published_marts],
+    assets=[*source_assets, source_contracts, kpi_dbt_models, published_marts],
     jobs=[full_build_job, load_job, transform_job],
     schedules=[build_daily_schedule(load_job)],
     sensors=[kpi_run_failure_record, build_transform_after_load_sensor(load_job, transform_job)],

@@ -88,3 +88,36 @@ def new_homicide_release(root: Path, fetch_id: str = "2026-06-30__synthetic__VC.
         return round(latest[iso3] * (0.97 if year < 2024 else 0.94), 6)
 
     return worldbank_release(root, fetch_id, HOMICIDES_2024, lastupdated, revise, new_years=(2023, 2024))
+
+
+CBP_SBO_AUG_2025 = "cbp-sbo-encounters-fy22-fy25-aug"
+
+
+def cbp_release_with_september(root: Path, fetch_id: str, scale: Callable[[str], float]) -> Path:
+    """A newer CBP Southwest-border release, as CBP publishes its monthly CSV: the bundled rows, and a
+    September 2025 whose rows are August 2025's with each citizenship's counts times ``scale(citizenship)``
+    (rounded; rows that round to 0 are left out, as CBP leaves out empty rows). Written as a complete
+    landing ``root/cbp/<fetch_id>/<fetch_id minus 'cbp-'>.csv``."""
+    import csv
+    import io
+
+    base = bundled_landing("cbp", CBP_SBO_AUG_2025)
+    [original] = [path for path in base.iterdir() if path.suffix == ".csv"]
+    text = original.read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    september = []
+    for row in rows:
+        if row["Fiscal Year"].startswith("2025") and row["Month (abbv)"] == "AUG":
+            count = round(int(row["Encounter Count"]) * scale(row["Citizenship Grouping"]))
+            if count > 0:
+                september.append({**row, "Month (abbv)": "SEP", "Encounter Count": str(count)})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows + september)
+    landing = LandingWriter(root, "cbp", licence="US Government work (public domain)", fetch_id=fetch_id,
+                            metadata={"made_by": "tests/releases.py", "base": CBP_SBO_AUG_2025})
+    landing.add(f"{fetch_id.removeprefix('cbp-')}.csv", out.getvalue().encode("utf-8"),
+                url="https://www.cbp.gov/document/stats/southwest-land-border-encounters", status=200,
+                headers={"Content-Type": "text/csv"}, fetched_at=None)
+    return landing.finish(complete=True).path

@@ -266,7 +266,8 @@ def summarise(pairs: pd.DataFrame, dataset: str, rule_name: str, compared_with: 
             for declaration in accepted[(accepted["series"] == label) & (accepted["vintage"] == vintage)].itertuples():
                 declared_years |= {year for year in bad["year"] if declaration.first_year <= year <= declaration.last_year}
         undeclared = bad[~bad["year"].isin(declared_years)]
-        worst = undeclared if not undeclared.empty else bad
+        # the newest year first, so that among equally far values the example is the newest
+        worst = (undeclared if not undeclared.empty else bad).sort_values("year", ascending=False)
         example = ""
         if not worst.empty:
             distance = (worst["value"] / worst["reference_value"].where(worst["reference_value"] != 0)).abs()

@@ -135,6 +135,14 @@ class Settings:
     # total time for one request (attempts, waits, redirects, body) and for one source's whole fetch
     http_request_deadline_seconds: float = 300.0
     source_fetch_deadline_seconds: float = 900.0
+    # the whole fetch phase of a run (every source fetched at once, outside the writer lock)
+    fetch_phase_deadline_seconds: float = 600.0
+    # raise (never lower) every source's declared FetchLimits, in MiB; None: as declared
+    fetch_max_response_mb: float | None = None
+    fetch_max_body_mb: float | None = None
+    fetch_max_landing_mb: float | None = None
+    # the landing archive's disk budget, in MiB: a fetch that would pass it fails
+    landing_archive_max_mb: float = 4096.0
     # the settings each source declares in its SPEC (SourceSetting), parsed, as (name, value) pairs
     # (hashable and picklable like every other field); read them as settings.<name>
     source_settings: tuple[tuple[str, object], ...] = ()
@@ -188,6 +196,11 @@ class Settings:
             postgres=PostgresTarget.from_env(env),
             http_request_deadline_seconds=_positive_float(env, "KPI_HTTP_REQUEST_DEADLINE_SECONDS", 300.0),
             source_fetch_deadline_seconds=_positive_float(env, "KPI_SOURCE_FETCH_DEADLINE_SECONDS", 900.0),
+            fetch_phase_deadline_seconds=_positive_float(env, "KPI_FETCH_PHASE_DEADLINE_SECONDS", 600.0),
+            fetch_max_response_mb=_optional_positive_float(env, "KPI_FETCH_MAX_RESPONSE_MB"),
+            fetch_max_body_mb=_optional_positive_float(env, "KPI_FETCH_MAX_BODY_MB"),
+            fetch_max_landing_mb=_optional_positive_float(env, "KPI_FETCH_MAX_LANDING_MB"),
+            landing_archive_max_mb=_positive_float(env, "KPI_LANDING_ARCHIVE_MAX_MB", 4096.0),
             source_settings=tuple(sorted(declared.items())),
         )
         _check_paths(settings)
@@ -248,6 +261,10 @@ def _positive_float(env: dict[str, str], name: str, default: float, allow_zero: 
     if value < 0 or (value == 0 and not allow_zero):
         raise SettingsError(f"{name}={raw!r} must be {'>= 0' if allow_zero else '> 0'}")
     return value
+
+
+def _optional_positive_float(env: dict[str, str], name: str) -> float | None:
+    return _positive_float(env, name, 0.0) if env.get(name, "").strip() else None
 
 
 def _whole_number(env: dict[str, str], name: str, default: int, maximum: int, minimum: int = 0) -> int:

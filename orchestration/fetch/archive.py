@@ -212,23 +212,46 @@ class LandingWriter:
             raise ValueError(f"landing path {self.path} is outside {root}")
         self.path.mkdir(parents=True, exist_ok=False)
         self.files: list[LandedFile] = []
+        self.bytes_written = 0  # of the files added so far (the source's landing limit counts them)
+
+    def partial_path(self, file_name: str) -> Path:
+        """Where a body streams while it is received: hidden, and never in the manifest."""
+        return self.path / f".{safe_file_name(file_name)}.partial"
 
     def add(self, file_name: str, body: bytes, url: str, status: int = 200, headers: Mapping[str, str] | None = None,
             fetched_at: str | None = "now", final_url: str | None = None, redirects: Iterable[Hop] = (),
             kind: str | None = None) -> LandedFile:
         """Archive one response as received; ``fetched_at=None`` records an unknown fetch time.
         ``headers`` may be requests' case-insensitive headers (HTTP/2 servers send them lower-case)."""
+        name = self._new_name(file_name)
+        _write_atomically(self.path / name, body)
+        self.bytes_written += len(body)
+        return self._record(name, sha256_bytes(body), url, status, headers, fetched_at, final_url, redirects, kind)
+
+    def add_streamed(self, file_name: str, partial: Path, sha256: str, size: int, url: str, status: int = 200,
+                     headers: Mapping[str, str] | None = None, final_url: str | None = None,
+                     redirects: Iterable[Hop] = (), kind: str | None = None) -> LandedFile:
+        """Archive a body that was streamed to ``partial`` (``partial_path``), already fsynced."""
+        name = self._new_name(file_name)
+        os.replace(partial, self.path / name)
+        self.bytes_written += size
+        return self._record(name, sha256, url, status, headers, "now", final_url, redirects, kind)
+
+    def _new_name(self, file_name: str) -> str:
         name = safe_file_name(file_name)
         if any(existing.file == name for existing in self.files):
             raise ValueError(f"{name} is already in landing {self.path}")
-        _write_atomically(self.path / name, body)
+        return name
+
+    def _record(self, name: str, sha256: str, url: str, status: int, headers: Mapping[str, str] | None,
+                fetched_at: str | None, final_url: str | None, redirects: Iterable[Hop], kind: str | None) -> LandedFile:
         headers = headers or {}
         landed = LandedFile(
             source=self.source,
             landing_dir=self.path,
             file=name,
             url=url,
-            sha256=sha256_bytes(body),
+            sha256=sha256,
             status=status,
             content_type=headers.get("Content-Type"),
             etag=headers.get("ETag"),

@@ -26,6 +26,25 @@ from urllib3.util.retry import Retry
 
 from orchestration.core.errors import SourceFetchError, SourceFormatError
 from orchestration.fetch.archive import Hop, LandedFile, LandingWriter
+from orchestration.fetch.limits import (
+    ARCHIVE_BUDGET_SETTING,
+    MAX_BODY_SETTING,
+    MAX_LANDING_SETTING,
+    MAX_RESPONSE_SETTING,
+    SAMPLE_BYTES,
+    ArchiveBudget,
+    FetchLimits,
+    describe_bytes,
+)
+from orchestration.fetch.stream import (
+    ACCEPT_ENCODING,
+    CorruptEncoding,
+    OverLimit,
+    StreamedBody,
+    UnsupportedEncoding,
+    keep_sample,
+    stream_to_file,
+)
 
 USER_AGENT = "kpi-warehouse/0.1 (open-source KPI data warehouse; +https://github.com/kpi-warehouse)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -159,6 +178,7 @@ def http_session() -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what orchestration/fetch/stream.py decodes
     return session
 
 
@@ -180,6 +200,12 @@ _KIND_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
 
 def check_body_kind(source: str, location: str, body: bytes, kind: str) -> None:
     """Raise a SourceFormatError when ``body`` is not a ``kind`` file (empty, HTML, truncated, other)."""
+    check_head_and_tail(source, location, body[:65536], body[-65536:], kind)
+
+
+def check_head_and_tail(source: str, location: str, head: bytes, tail: bytes, kind: str) -> None:
+    """``check_body_kind`` on a body's first and last 64 KiB (a streamed body is never read whole)."""
+    body = head
     if not body:
         raise SourceFormatError(source, location, f"empty body where a {kind} file was expected")
     if kind != "html" and looks_like_html(body):
@@ -188,9 +214,9 @@ def check_body_kind(source: str, location: str, body: bytes, kind: str) -> None:
         )
     if not _KIND_SIGNATURES[kind](body):
         raise SourceFormatError(source, location, f"body is not a {kind} file (starts with {body[:16]!r})")
-    if kind == "xlsx" and b"PK\x05\x06" not in body[-65536:]:
+    if kind == "xlsx" and b"PK\x05\x06" not in tail[-65536:]:
         raise SourceFormatError(source, location, "workbook is truncated (no end of zip archive)")
-    if kind == "pdf" and b"%%EOF" not in body[-2048:]:
+    if kind == "pdf" and b"%%EOF" not in tail[-2048:]:
         raise SourceFormatError(source, location, "PDF is truncated (no %%EOF marker)")
 
 
@@ -202,13 +228,17 @@ class _Reply:
     status: int
     reason: str
     headers: Mapping[str, str]
-    body: bytes
+    body: StreamedBody  # streamed to the landing's partial file
     redirects: tuple[Hop, ...]
     retries: int
 
 
 class _DeadlineSpent(Exception):
     pass
+
+
+# Limits of a fetcher made without any (unit tests of the transport): generous, never unbounded.
+UNDECLARED_LIMITS = FetchLimits.mib(256, 256, 1024)
 
 
 class LiveFetcher:
@@ -223,7 +253,10 @@ class LiveFetcher:
     def __init__(self, source: str, writer: LandingWriter, session: requests.Session, allowed_base_url: str,
                  timeout_seconds: float, retries: int, backoff_factor: float = 1.0, *,
                  request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
-                 fetch_deadline: Deadline | None = None):
+                 fetch_deadline: Deadline | None = None, limits: FetchLimits | None = None,
+                 budget: ArchiveBudget | None = None):
+        self.limits = limits or UNDECLARED_LIMITS
+        self.budget = budget
         self.source = source
         self.writer = writer
         self.session = session
@@ -239,7 +272,7 @@ class LiveFetcher:
         within the same fetch deadline."""
         return LiveFetcher(self.source, self.writer, self.session, base_url, self.timeout_seconds, self.retries,
                            self.backoff_factor, request_deadline_seconds=self.request_deadline_seconds,
-                           fetch_deadline=self.fetch_deadline)
+                           fetch_deadline=self.fetch_deadline, limits=self.limits, budget=self.budget)
 
     def get_text(self, url: str, file_name: str) -> str:
         """An HTML page (a publisher's index of files), archived like any other response."""
@@ -250,9 +283,10 @@ class LiveFetcher:
         host = urlsplit(url).netloc
         if host != self.allowed_host:
             raise SourceFetchError(self.source, url, f"refusing to fetch from {host!r}: this source only fetches from {self.allowed_host!r}")
-        reply = self._get_whole_body(url)
-        landed = self.writer.add(file_name, reply.body, url=url, status=reply.status, headers=reply.headers,
-                                 final_url=reply.url, redirects=reply.redirects, kind=kind)
+        reply = self._get_whole_body(url, file_name)
+        body = reply.body
+        landed = self.writer.add_streamed(file_name, body.path, body.sha256, body.size, url=url, status=reply.status,
+                                          headers=reply.headers, final_url=reply.url, redirects=reply.redirects, kind=kind)
         if reply.status != 200:
             raise SourceFetchError(
                 self.source, url, f"HTTP {reply.status} {reply.reason} (after {reply.retries} retries); body archived at {landed.path}",
@@ -260,9 +294,9 @@ class LiveFetcher:
             )
         expected_length = reply.headers.get("Content-Length")
         encoded = reply.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-        if not encoded and expected_length and expected_length.isdigit() and int(expected_length) != len(reply.body):
-            raise SourceFormatError(self.source, url, f"truncated download: {len(reply.body)} of {expected_length} bytes")
-        check_body_kind(self.source, url, reply.body, kind)
+        if not encoded and expected_length and expected_length.isdigit() and int(expected_length) != body.size:
+            raise SourceFormatError(self.source, url, f"truncated download: {body.size} of {expected_length} bytes")
+        check_head_and_tail(self.source, url, body.head, body.tail, kind)
         return landed
 
     def _deadline(self) -> Deadline:
@@ -271,14 +305,15 @@ class LiveFetcher:
             return self.fetch_deadline
         return request
 
-    def _get_whole_body(self, url: str) -> _Reply:
-        """The response to ``url`` after redirects and retries, within the request's deadline."""
+    def _get_whole_body(self, url: str, file_name: str) -> _Reply:
+        """The response to ``url`` after redirects and retries, within the request's deadline, its body
+        streamed to the landing's partial file for ``file_name``."""
         deadline = self._deadline()
         started = time.monotonic()
         current, hops, failures = url, [], 0
         while True:
             try:
-                reply = self._exchange(current, deadline)
+                reply = self._exchange(current, deadline, url, file_name)
             except _DeadlineSpent:
                 raise SourceFetchError(
                     self.source, url, f"gave up after {time.monotonic() - started:.1f} s: the {deadline.what} of "
@@ -304,24 +339,71 @@ class LiveFetcher:
                 failures -= 1  # no time left for that retry
             return dataclass_replace(reply, redirects=tuple(hops), retries=failures)
 
-    def _exchange(self, url: str, deadline: Deadline) -> _Reply:
-        """One GET of ``url`` (no redirect followed) with its whole body, or _DeadlineSpent."""
+    def _exchange(self, url: str, deadline: Deadline, requested: str, file_name: str) -> _Reply:
+        """One GET of ``url`` (no redirect followed), its body streamed to the partial file under the
+        source's limits, or _DeadlineSpent. A failed exchange leaves no partial body behind (one over
+        a limit leaves a sample of SAMPLE_BYTES, named in the error)."""
         remaining = deadline.remaining()
         if remaining <= 0:
             raise _DeadlineSpent()
-        with _Watchdog(deadline) as watchdog:
-            try:
-                response = self.session.get(url, timeout=min(self.timeout_seconds, remaining), stream=True,
-                                            allow_redirects=False)
+        partial = self.writer.partial_path(file_name)
+        if partial.exists():  # the body of an earlier attempt or redirect hop: replaced by this one
+            self._refund(partial.stat().st_size)
+            partial.unlink()
+        charged = 0
+
+        def may_write(count: int) -> str | None:
+            nonlocal charged
+            if self.writer.bytes_written + charged + count > self.limits.max_landing_bytes:
+                return (f"this fetch's files would pass {describe_bytes(self.limits.max_landing_bytes)} together, the "
+                        f"landing limit of {self.source} (its SPEC's FetchLimits; {MAX_LANDING_SETTING} raises it)")
+            if self.budget is not None and not self.budget.charge(count):
+                return (f"the landing archive {self.budget.root} would pass its disk budget of "
+                        f"{describe_bytes(self.budget.max_bytes)} ({ARCHIVE_BUDGET_SETTING})")
+            charged += count
+            return None
+
+        try:
+            with _Watchdog(deadline) as watchdog:
                 try:
-                    body = b"".join(response.iter_content(chunk_size=65536))
-                finally:
-                    response.close()
-            except requests.RequestException:
-                if watchdog.expired or deadline.remaining() <= 0:
-                    raise _DeadlineSpent() from None
-                raise
+                    response = self.session.get(url, timeout=min(self.timeout_seconds, remaining), stream=True,
+                                                allow_redirects=False)
+                    try:
+                        body = stream_to_file(
+                            lambda size: _read_raw(response, size), response.headers.get("Content-Encoding", ""), partial,
+                            max_received=self.limits.max_response_bytes, max_size=self.limits.max_body_bytes,
+                            may_write=may_write)
+                    finally:
+                        response.close()
+                except requests.RequestException:
+                    if watchdog.expired or deadline.remaining() <= 0:
+                        raise _DeadlineSpent() from None
+                    raise
+                if watchdog.expired:  # a socket shut at the deadline reads as the end of the body
+                    raise _DeadlineSpent()
+        except OverLimit as over:
+            sample = keep_sample(partial, SAMPLE_BYTES, self.writer.path / f"{partial.name.removesuffix('.partial').lstrip('.')}.over-limit-sample")
+            self._refund(charged - min(charged, SAMPLE_BYTES))
+            raise SourceFetchError(self.source, requested, f"refused a response over the limit: {over.what}"
+                                   f"{_limit_setting_hint(over.what)}; the transfer was stopped there"
+                                   + (f", and its first {describe_bytes(SAMPLE_BYTES)} kept at {sample}" if sample else "")) from None
+        except UnsupportedEncoding as exc:
+            partial.unlink(missing_ok=True)
+            self._refund(charged)
+            raise SourceFormatError(self.source, requested, f"unsupported Content-Encoding {exc}: only {ACCEPT_ENCODING} were asked for") from None
+        except CorruptEncoding as exc:
+            partial.unlink(missing_ok=True)
+            self._refund(charged)
+            raise SourceFormatError(self.source, requested, str(exc)) from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            self._refund(charged)
+            raise
         return _Reply(url, response.status_code, response.reason or "", response.headers, body, (), 0)
+
+    def _refund(self, count: int) -> None:
+        if self.budget is not None and count > 0:
+            self.budget.refund(count)
 
     def _redirect_target(self, requested: str, current: str, location: str) -> str:
         target = urljoin(current, location)
@@ -353,6 +435,25 @@ class LiveFetcher:
             return False
         time.sleep(seconds)
         return True
+
+
+def _read_raw(response: requests.Response, size: int) -> bytes:
+    """Up to ``size`` bytes of the body as sent (still compressed): orchestration/fetch/stream.py
+    decodes them in bounded pieces. urllib3's own errors become requests' (a network fault)."""
+    try:
+        return response.raw.read(size, decode_content=False)
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.ConnectionError(exc) from None
+    except OSError as exc:
+        raise requests.ConnectionError(exc) from None
+
+
+def _limit_setting_hint(what: str) -> str:
+    if "received" in what:
+        return f" (the response limit this source declares in its SPEC's FetchLimits; {MAX_RESPONSE_SETTING} raises it)"
+    if "decompression" in what:
+        return f" (the body limit this source declares in its SPEC's FetchLimits; {MAX_BODY_SETTING} raises it)"
+    return ""
 
 
 def _describe(exc: requests.RequestException) -> str:

@@ -51,6 +51,11 @@ class WarehouseBusy(KpiWarehouseError):
     """Another process held the warehouse for longer than the lock timeout."""
 
 
+class WriterLockLost(KpiWarehouseError):
+    """The writer lock this run held is gone (its PostgreSQL session ended, its lock file was
+    removed) or the warehouse cannot be reached to confirm it: the run stops before its next write."""
+
+
 class WriterLock(Protocol):
     """One warehouse's writer lock: try to take it (never blocks), say who holds it, give it back."""
 
@@ -61,6 +66,7 @@ class WriterLock(Protocol):
     def write_holder(self, holder: dict) -> None: ...
     def read_holder(self) -> dict | None: ...
     def holder_if_held(self) -> dict | None: ...
+    def lost(self) -> str | None: ...
     def release(self) -> None: ...
 
 
@@ -123,6 +129,17 @@ class FileLock:
             return None
         finally:
             os.close(fd)
+
+    def lost(self) -> str | None:
+        """Why this process no longer holds the lock, or None while it does."""
+        if self._fd is None or not self._locked:
+            return "this process does not hold it"
+        try:
+            if os.fstat(self._fd).st_ino != os.stat(self.path).st_ino:
+                return f"{self.path} was replaced: another writer can lock the new file"
+        except FileNotFoundError:
+            return f"{self.path} was removed: another writer can create and lock a new one"
+        return None
 
     def release(self) -> None:
         if self._fd is None:
@@ -195,6 +212,22 @@ class PostgresAdvisoryLock:
         finally:
             conn.close()
         return (self.read_holder() or {"what": "unknown writer"}) if held else None
+
+    def lost(self) -> str | None:
+        """Why this process no longer holds the advisory lock (its session was terminated, the
+        server went away), or None while it does. The server releases a session's advisory locks
+        silently when the session ends, so this asks the session itself."""
+        if self._conn is None:
+            return "this process does not hold it"
+        try:
+            with self._conn.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() "
+                               "AND classid = %s AND objid = %s AND objsubid = 2", self.lock_key)
+                if cursor.fetchone()[0] == 0:
+                    return "its PostgreSQL session no longer holds the advisory lock"
+        except Exception as exc:  # psycopg2's OperationalError/InterfaceError: the session is gone
+            return f"its PostgreSQL session ended ({type(exc).__name__}: {str(exc).strip()[:300]})"
+        return None
 
     def release(self) -> None:
         if self._conn is None:
@@ -304,6 +337,35 @@ def hold_for_run(warehouse: "Path | WriterLock", timeout_seconds: float, run_id:
     _acquire(lock, timeout_seconds, _holder(what, run_id), log)
     with _registry_lock:
         _held[lock.key] = _Held(lock, _holder(what, run_id), run_id=run_id)
+
+
+def check_still_writer(warehouse: "Path | WriterLock", run_id: str | None = None) -> None:
+    """Before a write: raise WriterLockLost unless this process (or, for a step of a multiprocess run,
+    the run ``run_id``) still holds the warehouse's writer lock. A lock lost mid-run (a PostgreSQL
+    session terminated from outside, a lock file removed) is noticed here, before anything is written,
+    instead of writing on while another writer may have taken it."""
+    lock = as_lock(warehouse)
+    with _registry_lock:
+        held = _held.get(lock.key)
+    if held is not None:
+        problem = held.lock.lost()
+        if problem is None:
+            return
+        if held.depth == 0:
+            _release(lock.key)  # a run's hold: this process no longer holds anything there
+    else:
+        try:
+            holder = lock.holder_if_held()
+        except Exception as exc:  # the warehouse cannot be reached: nothing can be written either
+            raise WriterLockLost(f"cannot confirm the writer lock on {lock.name} before writing: the warehouse "
+                                 f"cannot be reached ({type(exc).__name__}: {str(exc).strip()[:300]}). Stopped before "
+                                 "writing; run again when it is back.") from None
+        if holder is not None and run_id is not None and holder.get("run_id") == run_id:
+            return
+        problem = ("nobody holds it now" if holder is None else f"{describe_holder(holder)} holds it now")
+    raise WriterLockLost(f"the writer lock on {lock.name} was lost during the run: {problem}. Stopped before the "
+                         "next write, so no other writer's work is interleaved with this run's; what this run wrote "
+                         "before stays as one whole load each (the next run picks up from there).")
 
 
 def release_run_holds() -> None:

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.core.postgres import PostgresTarget, _quote, copy_query_out, copy_relation_in, postgres_type
+from orchestration.load.raw_schema import create_table_sql, declared_columns
 from orchestration.core.sql import identifier, pyformat
 from orchestration.load.lock import DDL_LOCK, LEDGER_LOCK, WRITER_LOCK  # noqa: F401
 from orchestration.load.warehouse import (
@@ -85,7 +86,8 @@ class PostgresWarehouse:
                 duck.register(name, load.frame.assign(load_id=load_id, loaded_at=loaded_at))
                 batches[load.table] = (name, duck.execute(f"DESCRIBE SELECT * FROM {name}").fetchall())
             existing = self._raw_tables()
-            tables = [
+            tables = [  # a new raw table: its declared schema (raw_schema.py), else its first frame's types
+                create_table_sql(table, "", postgres_type) if declared_columns(table) is not None else
                 f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{identifier(table)} ("
                 + ", ".join(f"{identifier(column[0])} {raw_column_type(column[1])}" for column in described) + ")"
                 for table, (_, described) in batches.items() if table not in existing

@@ -23,7 +23,7 @@ import pandas as pd
 
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec, with_input_year
-from orchestration.fetch.acquire import acquire_landings
+from orchestration.fetch.phase import acquire_source
 from orchestration.fetch.archive import Landing, describe_landings, landings_fingerprint
 from orchestration.check.validation import ValidationReport, validate_frame
 from orchestration.load.engines import warehouse_for
@@ -43,11 +43,15 @@ class LoadPlan:
 
 
 def plan_load(history: list[LoadRecord], releases: dict[str, str], run_years: tuple[int, int],
-              all_years: tuple[int, int], forced: bool, published_seq: int) -> LoadPlan:
+              all_years: tuple[int, int], forced: bool, published_seq: int,
+              outdated_publication: str | None = None) -> LoadPlan:
     """What one source's step does (pure, so it is unit-tested).
 
     ``history``: the source's loads; ``releases``: release key -> fetch id of what the source holds
-    now; ``published_seq``: the last load the live publication includes.
+    now; ``published_seq``: the last load the live publication includes; ``outdated_publication``:
+    why the live publication was not made by this version (an upgrade), or None. After an upgrade,
+    what is loaded is pending: the daily run rebuilds and publishes it with this version's models
+    even when no publisher sent anything new.
     """
     known = loaded_releases(history)
     new = tuple(sorted(fetch_id for key, fetch_id in releases.items() if key not in known))
@@ -58,6 +62,9 @@ def plan_load(history: list[LoadRecord], releases: dict[str, str], run_years: tu
     if forced:
         return LoadPlan(LOAD, run_years, False, (), f"reloading {run_years[0]}-{run_years[1]} of the releases already loaded")
     last = history[-1] if history else None
+    if last is not None and outdated_publication:
+        return LoadPlan(PENDING, run_years, False, (),
+                        f"no new release; {outdated_publication}: the transform and publication follow")
     if last is not None and last.load_seq > published_seq:
         return LoadPlan(PENDING, run_years, False, (),
                         f"no new release; load {last.load_id} (#{last.load_seq}) is not yet in the live publication "
@@ -93,34 +100,35 @@ def in_years(frame: pd.DataFrame, year_column: str | None, years: tuple[int, int
     return frame[inside].reset_index(drop=True)
 
 
-def acquire(spec: SourceSpec, settings: Settings) -> list[Landing]:
-    return acquire_landings(
-        spec.name, settings.source_mode, settings.snapshot_dir, settings.landing_dir,
-        lambda fetcher: spec.fetch(fetcher, settings),
-        base_url=getattr(settings, spec.base_url_setting), licence=spec.licence,
-        timeout_seconds=settings.http_timeout_seconds, retries=settings.http_retries,
-        backoff_factor=settings.http_backoff_factor, request_deadline_seconds=settings.http_request_deadline_seconds,
-        fetch_deadline_seconds=settings.source_fetch_deadline_seconds,
-    )
+def acquire(spec: SourceSpec, settings: Settings, fetched: Callable[[SourceSpec], list[Landing] | None] | None = None) -> list[Landing]:
+    """The landings of ``spec``: what the run's fetch phase already fetched (``fetched``), else a
+    fetch (or replay) of its own (orchestration/fetch/phase.py)."""
+    landings = fetched(spec) if fetched is not None else None
+    return landings if landings is not None else acquire_source(spec, settings)
 
 
 def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], forced: bool, published_seq: int,
              run_id: str | None = None, log: Callable[[str], None] = print,
              validate: Callable[[str, pd.DataFrame], ValidationReport] = validate_frame,
-             parse: Callable | None = None) -> LoadOutcome:
+             parse: Callable | None = None,
+             fetched: Callable[[SourceSpec], list[Landing] | None] | None = None,
+             before_write: Callable[[], None] | None = None, outdated_publication: str | None = None) -> LoadOutcome:
     """Fetch (or replay) one source, decide, and load what the plan says.
 
     Nothing is written when a suite fails: the outcome's ``failed`` lists the reports. ``parse``
-    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX suites.
+    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX suites. ``fetched``
+    gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
+    ``outdated_publication``: why the live publication is not this version's (see ``plan_load``).
     """
-    landings = acquire(spec, settings)
+    landings = acquire(spec, settings, fetched)
     fingerprint = landings_fingerprint(landings)
     releases = {release_key(landing.sha256, settings.countries): landing.fetch_id for landing in landings}
     warehouse = warehouse_for(settings)
     history = warehouse.load_history(spec.name)
     # the first partition's load (and a whole release) also covers the input year before the first
     plan = plan_load(history, releases, with_input_year(run_years, settings.first_year),
-                     with_input_year((settings.first_year, settings.last_year), settings.first_year), forced, published_seq)
+                     with_input_year((settings.first_year, settings.last_year), settings.first_year), forced, published_seq,
+                     outdated_publication)
     outcome = LoadOutcome(plan, fingerprint, landings)
     log(f"{spec.name}: {plan.reason}")
     if plan.action != LOAD:
@@ -142,6 +150,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
             outcome.empty_suites.append(name)
     if outcome.failed:
         return outcome
+    if before_write is not None:
+        before_write()  # e.g. the writer lock is still ours (orchestration/load/lock.py check_still_writer)
     outcome.load_id = new_load_id()
     outcome.counts = warehouse.load_source(
         spec.name,

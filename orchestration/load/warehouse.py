@@ -29,6 +29,7 @@ import pandas as pd
 
 from orchestration.load.lock import FileLock, WriterLock
 
+from orchestration.load.raw_schema import cast_select_list, create_table_sql
 from orchestration.core.sql import identifier, sql_string  # noqa: F401  (re-exported: the loaders' SQL helpers)
 
 RAW_SCHEMA = "raw"
@@ -70,10 +71,11 @@ def _replace_rows(conn: duckdb.DuckDBPyConnection, load: RawLoad, load_id: str, 
     qualified = f"{RAW_SCHEMA}.{identifier(load.table)}"
     conn.register("incoming_batch", batch)
     try:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {qualified} AS SELECT * FROM incoming_batch LIMIT 0").fetchall()
+        conn.execute(create_table_sql(load.table, "incoming_batch")).fetchall()  # its declared schema (raw_schema.py)
         deleted = conn.execute(delete_replaced_sql(load, "incoming_batch"), list(years) if load.year_column else []).fetchall()[0][0]
         columns = ", ".join(identifier(c) for c in batch.columns)
-        conn.execute(f"INSERT INTO {qualified} ({columns}) SELECT {columns} FROM incoming_batch").fetchall()
+        conn.execute(f"INSERT INTO {qualified} ({columns}) SELECT {cast_select_list(load.table, list(batch.columns))} "
+                     "FROM incoming_batch").fetchall()
         total = conn.execute(f"SELECT count(*) FROM {qualified}").fetchall()[0][0]
     finally:
         conn.unregister("incoming_batch")
@@ -141,21 +143,14 @@ def ledger_ddl() -> str:
 
 
 def _ensure_ledger(conn: duckdb.DuckDBPyConnection) -> None:
+    """The ledger of a new warehouse (a load creates it); an older ledger's columns are migrated by
+    orchestration.load.upgrade before any step writes."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}").fetchall()
     conn.execute(ledger_ddl()).fetchall()
-    present = {row[0] for row in conn.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?", [RAW_SCHEMA, LEDGER_TABLE]
-    ).fetchall()}
-    for name, kind in _LEDGER_COLUMNS:
-        if name not in present:  # a warehouse from before this column: added, old rows numbered by load time
-            column_sql = f"{identifier(name)} {kind}"  # both from _LEDGER_COLUMNS above
-            conn.execute(f"ALTER TABLE {RAW_SCHEMA}.{LEDGER_TABLE} ADD COLUMN {column_sql}").fetchall()
-            if name == "load_seq":
-                conn.execute(
-                    f"UPDATE {RAW_SCHEMA}.{LEDGER_TABLE} AS ledger SET load_seq = numbered.seq FROM (SELECT load_id, "
-                    f"row_number() OVER (ORDER BY loaded_at, load_id) AS seq FROM {RAW_SCHEMA}.{LEDGER_TABLE}) AS numbered "
-                    "WHERE ledger.load_id = numbered.load_id"
-                ).fetchall()
+
+
+def _has_ledger(conn: duckdb.DuckDBPyConnection) -> bool:
+    return bool(conn.execute(TABLE_EXISTS_SQL, [RAW_SCHEMA, LEDGER_TABLE]).fetchone()[0])
 
 
 def release_key(landing_sha256: str, countries: tuple[str, ...]) -> str:
@@ -184,8 +179,9 @@ def load_history(path: Path, source: str | None = None, after_seq: int = 0) -> l
     """Every load (of ``source``, or of all sources) after ``after_seq``, in load order."""
     if not path.exists():
         return []
-    with connect(path) as conn:
-        _ensure_ledger(conn)
+    with connect(path) as conn:  # a read: no DDL (reads run inside steps, after orchestration.load.upgrade)
+        if not _has_ledger(conn):
+            return []
         rows = conn.execute(LOAD_HISTORY_SQL, [source, source, after_seq]).fetchall()
     return _records(rows)
 
@@ -199,7 +195,8 @@ def last_load_seq(path: Path) -> int:
     if not path.exists():
         return 0
     with connect(path) as conn:
-        _ensure_ledger(conn)
+        if not _has_ledger(conn):
+            return 0
         return int(conn.execute(LAST_LOAD_SEQ_SQL).fetchone()[0])
 
 

@@ -24,6 +24,7 @@ FRESHNESS_BY_SOURCE = {spec.name: spec.freshness_policy for spec in discover()}
 
 def failure_record(run_id: str, job_name: str, message: str, failed_steps: list[str], when: dt.datetime) -> dict:
     return {
+        "kind": "run_failure",  # beside the surge alerts of orchestration/publish/surge_alerts.py in the same directory
         "run_id": run_id,
         "job": job_name,
         "failed_at": when.isoformat(timespec="seconds"),
@@ -42,7 +43,7 @@ def write_failure_record(record: dict, directory: Path) -> Path:
 
 def post_to_webhook(record: dict, url: str, timeout_seconds: float = 10) -> int:
     text = f"KPI warehouse run {record['run_id'][:8]} ({record['job']}) failed: {record['message'][:500]}"
-    response = requests.post(url, json={"text": text, "record": record}, timeout=timeout_seconds)
+    response = requests.post(url, json={"text": text, "kind": record.get("kind", "run_failure"), "record": record}, timeout=timeout_seconds)
     return response.status_code
 
 

@@ -25,27 +25,29 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
-from orchestration.transform.contracts import source_contract_rows
+from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
 from orchestration.transform.manifest import ensure_manifest, project_fingerprint
 from orchestration.transform.dbt_runner import build
 from orchestration.platform.jobs import SOURCES
 from orchestration.platform.partitions import run_partition_range
 from orchestration.publish.publication import current_publication, published_load_seq
 from orchestration.transform.plan import (
-    changed_sources, dbt_select_args, dbt_vars, incremental_range, nodes_to_rebuild, project_changed,
+    changed_sources, dbt_select_args, dbt_vars, incremental_range, nodes_to_rebuild,
 )
+from orchestration.core.settings import DBT_PROJECT_DIR
 from orchestration.load.engines import warehouse_for
+from orchestration.load.upgrade import rebuild_changed_relations
 
 INCREMENTAL_SELECTOR = "tag:incremental"
 
 
 class KpiDbtTranslator(DagsterDbtTranslator):
-    """Maps dbt sources onto the loading assets' keys (raw/<table>); models keep dbt's defaults."""
+    """Maps dbt sources onto the keys of what writes them (<schema>/<table>: the loading assets' raw/<table>,
+    and meta/source_contracts, the asset that writes every source's contract before the build); models keep dbt's defaults."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([RAW_PREFIX, dbt_resource_props["name"]])
+            return dg.AssetKey([dbt_resource_props.get("schema") or RAW_PREFIX, dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -56,13 +58,9 @@ class KpiDbtTranslator(DagsterDbtTranslator):
 TRANSLATOR = KpiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def dbt_build_args(dbt_vars: Mapping[str, int] | None = None, full_refresh: bool = False) -> list[str]:
-    """``dbt build``, with the incremental facts' range of years as vars; ``--full-refresh`` when the
-    dbt project changed since the live publication: an incremental fact whose columns changed is
-    rebuilt whole instead of failing its contract (``on_schema_change='fail'``), as a fresh build would."""
+def dbt_build_args(dbt_vars: Mapping[str, int] | None = None) -> list[str]:
+    """``dbt build``, with the incremental facts' range of years as vars."""
     args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars))]
     return args
@@ -83,6 +81,12 @@ def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str]
     return dbt_select_args(manifest, selected)
 
 
+def _manifest(context: dg.AssetExecutionContext) -> Mapping[str, Any]:
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
+    return get_manifest_and_translator_from_dbt_assets([context.assets_def])[0]
+
+
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
 def kpi_dbt_models(context: dg.AssetExecutionContext):
     settings = settings_for_step()
@@ -90,17 +94,21 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     # profiles.yml reads the warehouse path and target from the environment: the validated settings
     os.environ.update(settings.dbt_env())
     warehouse = warehouse_for(settings)
-    # dim_kpi reads each source's licence and cadence from its contract, not from a copy in a seed
-    warehouse.record_source_contracts(source_contract_rows(SOURCES))
     publication = current_publication(settings.serving_dir)
     pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
     fingerprint = project_fingerprint()
     load_seq = warehouse.last_load_seq()
     years = incremental_range(publication, pending, run_partition_range(context.run.tags), fingerprint,
                               (settings.first_year, settings.last_year))
+    # seeds and incremental models whose columns changed (an upgrade) are dropped, so this build
+    # reloads and rebuilds them whole, and everything downstream of them: every model, every year
+    rebuilt_whole = rebuild_changed_relations(warehouse, _manifest(context), DBT_PROJECT_DIR, log=context.log.info)
+    if rebuilt_whole:
+        years = (settings.first_year, settings.last_year)
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
                      "live publication") + f" ({len(pending)} load(s) since the publication)")
-    narrow_to = changed_selection(context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
-    yield from build(context, dbt_build_args(dbt_vars(years), full_refresh=project_changed(publication, fingerprint)),
-                     sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
+    narrow_to = None if rebuilt_whole else changed_selection(
+        context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
+    confirm_writer(context, settings)
+    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
     warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)

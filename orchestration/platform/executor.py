@@ -25,6 +25,7 @@ from dagster._core.execution.retries import RetryMode
 from orchestration.config import load_settings
 from orchestration.load.engines import warehouse_for
 from orchestration.load.lock import WriterLock, warehouse_writer
+from orchestration.fetch.phase import FETCH_PHASE_TAG, run_phase
 
 
 class RunHoldingMultiprocessExecutor(MultiprocessExecutor):
@@ -37,6 +38,12 @@ class RunHoldingMultiprocessExecutor(MultiprocessExecutor):
 
     def execute(self, plan_context, execution_plan):
         run = plan_context.dagster_run
+        settings = load_settings()
+        if settings.source_mode == "live" and FETCH_PHASE_TAG not in run.tags:
+            # the run's fetch phase before its lock: the steps, in processes of their own, read its record
+            from orchestration.platform.source_assets import specs_in_selection
+
+            run_phase(run.run_id, specs_in_selection(run.asset_selection), settings, log=plan_context.log.info)
         with warehouse_writer(self._lock, self._timeout_seconds, what=f"Dagster run of {run.job_name}", run_id=run.run_id,
                               log=plan_context.log.info):
             yield from super().execute(plan_context, execution_plan)

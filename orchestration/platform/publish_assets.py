@@ -11,10 +11,12 @@ import dagster as dg
 
 from orchestration.platform.dbt_assets import kpi_dbt_models
 from orchestration.platform.jobs import source_assets
-from orchestration.platform.source_assets import WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.platform.source_assets import WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
 from orchestration.publish.publication import (
-    ACCEPT_SHRINK_TAG, REPORT_FILE, SERVING_FILE, PublicationRejected, dbt_docs, publish, validation_summary_html,
+    ACCEPT_SHRINK_TAG, RELEASES_DIR, REPORT_FILE, SERVING_FILE, PublicationRejected, dbt_docs, publish,
+    validation_summary_html,
 )
+from orchestration.publish.surge_alerts import raise_alerts
 from orchestration.load.engines import warehouse_for
 
 PUBLISHED_MARTS_KEY = dg.AssetKey(["serving", "kpi_marts"])
@@ -97,6 +99,34 @@ def _status(evaluation) -> str:
     return "passed" if evaluation.passed else "warning" if evaluation.severity == dg.AssetCheckSeverity.WARN else "failed"
 
 
+def surge_signals_key() -> dg.AssetKey:
+    from dagster_dbt import get_asset_key_for_model
+
+    return get_asset_key_for_model([kpi_dbt_models], "surge_signals")
+
+
+def observe_surge_alerts(context: dg.AssetExecutionContext, settings, record: dict) -> None:
+    """The publication's new surge alerts and revision notes (orchestration/publish/surge_alerts.py), each also
+    an observation of the surge_signals asset, so that the Dagster UI shows it on the publishing run.
+    Raised after the switch: an alert names a publication readers can open."""
+    serving_file = settings.serving_dir / RELEASES_DIR / record["publication_id"] / SERVING_FILE
+    try:
+        outcome = raise_alerts(serving_file, settings.failures_dir, record["publication_id"], context.run.run_id,
+                               settings.alert_webhook_url, log=context.log.warning)
+    except Exception as exc:  # noqa: BLE001  the publication is live already: say so loudly, do not undo it
+        context.log.error(f"surge alerts of publication {record['publication_id']} could not be raised: "
+                          f"{type(exc).__name__}: {exc}")
+        record["surge_alerts"] = {"alerts": 0, "revisions_noted": 0, "error": type(exc).__name__}
+        return
+    for note in outcome.alerts + outcome.revisions:
+        context.log_event(dg.AssetObservation(asset_key=surge_signals_key(), description=note["message"], metadata={
+            "kind": note["kind"], "country_iso3": note["country_iso3"], "series": note["series"], "month": note["month"],
+            "level": note["level"], "value": note["value"],
+            "expected_value": dg.MetadataValue.float(float(note["expected_value"] or 0.0)),
+            "publication_id": note["publication_id"], "source_vintage": note["source_vintage"]}))
+    record["surge_alerts"] = {"alerts": len(outcome.alerts), "revisions_noted": len(outcome.revisions)}
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -124,6 +154,7 @@ def published_marts(context: dg.AssetExecutionContext):
     docs = dbt_docs(settings)
     checks = last_check_results(context)
     build = warehouse_for(settings).last_transform_build() or {}
+    confirm_writer(context, settings)
     try:
         record = publish(
             settings, run_id=context.run.run_id, docs_dir=docs, postgres=settings.postgres,
@@ -136,6 +167,7 @@ def published_marts(context: dg.AssetExecutionContext):
         raise dg.Failure(description=str(exc), allow_retries=False,
                          metadata={"findings": [finding.describe() for finding in exc.findings],
                                    "candidate": dg.MetadataValue.path(str(exc.candidate_dir))}) from exc
+    observe_surge_alerts(context, settings, record)
     postgres = settings.postgres.publishing()
     context.log.info(f"published {record['publication_id']} to {settings.serving_dir}"
                      + (f" and {postgres.describe()} schema {postgres.publish_schema}" if postgres.publish else ""))
@@ -150,6 +182,8 @@ def published_marts(context: dg.AssetExecutionContext):
         "warehouse_load_seq": record["warehouse_load_seq"],
         "audit_findings_accepted": record["audit"]["findings"],
         "checks_passed": sum(1 for c in checks if c["status"] == "passed"),
+        "surge_alerts": record["surge_alerts"]["alerts"],
+        "surge_revisions_noted": record["surge_alerts"]["revisions_noted"],
     }
     if postgres.publish:
         metadata["postgres"] = f"{postgres.describe()} schema {postgres.publish_schema}"

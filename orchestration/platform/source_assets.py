@@ -14,11 +14,12 @@ from orchestration.core.errors import KpiWarehouseError, SettingsError
 from orchestration.load.step import LOAD, PENDING, run_load
 from orchestration.platform.partitions import YEARLY, forced, year_range
 from orchestration.check.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
-from orchestration.publish.publication import published_load_seq
+from orchestration.publish.publication import outdated_publication, published_load_seq
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
-from orchestration.load.lock import WarehouseBusy, hold_for_run
+from orchestration.load.lock import WarehouseBusy, WriterLockLost, check_still_writer, hold_for_run
+from orchestration.fetch.phase import FETCH_PHASE_TAG, landings_from, run_phase
 
 RAW_PREFIX = "raw"
 RAW_GROUP = "raw"
@@ -77,11 +78,28 @@ def _checks_not_run(spec: SourceSpec, reason: str, only: list[str] | None = None
 
 
 def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> None:
-    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock)."""
+    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock), and
+    finds it upgraded to this version (orchestration/load/upgrade.py)."""
     try:
         hold_for_run(warehouse_for(settings).writer_lock(), settings.warehouse_lock_timeout_seconds, context.run_id,
                      what=f"Dagster run of {context.job_name}", log=context.log.info)
     except WarehouseBusy as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    # the first write of a new version finds the warehouse as it expects it (or refuses before writing)
+    from orchestration.load.upgrade import UpgradeRefused, prepare_warehouse
+
+    try:
+        prepare_warehouse(warehouse_for(settings), log=context.log.info)
+    except UpgradeRefused as exc:
+        raise dg.Failure(description=f"upgrade refused: {exc}", allow_retries=False) from exc
+
+
+def confirm_writer(context: dg.AssetExecutionContext, settings: Settings) -> None:
+    """Right before a step writes: the run still holds the warehouse (a lost PostgreSQL session or
+    lock file stops the run here, saying why, instead of writing beside another writer)."""
+    try:
+        check_still_writer(warehouse_for(settings).writer_lock(), context.run_id)
+    except WriterLockLost as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
@@ -91,6 +109,28 @@ def settings_for_step() -> Settings:
         return load_settings()
     except SettingsError as exc:
         raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from exc
+
+
+def specs_in_selection(asset_selection) -> list[SourceSpec]:
+    """The sources a run loads: those with a raw asset in its selection (None or empty: the whole job,
+    every source)."""
+    from orchestration.sources import discover
+
+    specs = list(discover())
+    if not asset_selection:
+        return specs
+    return [spec for spec in specs if any(raw_asset_key(dataset.name) in asset_selection for dataset in spec.datasets)]
+
+
+def fetch_phase_of_run(context: dg.AssetExecutionContext, settings: Settings):
+    """Live mode: the landings this run's fetch phase got, running the phase first if nobody has
+    (orchestration/fetch/phase.py), before this step takes the writer lock. A retry of the step
+    fetches its source again itself (None)."""
+    if settings.source_mode != "live" or context.retry_number > 0:
+        return None
+    phase_id = context.dagster_run.tags.get(FETCH_PHASE_TAG) or context.run_id
+    results = run_phase(phase_id, specs_in_selection(context.dagster_run.asset_selection), settings, log=context.log.info)
+    return landings_from(results, settings)
 
 
 def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
@@ -110,10 +150,13 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def load(context: dg.AssetExecutionContext):
         settings = settings_for_step()
+        fetched = fetch_phase_of_run(context, settings)  # before the lock: fetching never holds it
         hold_warehouse(context, settings)
         with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
-                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info)
+                               published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info,
+                               fetched=fetched, before_write=lambda: confirm_writer(context, settings),
+                               outdated_publication=outdated_publication(settings.serving_dir))
         plan = outcome.plan
         if plan.action != LOAD:
             yield from _checks_not_run(spec, plan.reason)

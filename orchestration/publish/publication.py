@@ -44,6 +44,7 @@ from orchestration.core.postgres import PostgresTarget, replace_schema
 from orchestration.core.settings import PROJECT_ROOT, Settings
 from orchestration.core.sql import identifier, sql_string
 from orchestration.load.engines import warehouse_for
+from orchestration.core.version import project_version
 
 SERVING_FILE = "kpi.duckdb"
 PARQUET_DIR = "parquet"
@@ -137,8 +138,9 @@ def _build_candidate(settings: Settings, release_dir: Path, publication_id: str,
         connection.execute(
             f"CREATE TABLE serving.{MARTS_SCHEMA}.publication AS SELECT CAST(? AS VARCHAR) AS publication_id, "
             "CAST(? AS TIMESTAMP) AS published_at, CAST(? AS VARCHAR) AS git_revision, CAST(? AS VARCHAR) AS run_id, "
-            "CAST(? AS VARCHAR) AS source_vintages, CAST(? AS VARCHAR) AS row_counts",
-            [publication_id, now.replace(tzinfo=None), git_revision(), run_id, json.dumps(vintages), json.dumps(row_counts)],
+            "CAST(? AS VARCHAR) AS source_vintages, CAST(? AS VARCHAR) AS row_counts, CAST(? AS VARCHAR) AS version",
+            [publication_id, now.replace(tzinfo=None), git_revision(), run_id, json.dumps(vintages), json.dumps(row_counts),
+             project_version()],
         )
         connection.execute("DETACH serving")
     return row_counts, vintages
@@ -183,6 +185,7 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
         record = {
             "publication_id": publication_id,
             "published_at": now.isoformat(timespec="seconds"),
+            "version": project_version(),
             "git_revision": git_revision(),
             "run_id": run_id,
             "source_vintages": vintages,
@@ -295,6 +298,17 @@ def current_release_dir(serving_dir: Path) -> Path | None:
     """The release directory of the current publication (where its data, Parquet, docs and report live)."""
     link = serving_dir / CURRENT_LINK
     return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
+def outdated_publication(serving_dir: Path) -> str | None:
+    """Why the live publication was not made by this version (None: it was, or there is none):
+    after an upgrade, the next run rebuilds and publishes with this version's models."""
+    publication = current_publication(serving_dir)
+    if publication is None or publication.get("version") == project_version():
+        return None
+    made_by = publication.get("version")
+    return (f"the live publication was made by {f'version {made_by}' if made_by else 'a version before 0.2.0'}, "
+            f"this is {project_version()}")
 
 
 def published_load_seq(serving_dir: Path) -> int:

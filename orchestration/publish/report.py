@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from orchestration.publish.crisis_panel import PANEL_STYLE, SURGE_SIGNALS_QUERY, crisis_panel_html
+
 FOCUS_COUNTRY = "HND"
 COLOURS = {"HND": "#1f4e9c", "GTM": "#e08214", "SLV": "#1b9e77", "NIC": "#984ea3", "MEX": "#a6761d"}
 OTHER_COLOURS = ("#666666", "#e7298a", "#66a61e", "#e6ab02", "#7570b3")
@@ -75,8 +77,11 @@ def fetch_report_data(connection: duckdb.DuckDBPyConnection) -> dict[str, list[d
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'marts'").fetchall()
     kpi_annual_columns = [column for table, column in columns if table == "kpi_annual"]
     population_available = ("fct_labour_market", "population_count") in set(columns)
+    queries = report_queries(kpi_annual_columns, population_available)
+    if any(table == "surge_signals" for table, _ in columns):  # a serving copy from before issue 28 has none
+        queries["surge_signals"] = SURGE_SIGNALS_QUERY
     data = {}
-    for name, sql in report_queries(kpi_annual_columns, population_available).items():
+    for name, sql in queries.items():
         cursor = connection.execute(sql)
         names = [d[0] for d in cursor.description]
         data[name] = [dict(zip(names, row)) for row in cursor.fetchall()]
@@ -668,9 +673,10 @@ def build_report(data: dict[str, list[dict]]) -> Report:
         f'{html.escape(ctx.names.get(c, c))}</label>' for c in ctx.countries)
     hide_rules = "".join(f'body:has(#show-{c}:not(:checked)) [data-country="{c}"]{{display:none}}' for c in ctx.countries)
     charts = len(ctx.kpis)
+    crisis_panel = crisis_panel_html(data.get("surge_signals", []), ctx.countries, ctx.names, ctx.colours)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>US–Honduras cooperation KPIs · publication {html.escape(publication["publication_id"])}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1"><style>{STYLE}{hide_rules}</style></head>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>{STYLE}{PANEL_STYLE}{hide_rules}</style></head>
 <body>
 <h1>US–Honduras cooperation: the framework's KPIs</h1>
 <p class="sub">Honduras (bold line with points) against its comparators. Counts are compared per 100,000 people and
@@ -678,6 +684,7 @@ money per person, so that large countries do not flatten small ones; the absolut
 year by year, under "Absolute figures". Status: the direction of change from the baseline year (dashed line) to
 the latest year, judged by the KPI's better direction; US assistance is an input and is not judged; removals, displacement, asylum, remittances and seizures have no better direction the warehouse could judge (dim_kpi says why).</p>
 <p class="controls">Show: {toggles}</p>
+{crisis_panel}
 <h2>The framework's four KPIs</h2>
 <div class="glance">{tiles}</div>
 <div class="cards" style="margin-top:14px">{framework_cards}</div>

@@ -19,6 +19,8 @@ import pandas as pd
 
 from orchestration.check.plausibility import Plausibility
 from orchestration.core.settings import SourceSetting  # noqa: F401  (what a source declares)
+from orchestration.fetch.limits import FetchLimits, effective_limits
+from orchestration.fetch.paging import PagingContract
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -84,6 +86,11 @@ class SourceSpec:
     datasets: tuple[RawDataset, ...]
     fetch: Callable[["LiveFetcher", "Settings"], dict]
     parse: Callable[[list["Landing"], "Settings"], dict[str, pd.DataFrame]]
+    # how much of the publisher's answers a live fetch accepts (sized from the source's real files,
+    # with headroom; KPI_FETCH_MAX_*_MB raise them): required, so no source fetches unbounded
+    limits: FetchLimits
+    # what the page header of a paged API states, checked by orchestration/fetch/paging.py (None: not paged)
+    paging: PagingContract | None = None
     # the revision bounds and ceilings the generic plausibility check applies before any load
     plausibility: "Plausibility"
     settings: tuple[SourceSetting, ...] = ()
@@ -99,6 +106,15 @@ class SourceSpec:
 
         return dg.FreshnessPolicy.time_window(warn_window=dt.timedelta(days=self.cadence.warn_after_days),
                                               fail_window=dt.timedelta(days=self.cadence.fail_after_days))
+
+    def fetch_limits(self, settings: "Settings") -> FetchLimits:
+        """The declared limits, raised by the settings that raise them."""
+        return effective_limits(self.limits, settings.fetch_max_response_mb, settings.fetch_max_body_mb,
+                                settings.fetch_max_landing_mb)
+
+    def __post_init__(self):
+        if not isinstance(self.limits, FetchLimits):
+            raise TypeError(f"source {self.name!r}: SPEC.limits must be a FetchLimits, not {self.limits!r}")
 
     def env_from(self, settings: "Settings") -> dict[str, str]:
         """This source's settings as the environment text a fetch function reads (validated values)."""

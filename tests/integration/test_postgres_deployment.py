@@ -245,6 +245,32 @@ def test_a_full_build_through_the_deployment_publishes_the_same_kpi_annual_as_du
     assert cluster.password not in json.dumps(record)
 
 
+SURGE_SIGNALS_KEY = ("country_iso3", "series_id", "month_start_date")
+SURGE_SIGNALS_COLUMNS = (*SURGE_SIGNALS_KEY, "series", "value", "expected_value", "ratio", "score", "level",
+                         "is_in_alert_window", "is_partial_month", "is_revised", "previous_release_value", "source_vintage")
+
+
+def test_surge_signals_built_by_postgres_equal_duckdbs(cluster, deployment, built_warehouse):
+    """marts.surge_signals is plain SQL that both engines build alike (issue 28): the same rows, levels
+    and revisions; expected levels and scores equal to 1e-9 (medians and logs in each engine's floats)."""
+    built_root, _, _ = built_warehouse
+    select = f"select {', '.join(SURGE_SIGNALS_COLUMNS)} from marts.surge_signals"
+    with duckdb.connect(str(built_root / "first_publication" / "kpi.duckdb"), read_only=True) as conn:
+        expected = {row[:3]: row for row in conn.execute(select).fetchall()}
+    actual = {row[:3]: row for row in pg_rows(cluster, "kpi_warehouse", select)}
+    assert len(expected) > 3000 and expected.keys() == actual.keys()
+    differences = []
+    for key, want in expected.items():
+        for name, a, b in zip(SURGE_SIGNALS_COLUMNS, want, actual[key]):
+            same = (a is None and b is None) or (
+                a is not None and b is not None and math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+                if isinstance(a, float) or isinstance(b, float) else str(a) == str(b))
+            if not same:
+                differences.append((key, name, a, b))
+    assert differences == []
+    assert sum(1 for row in actual.values() if row[8] == "surge") > 10
+
+
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=REPO_ROOT, env=process_env(env),
                           capture_output=True, text=True, timeout=DEADLINE_SECONDS)

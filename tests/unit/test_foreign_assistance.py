@@ -320,7 +320,7 @@ def test_landing_with_a_page_missing_is_rejected(tmp_path, sector_rows):
 
 def test_page_totals_must_match_the_rows_received():
     pages = {1: ({"current_page": 1, "total_pages": 1, "total_records": 5}, [{}] * 4)}
-    with pytest.raises(SourceFormatError, match="hold 4 rows but the API reported 5"):
+    with pytest.raises(SourceFormatError, match="pages hold 4 rows but the header.s total_records is 5"):
         fa.check_pages_complete(pages, "q")
 
 
@@ -358,7 +358,7 @@ def test_an_api_row_for_another_fiscal_year_is_rejected(tmp_path, sector_rows):
 def test_api_pages_that_disagree_on_the_totals_are_rejected():
     pages = {1: ({"current_page": 1, "total_pages": 2, "total_records": 3}, [{"id": 1}, {"id": 2}]),
              2: ({"current_page": 2, "total_pages": 2, "total_records": 4}, [{"id": 3}])}
-    with pytest.raises(SourceFormatError, match="page 2's total_records is 4, page 1 said 3"):
+    with pytest.raises(SourceFormatError, match="page 2 says total_records 4, page 1 said 3"):
         fa.check_pages_complete(pages, "q")
 
 

@@ -10,7 +10,7 @@ from orchestration.cli import partition_range_tags
 from orchestration.core.errors import SettingsError
 from orchestration.platform.partitions import FORCE_TAG, YEARLY
 from orchestration.platform.schedules import daily_run_request, revision_window
-from orchestration.transform.plan import dbt_vars, project_changed
+from orchestration.transform.plan import dbt_vars
 
 
 def test_partitions_are_years_from_2000_to_the_current_year():
@@ -74,11 +74,3 @@ def test_only_the_loaders_are_partitioned_and_each_backfills_in_a_single_run():
     for key in partitioned:
         assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
 
-
-def test_a_changed_dbt_project_rebuilds_the_incremental_facts_whole():
-    """A new version whose facts changed columns would fail their contracts (on_schema_change='fail')
-    on an incremental run over the old tables: it builds them anew, as a fresh build does."""
-    assert project_changed(None, "abc") and project_changed({"transform_fingerprint": "old"}, "abc")
-    assert not project_changed({"transform_fingerprint": "abc"}, "abc")
-    assert dbt_build_args(dbt_vars((2000, 2026)), full_refresh=True) == [
-        "build", "--full-refresh", "--vars", '{"min_year": 2000, "max_year": 2026}']

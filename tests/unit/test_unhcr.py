@@ -171,7 +171,8 @@ class PagingApi:
         origin, page = request.args["coo"], int(request.args["page"])
         self.requests.append(f"{endpoint}:{origin}:{page}")
         items = self.items[(endpoint, origin)]
-        pages = [items[: len(items) // 2], items[len(items) // 2:]] if endpoint == "population" else [items]
+        half = -(-len(items) // 2)  # as an API pages: every page full but the last
+        pages = [items[:half], items[half:]] if endpoint == "population" else [items]
         body = {"page": page, "maxPages": len(pages), "total": [], "items": pages[page - 1]}
         return Response(json.dumps(body), content_type="application/json")
 

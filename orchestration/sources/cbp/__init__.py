@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.fetch.limits import FetchLimits
 from orchestration.sources.cbp.plausibility import PLAUSIBILITY
 from orchestration.fetch.http import LiveFetcher
 
@@ -63,6 +64,8 @@ SPEC = SourceSpec(
     ),
     plausibility=PLAUSIBILITY,
     fetch=_fetch,
+    # the OHSS workbook is 1.2 MB in the snapshot; the nationwide encounters CSV, which compresses well, is the largest live file: x10 headroom and more
+    limits=FetchLimits.mib(response=64, body=256, landing=512),
     parse=parse,
     check_frames=check_frames,
     check_suites=(CHECK_MONTHLY_VS_ANNUAL, CHECK_YEAR_COMPLETENESS),

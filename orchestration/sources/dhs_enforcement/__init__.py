@@ -14,6 +14,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.fetch.limits import FetchLimits
 from orchestration.sources.dhs_enforcement.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
@@ -63,6 +64,8 @@ SPEC = SourceSpec(
     ),
     plausibility=PLAUSIBILITY,
     fetch=_fetch,
+    # a monthly tables workbook is 0.7 MB in the snapshot; several are fetched: x10 headroom and more
+    limits=FetchLimits.mib(response=32, body=32, landing=256),
     parse=_parse,
     check_frames=check_frames,
     check_suites=(CHECK_MONTHS_VS_YEAR, CHECK_PARTIAL_YEAR),

@@ -12,6 +12,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.fetch.limits import FetchLimits
 from orchestration.sources.foreign_assistance.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing, archived_release_dates
 
@@ -22,7 +23,7 @@ from orchestration.sources.foreign_assistance.checks import check_frames  # noqa
 
 from orchestration.sources.foreign_assistance.fetch import COUNTRY_SUMMARY_URL_ENV, DEFAULT_COUNTRY_SUMMARY_URL, fetch  # noqa: E402
 from orchestration.sources.foreign_assistance.parse import (  # noqa: E402
-    COUNTRY_SUMMARY_COLUMNS, LICENCE, SECTOR_AMOUNT_COLUMNS, SECTOR_COLUMNS, SOURCE, SOURCE_ID, parse_landing,
+    COUNTRY_SUMMARY_COLUMNS, LICENCE, PAGING, SECTOR_AMOUNT_COLUMNS, SECTOR_COLUMNS, SOURCE, SOURCE_ID, parse_landing,
 )
 
 
@@ -71,6 +72,9 @@ SPEC = SourceSpec(
     ),
     plausibility=PLAUSIBILITY,
     fetch=fetch,
+    # the Country Summary CSV is 2.4 MB in the snapshot; an API page of 1000 rows about 0.3 MB, one query per fiscal year: x10 headroom and more
+    limits=FetchLimits.mib(response=64, body=128, landing=512),
+    paging=PAGING,
     parse=_parse,
     check_frames=check_frames,
     check_suites=("foreign_assistance_sector_sum_check",),

@@ -37,6 +37,7 @@ from orchestration.core.countries import known_iso3
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing, LandedFile, archived_release_dates, stated_release_date
 from orchestration.fetch.http import check_body_kind
+from orchestration.fetch.paging import Answer, Page, PagingContract, check_answer_complete
 
 SOURCE = "foreign_assistance"
 SOURCE_ID = "foreign_assistance_gov"
@@ -265,39 +266,17 @@ def parse_sector_page(body: bytes, location: str) -> tuple[dict, list[dict]]:
     return page_info, payload["data"]
 
 
+# What the API's page_info states: no page size, so a short page shows in the total.
+PAGING = PagingContract(page_field="current_page", pages_field="total_pages", total_field="total_records")
+
+
 def check_pages_complete(pages: dict[int, tuple[dict, list[dict]]], location: str,
                          page_locations: dict[int, str] | None = None) -> None:
-    """Every page of one query is present, the pages agree on the totals, together they hold the
-    API's ``total_records`` rows, and no page repeats another (nor a row another row). The API's
-    ``page_info`` states no page size, so a short page shows in the total."""
-    first = pages[min(pages)][0]
-    for number, (info, _) in sorted(pages.items()):
-        for key in ("total_pages", "total_records"):
-            if info[key] != first[key]:
-                where = (page_locations or {}).get(number) or f"{location} page {number}"
-                raise SourceFormatError(SOURCE, where, f"page {number}'s {key} is {info[key]}, page {min(pages)} said {first[key]}")
-    total_pages = first["total_pages"]
-    missing = sorted(set(range(1, total_pages + 1)) - set(pages))
-    if missing:
-        raise SourceFormatError(SOURCE, location, f"page(s) {missing} of {total_pages} missing from a paged response")
-    expected = first["total_records"]
-    received = sum(len(rows) for _, rows in pages.values())
-    if received != expected:
-        raise SourceFormatError(SOURCE, location, f"pages hold {received} rows but the API reported {expected}; pagination slipped?")
-    seen_pages: dict[str, int] = {}
-    seen_rows: dict[str, int] = {}
-    for number, (_, rows) in sorted(pages.items()):
-        where = (page_locations or {}).get(number) or f"{location} page {number}"
-        page_fingerprint = json.dumps(rows, sort_keys=True)
-        if rows and page_fingerprint in seen_pages:
-            raise SourceFormatError(SOURCE, where, f"page {number} repeats the rows of page {seen_pages[page_fingerprint]}")
-        seen_pages[page_fingerprint] = number
-        for row in rows:
-            row_fingerprint = json.dumps(row, sort_keys=True)
-            if row_fingerprint in seen_rows:
-                raise SourceFormatError(SOURCE, where, f"page {number}: row {row_fingerprint[:200]} is also on page {seen_rows[row_fingerprint]}"
-                                        if seen_rows[row_fingerprint] != number else f"page {number}: row {row_fingerprint[:200]} appears twice")
-            seen_rows[row_fingerprint] = number
+    """Every page of one query is whole (orchestration/fetch/paging.py): all present, agreeing on the
+    totals, together holding ``total_records`` rows, no page or row repeated."""
+    answer = Answer(location, {number: Page(number, info, rows, (page_locations or {}).get(number) or f"{location} page {number}")
+                               for number, (info, rows) in pages.items()})
+    check_answer_complete(SOURCE, PAGING, answer, location)
 
 
 def _sector_query(url: str) -> tuple[str, int, dict[str, str]]:

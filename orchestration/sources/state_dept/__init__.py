@@ -13,6 +13,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.fetch.limits import FetchLimits
 from orchestration.sources.state_dept.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
@@ -59,6 +60,8 @@ SPEC = SourceSpec(
     ),
     plausibility=PLAUSIBILITY,
     fetch=_fetch,
+    # the NIV workbook is 2.5 MB in the snapshot, a Table III PDF a fraction of that, one per fiscal year: x10 headroom and more
+    limits=FetchLimits.mib(response=64, body=64, landing=512),
     parse=_parse,
     check_frames=check_frames,
     check_suites=(NIV_TOTAL_CHECK, IV_TOTAL_CHECK, CLASS_COVERAGE_CHECK),

@@ -14,6 +14,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.fetch.limits import FetchLimits
 from orchestration.sources.unhcr.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
@@ -23,7 +24,7 @@ reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in (
 from orchestration.sources.unhcr.checks import CHECK_DECISION_TOTALS, check_frames  # noqa: E402
 from orchestration.sources.unhcr.fetch import fetch  # noqa: E402
 from orchestration.sources.unhcr.parse import (  # noqa: E402
-    APPLICATIONS, DECISIONS, IDMC, LICENCE, POPULATION, SOURCE, SOURCE_ID, parse_landings,
+    APPLICATIONS, DECISIONS, IDMC, LICENCE, PAGING, POPULATION, SOURCE, SOURCE_ID, parse_landings,
 )
 
 
@@ -76,6 +77,9 @@ SPEC = SourceSpec(
     ),
     plausibility=PLAUSIBILITY,
     fetch=_fetch,
+    # an API page is at most 0.2 MB in the snapshot (1000 items about 0.3 MB); four endpoints per origin: x10 headroom and more
+    limits=FetchLimits.mib(response=16, body=32, landing=256),
+    paging=PAGING,
     parse=_parse,
     check_frames=check_frames,
     check_suites=(CHECK_DECISION_TOTALS,),

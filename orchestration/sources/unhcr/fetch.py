@@ -6,10 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from orchestration.sources.unhcr.parse import parse_page
+from orchestration.sources.unhcr.parse import PAGE_SIZE, PAGING, parse_page
 from orchestration.fetch.http import LiveFetcher
-
-PAGE_SIZE = 1000
 ASYLUM_COUNTRY = "USA"  # asylum applications and decisions are loaded for the United States
 
 
@@ -36,16 +34,20 @@ ENDPOINT_ORDER = ("population", "idmc", "asylum-applications", "asylum-decisions
 
 def fetch(fetcher: LiveFetcher, base_url: str, countries: tuple[str, ...], first_year: int, last_year: int,
           today: dt.date | None = None) -> dict:
-    """Every page of every endpoint for every origin into the landing; the vintage is the fetch day."""
+    """Every page of every endpoint for every origin into the landing (one page past the header's
+    count when its last page is full); the vintage is the fetch day."""
     for endpoint in ENDPOINT_ORDER:
         for origin in countries:
             query = endpoint_query(endpoint, origin, first_year, last_year)
-            page, pages = 1, 1
-            while page <= pages:
+            page = 1
+            while True:
                 url = page_url(base_url, endpoint, query, page)
                 landed = fetcher.get(url, page_file_name(endpoint, origin, page), kind="json")
-                header, _ = parse_page(landed.read_bytes(), url)
-                pages = header["maxPages"]
+                header, items = parse_page(landed.read_bytes(), url)
+                # past the header's count while pages come back full: the parser refuses a header that
+                # under-reports (orchestration/fetch/paging.py); a bound keeps an endless API finite
+                if not PAGING.wants_next_page(page, header["maxPages"], len(items)) or page > header["maxPages"]:
+                    break
                 page += 1
     return {"vintage": (today or dt.datetime.now(dt.timezone.utc).date()).isoformat(),
             "vintage_note": "the day of the fetch: the API carries no release date",

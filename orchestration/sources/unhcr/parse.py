@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pandas as pd
 
@@ -33,6 +33,7 @@ from orchestration.core.countries import known_iso3
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import check_body_kind
+from orchestration.fetch.paging import Answer, Page, PagingContract, check_answer_complete, collect
 
 SOURCE = "unhcr"
 SOURCE_ID = "unhcr_population"
@@ -58,6 +59,12 @@ COLUMNS = {
     APPLICATIONS: [*_KEY_COLUMNS, "procedure_type", "application_type", "authority_level", "count_unit", "applied", *_TAIL],
     DECISIONS: [*_KEY_COLUMNS, "procedure_type", "authority_level", "count_unit", *DECISION_COUNTS, *_TAIL],
 }
+# The page size the fetch asks for (``limit``), and what the API's page header states: no total, so
+# a full last page is followed by a request for the next one (a header that under-reports its pages
+# is caught there) and every page but the last must hold as many items as page 1.
+PAGE_SIZE = 1000
+PAGING = PagingContract(page_field="page", pages_field="maxPages", requested_page_size=PAGE_SIZE)
+
 _INTEGER_TEXT = re.compile(r"^\d+$")
 _MISSING = (None, "", "-")
 
@@ -155,11 +162,34 @@ def landing_vintage(landing: Landing) -> str:
     return vintage
 
 
+def _check_item_asked_for(item: dict, row: dict, asked: dict[str, str], page: int, location: str) -> None:
+    """Every item is for the origin, the years and (asylum endpoints) the asylum country asked for."""
+    where = f"page {page}: an item for {row['origin_iso3']} {row['year']}"
+    if asked.get("coo") and row["origin_iso3"] != asked["coo"]:
+        raise SourceFormatError(SOURCE, location, f"{where}, but origin {asked['coo']} was requested")
+    first, last = asked.get("yearFrom", ""), asked.get("yearTo", "")
+    if (first.isdigit() and row["year"] < int(first)) or (last.isdigit() and row["year"] > int(last)):
+        raise SourceFormatError(SOURCE, location, f"{where}, outside the requested years {first}-{last}")
+    if asked.get("coa") and str(item.get("coa_iso", "")).strip() != asked["coa"]:
+        raise SourceFormatError(SOURCE, location, f"{where} in asylum country {item.get('coa_iso')!r}, but {asked['coa']} was requested")
+
+
+def _item_identity(endpoint: str):
+    """What makes an item unique in one answer (a repeated one is a page slipping)."""
+    def identity(item: dict) -> str:
+        keys = ("year", "coo_iso", "coa_iso", "procedure_type", "app_type", "dec_level", "app_pc", "dec_pc")
+        return "for " + " ".join(str(item.get(key)) for key in keys if key in item)
+    return identity
+
+
 def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int, last_year: int) -> dict[str, pd.DataFrame]:
-    """Every page of one landing; a paged answer with a page missing fails the landing."""
+    """Every page of one landing; an answer that is not whole (orchestration/fetch/paging.py: a page
+    missing, repeated or beyond what the header says, a short page, a header that under-reports its
+    pages) or an item for something not asked for fails the landing."""
     vintage = landing_vintage(landing)
     rows: dict[str, list[dict]] = {dataset: [] for dataset in ENDPOINTS.values()}
-    pages_seen: dict[tuple[str, str], dict[int, int]] = {}
+    answers: dict[str, Answer] = {}
+    endpoints: dict[str, str] = {}
     known, wanted = known_iso3(), set(countries)
     for landed in landing.files:
         if landed.file.endswith(".html"):
@@ -169,21 +199,21 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
         if endpoint not in ENDPOINTS:
             raise SourceFormatError(SOURCE, location, f"unexpected endpoint {endpoint!r}: expected one of {sorted(ENDPOINTS)}")
         header, items = parse_page(landed.read_bytes(), location)
-        if header["page"] != page:
-            raise SourceFormatError(SOURCE, location, f"requested page {page} but the body is page {header['page']}")
-        pages_seen.setdefault((endpoint, query), {})[page] = header["maxPages"]
+        collect(answers, f"{endpoint}?{query}", Page(page, header, items, location), SOURCE)
+        endpoints[f"{endpoint}?{query}"] = endpoint
+        asked = dict(parse_qsl(query))
         for item in items:
             row = _row(endpoint, item, location)
+            _check_item_asked_for(item, row, asked, page, location)
             if row["origin_iso3"] not in wanted or not first_year <= row["year"] <= last_year:
                 continue
             if row["origin_iso3"] not in known:
                 raise SourceFormatError(SOURCE, location, f"unknown origin code {row['origin_iso3']!r}")
             rows[ENDPOINTS[endpoint]].append({**row, "vintage": vintage, "source_url": landed.url, "fetch_id": landing.fetch_id})
-    for (endpoint, query), pages in pages_seen.items():
-        expected = max(max(pages.values()), max(pages))
-        missing = sorted(set(range(1, expected + 1)) - set(pages))
-        if missing:
-            raise SourceFormatError(SOURCE, f"{landing.path} ({endpoint}?{query})", f"page(s) {missing} of {expected} missing from a paged answer")
+    for key, answer in answers.items():
+        limit = dict(parse_qsl(key.partition("?")[2])).get("limit", "")
+        check_answer_complete(SOURCE, PAGING, answer, f"{landing.path} ({key})", row_key=_item_identity(endpoints[key]),
+                              requested_page_size=int(limit) if limit.isdigit() else None)
     return {dataset: _frame(dataset, found) for dataset, found in rows.items()}
 
 

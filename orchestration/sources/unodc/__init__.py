@@ -12,6 +12,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, reexport
+from orchestration.fetch.limits import FetchLimits
 from orchestration.sources.unodc.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
@@ -55,6 +56,8 @@ SPEC = SourceSpec(
     ),
     plausibility=PLAUSIBILITY,
     fetch=_fetch,
+    # the drug seizures annex workbook is 0.5 MB in the snapshot, its index page far less: x10 headroom and more
+    limits=FetchLimits.mib(response=32, body=32, landing=64),
     parse=_parse,
     check_frames=check_frames,
     check_suites=(CHECK_DRUG_NAMES,),

@@ -13,6 +13,7 @@ import importlib
 import pandas as pd
 
 from orchestration.sources.contract import Cadence, RawDataset, SourceSetting, SourceSpec, first_input_year, reexport
+from orchestration.fetch.limits import FetchLimits
 from orchestration.sources.worldbank.plausibility import PLAUSIBILITY
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import LiveFetcher
@@ -22,7 +23,7 @@ reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in (
 from orchestration.sources.worldbank.checks import check_frames  # noqa: E402
 
 from orchestration.sources.worldbank.fetch import fetch  # noqa: E402
-from orchestration.sources.worldbank.parse import LICENCE, SOURCE, SOURCE_ID, combine_vintages, parse_landing  # noqa: E402
+from orchestration.sources.worldbank.parse import LICENCE, PAGING, SOURCE, SOURCE_ID, combine_vintages, parse_landing  # noqa: E402
 
 
 def _fetch(fetcher: LiveFetcher, settings) -> dict:
@@ -57,6 +58,9 @@ SPEC = SourceSpec(
     ),
     plausibility=PLAUSIBILITY,
     fetch=_fetch,
+    # an API page of 1000 rows is about 0.3 MB; one answer per indicator: x10 headroom and more
+    limits=FetchLimits.mib(response=16, body=32, landing=128),
+    paging=PAGING,
     parse=_parse,
     check_frames=check_frames,
 )

@@ -17,6 +17,8 @@ from orchestration.core.countries import iso2_to_iso3, known_iso3
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing
 from orchestration.fetch.http import check_body_kind
+from orchestration.fetch.paging import Answer, Page, PagingContract
+from orchestration.fetch.paging import check_answer_complete as check_answer_complete_shared
 
 SOURCE = "worldbank"
 SOURCE_ID = "worldbank_wdi"
@@ -100,31 +102,21 @@ def request_of(url: str) -> Request:
     )
 
 
+# What the API's page header states (every page of one answer agrees on all of it, lastupdated too).
+PAGING = PagingContract(page_field="page", pages_field="pages", per_page_field="per_page", total_field="total",
+                        agree_fields=("lastupdated",))
+
+
+def _row_identity(row: dict) -> str:
+    return f"for {row.get('countryiso3code') or row.get('country')} {row.get('date')}"
+
+
 def check_answer_complete(pages: dict[int, tuple[dict, list[dict], str]], request_location: str) -> None:
-    """The pages of one answer are all there, agree with each other, are distinct, and hold the
-    header's ``total`` rows: ``pages`` maps page number -> (header, rows, location)."""
-    first_header = pages[min(pages)][0]
-    for number, (header, rows, location) in sorted(pages.items()):
-        for key in ("pages", "per_page", "total", "lastupdated"):
-            if header[key] != first_header[key]:
-                raise SourceFormatError(SOURCE, location, f"page {number} says {key} {header[key]!r}, page {min(pages)} said {first_header[key]!r}")
-    total_pages, per_page, total = first_header["pages"], first_header["per_page"], first_header["total"]
-    missing = sorted(set(range(1, total_pages + 1)) - set(pages))
-    if missing:
-        raise SourceFormatError(SOURCE, request_location, f"page(s) {missing} of {total_pages} missing from a paged response")
-    extra = sorted(set(pages) - set(range(1, max(total_pages, 1) + 1)))
-    if extra:
-        raise SourceFormatError(SOURCE, pages[extra[0]][2], f"page {extra[0]} is beyond the {total_pages} page(s) the header announces")
-    seen_rows: dict[str, int] = {}
-    for number, (_, rows, location) in sorted(pages.items()):
-        expected = per_page if number < total_pages else total - per_page * (total_pages - 1)
-        if len(rows) != expected:
-            raise SourceFormatError(SOURCE, location, f"page {number} of {total_pages} holds {len(rows)} rows, but with "
-                                                      f"per_page {per_page} and total {total} it should hold {expected}")
-        fingerprint = json.dumps(rows, sort_keys=True)
-        if rows and fingerprint in seen_rows:
-            raise SourceFormatError(SOURCE, location, f"page {number} repeats the rows of page {seen_rows[fingerprint]}")
-        seen_rows[fingerprint] = number
+    """The pages of one answer are whole (orchestration/fetch/paging.py): ``pages`` maps page number ->
+    (header, rows, location)."""
+    answer = Answer(request_location, {number: Page(number, header, rows, location)
+                                       for number, (header, rows, location) in pages.items()})
+    check_answer_complete_shared(SOURCE, PAGING, answer, request_location, row_key=_row_identity)
 
 
 def _parse_value(raw, location: str, indicator: str, iso3: str, year: int) -> float | None:
@@ -185,23 +177,11 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
                 records.append((iso3, indicator, year, value, vintage, landed.url, landing.fetch_id))
     for key, pages in answers.items():
         check_answer_complete(pages, f"{landing.path} ({key})")
-        _check_no_row_twice(pages)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
     frame["year"] = frame["year"].astype("int64")
     frame["value"] = frame["value"].astype("float64")
     frame["vintage"] = pd.to_datetime(frame["vintage"], format="%Y-%m-%d").dt.date
     return frame
-
-
-def _check_no_row_twice(pages: dict[int, tuple[dict, list[dict], str]]) -> None:
-    """No country-year appears on two pages of one answer (a page repeated under another number)."""
-    first_page: dict[tuple, int] = {}
-    for number, (_, rows, location) in sorted(pages.items()):
-        for row in rows:
-            key = (row.get("countryiso3code") or str(row.get("country")), str(row.get("date")))
-            if key in first_page and first_page[key] != number:
-                raise SourceFormatError(SOURCE, location, f"page {number}: the row for {key[0]} {key[1]} is also on page {first_page[key]}")
-            first_page.setdefault(key, number)
 
 
 def combine_vintages(frames: list[pd.DataFrame]) -> pd.DataFrame:
