@@ -63,8 +63,8 @@ def report_queries(kpi_annual_columns: Iterable[str] = (), population_available:
         "scorecard": "SELECT * FROM marts.kpi_scorecard",
     }
     if population_available:
-        queries["population"] = ("SELECT country_iso3, year, population FROM marts.fct_labour_market "
-                                 "WHERE population IS NOT NULL")
+        queries["population"] = ("SELECT country_iso3, year, population_count AS population FROM marts.fct_labour_market "
+                                 "WHERE population_count IS NOT NULL")
     return queries
 
 
@@ -77,7 +77,7 @@ def fetch_report_data(connection: duckdb.DuckDBPyConnection) -> dict[str, list[d
     columns = connection.execute(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'marts'").fetchall()
     kpi_annual_columns = [column for table, column in columns if table == "kpi_annual"]
-    population_available = ("fct_labour_market", "population") in set(columns)
+    population_available = ("fct_labour_market", "population_count") in set(columns)
     queries = report_queries(kpi_annual_columns, population_available)
     if any(table == "surge_signals" for table, _ in columns):  # a serving copy from before issue 28 has none
         queries["surge_signals"] = SURGE_SIGNALS_QUERY

@@ -13,6 +13,12 @@ from __future__ import annotations
 from orchestration.load.warehouse import LoadRecord
 
 
+def project_changed(publication: dict | None, project_fingerprint: str) -> bool:
+    """Whether the dbt project (models, seeds, macros) differs from the one that built the live
+    publication (or nothing was published): then every model and every year is rebuilt."""
+    return publication is None or publication.get("transform_fingerprint") != project_fingerprint
+
+
 def incremental_range(publication: dict | None, pending: list[LoadRecord], run_range: tuple[int, int] | None,
                       project_fingerprint: str, all_years: tuple[int, int]) -> tuple[int, int] | None:
     """The (first, last) year the incremental facts rebuild, or None when nothing needs rebuilding.
@@ -20,7 +26,7 @@ def incremental_range(publication: dict | None, pending: list[LoadRecord], run_r
     ``publication``: the live publication's record (None: never published); ``pending``: the loads
     since it; ``run_range``: the run's partition range, if it has one.
     """
-    if publication is None or publication.get("transform_fingerprint") != project_fingerprint:
+    if project_changed(publication, project_fingerprint):
         return all_years
     ranges = [(load.first_year, load.last_year) for load in pending]
     if run_range is not None:
@@ -50,7 +56,7 @@ def changed_sources(publication: dict | None, pending: list[LoadRecord], project
     """The sources whose loads the live publication lacks, or None when the whole project is built:
     never published, a changed dbt project, every source changed (a full build or a backfill, which
     also rebuild the seeds and what only they feed), or nothing pending (a transform asked for by hand)."""
-    if publication is None or publication.get("transform_fingerprint") != project_fingerprint:
+    if project_changed(publication, project_fingerprint):
         return None
     sources = frozenset(load.source for load in pending)
     return None if not sources or sources >= set(every_source) else sources

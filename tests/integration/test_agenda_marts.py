@@ -40,8 +40,8 @@ def test_removals_and_credible_fear_from_the_august_2024_release(serving):
     assert kpi(serving, "HND", "credible_fear_referrals", 2019) == 25_940
     # the partial ("YTD") fiscal year is never published as a year
     assert kpi(serving, "HND", "removals", 2024) is None
-    ytd = serving.execute("select persons, months_reported, is_partial_year from marts.fct_enforcement "
-                          "where country_iso3 = 'HND' and measure = 'removals' and fiscal_year = 2024").fetchone()
+    ytd = serving.execute("select removal_count, months_reported, is_partial_year from marts.fct_enforcement "
+                          "where country_iso3 = 'HND' and fiscal_year = 2024").fetchone()
     assert ytd == (43_240, 11, True)
     # Nicaragua has no removals column in the April release: its figures come from August
     assert kpi(serving, "NIC", "removals", 2023, "source_vintage") == "OHSS enforcement tables 2024-08"
@@ -104,7 +104,7 @@ def test_the_gaps_the_input_year_fills(serving):
 
 
 def test_count_kpis_per_100k(serving):
-    population = serving.execute("select population from marts.fct_labour_market where country_iso3 = 'HND' and year = 2019").fetchone()[0]
+    population = serving.execute("select population_count from marts.fct_labour_market where country_iso3 = 'HND' and year = 2019").fetchone()[0]
     assert kpi(serving, "HND", "removals", 2019, "value_per_100k") == pytest.approx(40_760 / population * 100_000)
     assert kpi(serving, "MEX", "visas_issued", 2019, "value_per_100k") is not None
     assert kpi(serving, "HND", "homicide_rate", 2019, "value_per_100k") is None  # already a rate

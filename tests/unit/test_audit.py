@@ -50,6 +50,19 @@ def test_a_mart_missing_from_the_candidate_is_a_finding_and_a_first_publication_
     assert audit_candidate(tmp_path / "no-live.duckdb", candidate) == []
 
 
+def test_a_mart_reshaped_by_a_new_version_is_not_compared_by_rows(tmp_path):
+    """A new version that moves a fact to one grain (fewer rows, other columns) publishes; the same
+    columns with fewer rows is still a finding."""
+    live = publication(tmp_path / "live.duckdb", LIVE)
+    candidate = publication(tmp_path / "candidate.duckdb", LIVE, extra_rows=1)
+    with duckdb.connect(str(candidate)) as conn:
+        conn.execute("alter table marts.fct_other rename column id to other_id")
+    assert audit_candidate(live, candidate) == []
+    with duckdb.connect(str(candidate)) as conn:
+        conn.execute("alter table marts.fct_other add column id bigint")
+    assert audit_candidate(live, candidate) == [AuditFinding("mart_lost_rows", "marts.fct_other", "3 rows live, 1 in the candidate")]
+
+
 def test_year_ranges_read_as_people_write_them():
     assert year_ranges([2005, 2000, 2001, 2002, 2009, 2010]) == "2000-2002, 2005, 2009-2010"
     assert year_ranges([2024]) == "2024"

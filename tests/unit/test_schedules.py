@@ -73,3 +73,4 @@ def test_only_the_loaders_are_partitioned_and_each_backfills_in_a_single_run():
     assert partitioned == {key for key in graph.get_all_asset_keys() if key.path[0] == "raw"}
     for key in partitioned:
         assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
+

@@ -2,4 +2,4 @@
 select *
 from {{ ref('fct_border_encounters_monthly') }}
 where encounter_count_year_earlier is not null
-  and change_vs_year_earlier <> encounter_count - encounter_count_year_earlier
+  and change_vs_year_earlier_count <> encounter_count - encounter_count_year_earlier

@@ -7,7 +7,8 @@ select
     cast(persons as double precision) as value,
     cast(case measure when 'removals' then 'removals' else 'referrals' end as varchar) as unit,
     cast('dhs_ohss_enforcement' as varchar) as source_id,
-    cast('OHSS enforcement tables ' || vintage as varchar) as source_vintage
+    cast('OHSS enforcement tables ' || vintage as varchar) as source_vintage,
+    {{ month_end_date('cast(left(vintage, 4) as integer)', 'cast(right(vintage, 2) as integer)') }} as vintage_date
 from {{ ref('int_dhs_enforcement__latest_annual') }}
 where measure in ('removals', 'credible_fear_referrals')
     and not is_partial_year

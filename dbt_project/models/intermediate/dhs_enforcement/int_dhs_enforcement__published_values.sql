@@ -6,6 +6,8 @@ select
     cast(measure as varchar) as series_id,
     cast(fiscal_year as integer) as year,
     cast(vintage as varchar) as vintage,
-    cast(persons as double precision) as value
+    cast(persons as double precision) as value,
+    cast(case when measure in ('removals', 'credible_fear_referrals') then measure end as varchar) as kpi_id,
+    {{ month_end_date('cast(left(vintage, 4) as integer)', 'cast(right(vintage, 2) as integer)') }} as vintage_date
 from {{ ref('stg_dhs_enforcement__annual_counts') }}
 where not is_partial_year

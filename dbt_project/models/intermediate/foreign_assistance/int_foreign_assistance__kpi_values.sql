@@ -12,7 +12,8 @@ select
     cast(current_amount as double precision) as value,
     cast('current US dollars' as varchar) as unit,
     cast('foreign_assistance_gov' as varchar) as source_id,
-    cast('Country Summary release ' || cast(vintage as varchar) as varchar) as source_vintage
+    cast('Country Summary release ' || cast(vintage as varchar) as varchar) as source_vintage,
+    cast(vintage as date) as vintage_date
 from {{ ref('int_foreign_assistance__country_summary_vintages') }}
 where is_latest_vintage
     and not is_partial_year

@@ -6,6 +6,11 @@ select
     cast(transaction_type_name as varchar) as series_id,
     cast(fiscal_year as integer) as year,
     cast(vintage as varchar) as vintage,
-    cast(current_amount as double precision) as value
+    cast(current_amount as double precision) as value,
+    cast(case transaction_type_name
+        when 'Obligations' then 'us_assistance_obligations'
+        when 'Disbursements' then 'us_assistance_disbursements'
+    end as varchar) as kpi_id,
+    cast(vintage as date) as vintage_date
 from {{ ref('stg_foreign_assistance__country_summary_amounts') }}
 where transaction_type_name in ('Obligations', 'Disbursements')

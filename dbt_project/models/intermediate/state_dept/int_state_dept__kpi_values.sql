@@ -53,29 +53,47 @@ temporary_work as (
 
 ),
 
+release_dates as (
+
+    select * from {{ ref('int_state_dept__release_dates') }}
+
+),
+
 issued as (
 
     select
         nonimmigrant.country_iso3,
         nonimmigrant.fiscal_year,
         nonimmigrant.value + immigrant.value as value,
-        nonimmigrant.source_vintage || ' + ' || immigrant.source_vintage as source_vintage
+        nonimmigrant.source_vintage || ' + ' || immigrant.source_vintage as source_vintage,
+        -- a sum is as new as its newest input
+        {{ later_vintage('niv_release.vintage_date', 'iv_release.vintage_date') }} as vintage_date
     from nonimmigrant
     inner join immigrant
         on nonimmigrant.country_iso3 = immigrant.country_iso3
         and nonimmigrant.fiscal_year = immigrant.fiscal_year
+    inner join release_dates as niv_release
+        on nonimmigrant.source_vintage = niv_release.source_vintage
+    inner join release_dates as iv_release
+        on immigrant.source_vintage = iv_release.source_vintage
 
 ),
 
 unioned as (
 
-    select country_iso3, 'visas_nonimmigrant' as kpi_id, fiscal_year, value, source_vintage from nonimmigrant
+    select nonimmigrant.country_iso3, 'visas_nonimmigrant' as kpi_id, nonimmigrant.fiscal_year, nonimmigrant.value,
+           nonimmigrant.source_vintage, release_dates.vintage_date
+    from nonimmigrant inner join release_dates on nonimmigrant.source_vintage = release_dates.source_vintage
     union all
-    select country_iso3, 'visas_immigrant' as kpi_id, fiscal_year, value, source_vintage from immigrant
+    select immigrant.country_iso3, 'visas_immigrant' as kpi_id, immigrant.fiscal_year, immigrant.value,
+           immigrant.source_vintage, release_dates.vintage_date
+    from immigrant inner join release_dates on immigrant.source_vintage = release_dates.source_vintage
     union all
-    select country_iso3, 'visas_issued' as kpi_id, fiscal_year, value, source_vintage from issued
+    select country_iso3, 'visas_issued' as kpi_id, fiscal_year, value, source_vintage, vintage_date from issued
     union all
-    select country_iso3, 'visas_temporary_work' as kpi_id, fiscal_year, value, source_vintage from temporary_work
+    select temporary_work.country_iso3, 'visas_temporary_work' as kpi_id, temporary_work.fiscal_year, temporary_work.value,
+           temporary_work.source_vintage, release_dates.vintage_date
+    from temporary_work inner join release_dates on temporary_work.source_vintage = release_dates.source_vintage
 
 )
 
@@ -86,5 +104,6 @@ select
     cast(value as double precision) as value,
     cast('visas' as varchar) as unit,
     cast('state_dept_visas' as varchar) as source_id,
-    cast(source_vintage as varchar) as source_vintage
+    cast(source_vintage as varchar) as source_vintage,
+    cast(vintage_date as date) as vintage_date
 from unioned

@@ -48,5 +48,6 @@ select
     cast(value as double precision) as value,
     cast('persons' as varchar) as unit,
     cast('unhcr_population' as varchar) as source_id,
-    cast('UNHCR ' || vintage as varchar) as source_vintage
+    cast('UNHCR ' || vintage as varchar) as source_vintage,
+    cast(vintage as date) as vintage_date
 from unioned

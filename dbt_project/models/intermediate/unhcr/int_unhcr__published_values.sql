@@ -21,5 +21,11 @@ select
     cast(series_id as varchar) as series_id,
     cast(year as integer) as year,
     cast(vintage as varchar) as vintage,
-    cast(value as double precision) as value
+    cast(value as double precision) as value,
+    cast(case series_id
+        when 'refugees' then 'refugees_by_origin'
+        when 'asylum_seekers' then 'asylum_seekers_by_origin'
+        when 'idps' then 'idps'
+    end as varchar) as kpi_id,
+    cast(vintage as date) as vintage_date
 from unioned

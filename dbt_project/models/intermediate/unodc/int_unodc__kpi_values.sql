@@ -21,5 +21,6 @@ select
     cast(kilograms as double precision) as value,
     cast('kilograms' as varchar) as unit,
     cast('unodc_drug_seizures' as varchar) as source_id,
-    cast('World Drug Report annex 7.1, ' || vintage as varchar) as source_vintage
+    cast('World Drug Report annex 7.1, ' || vintage as varchar) as source_vintage,
+    make_date(cast(right(vintage, 4) as integer), 12, 31) as vintage_date
 from latest

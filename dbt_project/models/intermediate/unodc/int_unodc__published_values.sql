@@ -5,6 +5,8 @@ select
     cast('cocaine_seized_kg' as varchar) as series_id,
     cast(year as integer) as year,
     cast(vintage as varchar) as vintage,
-    cast(kilograms as double precision) as value
+    cast(kilograms as double precision) as value,
+    cast('cocaine_seized_kg' as varchar) as kpi_id,
+    make_date(cast(right(vintage, 4) as integer), 12, 31) as vintage_date
 from {{ ref('int_unodc__cocaine_seized') }}
 where kilograms is not null

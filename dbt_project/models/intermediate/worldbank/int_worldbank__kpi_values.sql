@@ -82,5 +82,6 @@ select
     cast(value as double precision) as value,
     cast(unit as varchar) as unit,
     cast('worldbank_wdi' as varchar) as source_id,
-    cast(source_vintage as varchar) as source_vintage
+    cast(source_vintage as varchar) as source_vintage,
+    cast(source_vintage as date) as vintage_date
 from unioned

@@ -30,6 +30,8 @@ select
     cast(with_previous.kpi_id as varchar) as kpi_id,
     cast(dim_kpi.kpi_name as varchar) as kpi_name,
     cast(with_previous.year as integer) as year,
+    cast(dim_kpi.year_basis as varchar) as year_basis,
+    {{ period_id('dim_kpi.year_basis', 'with_previous.year') }} as period_id,
     cast(with_previous.value as double precision) as value,
     cast(with_previous.unit as varchar) as unit,
     cast(case when with_previous.previous_year = with_previous.year - 1
@@ -39,6 +41,7 @@ select
             / cast(abs(with_previous.previous_value) as double precision) * 100 end as double precision) as yoy_change_pct,
     cast(with_previous.source_id as varchar) as source_id,
     cast(with_previous.source_vintage as varchar) as source_vintage,
+    cast(with_previous.vintage_date as date) as vintage_date,
     -- count KPIs per 100,000 people of the country's population in the same (or fiscal year's) year
     cast(case when dim_kpi.measure_kind = 'count' and population.population > 0
         then with_previous.value / cast(population.population as double precision) * 100000 end as double precision) as value_per_100k

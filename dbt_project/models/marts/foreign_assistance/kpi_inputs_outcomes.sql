@@ -7,15 +7,25 @@ with category_amounts as (
     select
         country_iso3,
         fiscal_year,
-        sector_category,
-        source_dataset,
-        max(vintage) as assistance_vintage,
-        max(case when is_partial_year then 1 else 0 end) = 1 as is_partial_year,
-        sum(case when transaction_type = 'Obligations' then current_amount end) as obligations_current_usd,
-        sum(case when transaction_type = 'Disbursements' then current_amount end) as disbursements_current_usd
+        'All sectors' as sector_category,
+        'country_summary' as source_dataset,
+        vintage_date as assistance_vintage,
+        is_partial_year,
+        obligations_usd as obligations_current_usd,
+        disbursements_usd as disbursements_current_usd
     from {{ ref('fct_us_assistance') }}
-    where is_latest_vintage
-    group by country_iso3, fiscal_year, sector_category, source_dataset
+    union all
+    select
+        country_iso3,
+        fiscal_year,
+        sector_category,
+        'api_by_usg_sector' as source_dataset,
+        max(vintage_date) as assistance_vintage,
+        max(case when is_partial_year then 1 else 0 end) = 1 as is_partial_year,
+        sum(obligations_usd) as obligations_current_usd,
+        sum(disbursements_usd) as disbursements_current_usd
+    from {{ ref('fct_us_assistance_by_sector') }}
+    group by country_iso3, fiscal_year, sector_category
 ),
 
 pairs as (

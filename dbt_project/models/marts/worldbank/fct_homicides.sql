@@ -21,8 +21,10 @@ vintage_counts as (
 select
     cast(homicides.country_iso3 as varchar) as country_iso3,
     cast(homicides.year as integer) as year,
+    {{ period_id("'calendar'", 'homicides.year') }} as period_id,
     cast(homicides.homicide_rate_per_100k as double precision) as homicide_rate_per_100k,
-    cast(homicides.vintage as date) as source_vintage,
+    cast(homicides.vintage as varchar) as source_vintage,
+    cast(homicides.vintage as date) as vintage_date,
     cast(vintage_counts.vintages_published as integer) as vintages_published
 from homicides
 inner join vintage_counts

@@ -18,9 +18,10 @@ with remittances as (
 
 select
     cast(country_iso3 as varchar) as country_iso3,
+    {{ period_id("'calendar'", 'year') }} as period_id,
     cast(year as integer) as year,
     cast(remittances_current_usd as double precision) as remittances_current_usd,
     cast(remittances_pct_gdp as double precision) as remittances_pct_gdp,
-    cast(current_usd_vintage as date) as current_usd_vintage,
-    cast(pct_gdp_vintage as date) as pct_gdp_vintage
+    cast(current_usd_vintage as date) as current_usd_vintage_date,
+    cast(pct_gdp_vintage as date) as pct_gdp_vintage_date
 from remittances
