@@ -46,6 +46,8 @@ from orchestration.core.settings import BUNDLED_SNAPSHOT_DIR, DBT_PROJECT_DIR, S
 from orchestration.sources import discover
 from orchestration.sources.contract import SourceSpec
 from orchestration.fetch.archive import landings_fingerprint, list_landings
+from orchestration.load.warehouse import record_source_contracts
+from orchestration.transform.contracts import source_contract_rows
 from orchestration.load.warehouse import RawLoad, identifier, load_source, new_load_id, sql_string
 
 PHASES = ("parse", "load", "sql", "publish")
@@ -253,6 +255,7 @@ def run_floor(snapshot_dir: Path, work_dir: Path, countries: tuple[str, ...] | N
     with timed(timings, "load"):
         raw_rows = load_sources(settings, parsed)
     del parsed  # the frames are in DuckDB now; free them before the SQL runs
+    record_source_contracts(settings.warehouse_path, source_contract_rows(source_specs()))
     with timed(timings, "sql"), duckdb.connect(str(settings.warehouse_path)) as conn:
         seed_rows = load_seeds(conn, manifest)
         model_rows = build_models(conn, manifest)

@@ -29,7 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = Path(__file__).resolve().parent / "source_template"
 SEED = Path("dbt_project/seeds/dim_kpi_definitions.csv")
 SEED_COLUMNS = ["kpi_id", "kpi_name", "programme", "unit", "better_direction", "baseline_year", "source_id", "derivation",
-                "strategy_area", "framework_kpi", "publisher", "licence", "year_basis", "measure_kind"]
+                "strategy_area", "framework_kpi", "publisher", "year_basis", "measure_kind"]
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -95,7 +95,7 @@ def seed_row(args: argparse.Namespace) -> dict[str, str]:
             "better_direction": args.better_direction, "baseline_year": str(args.baseline_year), "source_id": args.name,
             "derivation": f"{args.value_column} of {args.title} as published ({' and '.join(args.filter) or 'every row'}), "
                           "each country's newest release",
-            "strategy_area": args.strategy_area, "framework_kpi": "", "publisher": args.publisher, "licence": args.licence,
+            "strategy_area": args.strategy_area, "framework_kpi": "", "publisher": args.publisher,
             "year_basis": args.year_basis, "measure_kind": args.measure_kind}
 
 

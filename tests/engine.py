@@ -33,7 +33,7 @@ import duckdb
 
 from bench.floor import WAREHOUSE_FILE, compile_manifest, load_seeds, models_in_build_order
 from orchestration.config import load_settings
-from orchestration.publish.publication import publication as publishing
+from orchestration.publish import publication as publishing
 from orchestration.transform.manifest import project_fingerprint
 from orchestration.load.step import SKIP, run_load
 from orchestration.platform.jobs import SOURCES
@@ -42,7 +42,8 @@ from orchestration.core.settings import DBT_PROJECT_DIR, Settings
 from orchestration.core.sql import identifier
 from orchestration.transform.plan import changed_sources, incremental_range, nodes_to_rebuild
 from orchestration.check.validation import ValidationReport
-from orchestration.load.warehouse import last_load_seq, last_transform_build, load_history, record_transform_build
+from orchestration.load.warehouse import last_load_seq, last_transform_build, load_history, record_source_contracts, record_transform_build
+from orchestration.transform.contracts import source_contract_rows
 
 MIN_PLACEHOLDER, MAX_PLACEHOLDER = "__KPI_MIN_YEAR__", "__KPI_MAX_YEAR__"
 COMPILED_MANIFEST = Path("dbt_compile") / "target" / "manifest.json"  # where bench.floor.compile_manifest writes it
@@ -158,6 +159,7 @@ def transform(settings: Settings, project: CompiledProject, run_range: tuple[int
     years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
     # the models downstream of the sources that changed, as the dbt asset selects them (None: all)
     rebuild = nodes_to_rebuild(project.manifest, changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES}), SOURCES)
+    record_source_contracts(settings.warehouse_path, source_contract_rows(SOURCES))
     with duckdb.connect(str(settings.warehouse_path)) as conn:
         if rebuild is None:
             load_seeds(conn, project.manifest)

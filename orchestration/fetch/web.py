@@ -20,13 +20,18 @@ class _LinkCollector(HTMLParser):
                 self.hrefs.append(href.strip())
 
 
+def page_links(page_html: str) -> list[str]:
+    """Every link (``<a href>``) on a page, as written, in page order."""
+    collector = _LinkCollector()
+    collector.feed(page_html)
+    return collector.hrefs
+
+
 def linked_files(page_html: str, page_url: str, pattern: re.Pattern) -> list[str]:
     """Absolute URLs of the links on a page whose decoded file name matches ``pattern``, in page order,
     each once."""
-    collector = _LinkCollector()
-    collector.feed(page_html)
     found: list[str] = []
-    for href in collector.hrefs:
+    for href in page_links(page_html):
         url = urljoin(page_url, href)
         if pattern.search(file_name_of(url)) and url not in found:
             found.append(url)

@@ -29,6 +29,7 @@ from orchestration.core.sql import identifier, pyformat
 from orchestration.load.lock import DDL_LOCK, LEDGER_LOCK, WRITER_LOCK  # noqa: F401
 from orchestration.load.warehouse import (
     LAST_LOAD_SEQ_SQL, LAST_TRANSFORM_SQL, LEDGER_INSERT_SQL, LEDGER_TABLE, LOAD_HISTORY_SQL, META_SCHEMA, RAW_SCHEMA,
+    SOURCE_CONTRACTS_DDL, SOURCE_CONTRACTS_INSERT_SQL, SOURCE_CONTRACTS_TABLE,
     TABLE_EXISTS_SQL, TRANSFORM_INSERT_SQL, TRANSFORM_TABLE, TRANSFORM_TABLE_DDL, LoadRecord, RawLoad, _records,
     delete_replaced_sql, history_sql, ledger_ddl, ledger_row, raw_table_names, transform_record, transform_row,
 )
@@ -138,6 +139,12 @@ class PostgresWarehouse:
         self._ddl([f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}", TRANSFORM_TABLE_DDL])
         with self._transaction() as cursor:
             cursor.execute(pyformat(TRANSFORM_INSERT_SQL), transform_row(load_seq, transform_fingerprint, run_id, years))
+
+    def record_source_contracts(self, rows: list[dict]) -> None:
+        self._ddl([f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}", SOURCE_CONTRACTS_DDL])
+        with self._transaction() as cursor:
+            cursor.execute(f"DELETE FROM {META_SCHEMA}.{SOURCE_CONTRACTS_TABLE}")
+            cursor.executemany(pyformat(SOURCE_CONTRACTS_INSERT_SQL), [list(row.values()) for row in rows])
 
     def last_transform_build(self) -> dict | None:
         with self._transaction() as cursor:

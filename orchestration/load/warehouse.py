@@ -232,6 +232,24 @@ def record_transform_build(path: Path, load_seq: int, transform_fingerprint: str
         conn.execute(TRANSFORM_INSERT_SQL, transform_row(load_seq, transform_fingerprint, run_id, years)).fetchall()
 
 
+SOURCE_CONTRACTS_TABLE = "source_contracts"
+SOURCE_CONTRACTS_DDL = (f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.{SOURCE_CONTRACTS_TABLE} (source_id VARCHAR, source_name VARCHAR, "
+                        "title VARCHAR, licence VARCHAR, cadence VARCHAR, warn_after_days INTEGER, fail_after_days INTEGER)")
+SOURCE_CONTRACTS_INSERT_SQL = f"INSERT INTO {META_SCHEMA}.{SOURCE_CONTRACTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def record_source_contracts(path: Path, rows: list[dict]) -> None:
+    """Replace ``meta.source_contracts`` with ``rows`` (one per source: ids, title, licence, cadence),
+    in one transaction: what dbt's dim_kpi reads, so a licence is written once, in its source."""
+    with connect(path) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}").fetchall()
+        conn.execute(SOURCE_CONTRACTS_DDL).fetchall()
+        conn.execute("BEGIN TRANSACTION")
+        conn.execute(f"DELETE FROM {META_SCHEMA}.{SOURCE_CONTRACTS_TABLE}")
+        conn.executemany(SOURCE_CONTRACTS_INSERT_SQL, [list(row.values()) for row in rows])
+        conn.execute("COMMIT")
+
+
 def last_transform_build(path: Path) -> dict | None:
     """The newest successful dbt build: {load_seq, transform_fingerprint, run_id}, or None."""
     if not path.exists():
@@ -328,6 +346,7 @@ class Warehouse(Protocol):
     def record_transform_build(self, load_seq: int, transform_fingerprint: str, run_id: str | None,
                                years: tuple[int, int] | None) -> None: ...
     def last_transform_build(self) -> dict | None: ...
+    def record_source_contracts(self, rows: list[dict]) -> None: ...
     def raw_history(self, table: str, columns: list[str], match: pd.DataFrame) -> pd.DataFrame: ...
     def sample_rows(self, query: str, limit: int = 5) -> list[dict]: ...
     def raw_summary(self) -> list[tuple[str, int, int]]: ...
@@ -359,6 +378,9 @@ class DuckDBWarehouse:
 
     def record_transform_build(self, load_seq, transform_fingerprint, run_id, years):
         record_transform_build(self.path, load_seq, transform_fingerprint, run_id, years)
+
+    def record_source_contracts(self, rows):
+        record_source_contracts(self.path, rows)
 
     def last_transform_build(self):
         return last_transform_build(self.path)

@@ -26,6 +26,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, hold_warehouse, settings_for_step
+from orchestration.transform.contracts import source_contract_rows
 from orchestration.transform.manifest import ensure_manifest, project_fingerprint
 from orchestration.transform.dbt_runner import build
 from orchestration.platform.jobs import SOURCES
@@ -85,6 +86,8 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     # profiles.yml reads the warehouse path and target from the environment: the validated settings
     os.environ.update(settings.dbt_env())
     warehouse = warehouse_for(settings)
+    # dim_kpi reads each source's licence and cadence from its contract, not from a copy in a seed
+    warehouse.record_source_contracts(source_contract_rows(SOURCES))
     publication = current_publication(settings.serving_dir)
     pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
     fingerprint = project_fingerprint()

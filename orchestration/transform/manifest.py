@@ -54,11 +54,15 @@ _TRANSFORM_PARTS = ("dbt_project.yml", "models", "seeds", "macros")
 
 
 def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """sha256 over the dbt project's models, seeds, macros and settings (paths and bytes). A
-    publication records it; when it changed, the next build rebuilds every year of the facts."""
+    """sha256 over the dbt project's models, seeds, macros and settings (paths and bytes), and what
+    the marts take from the sources' contracts. A publication records it; when it changed, the next
+    build rebuilds every year of the facts."""
     import hashlib
 
-    digest = hashlib.sha256()
+    from orchestration.sources import discover
+    from orchestration.transform.contracts import contracts_fingerprint
+
+    digest = hashlib.sha256(contracts_fingerprint(discover()).encode())
     for part in _TRANSFORM_PARTS:
         path = project_dir / part
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []

@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.sources import discover
+
 from orchestration.core.settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.integration
@@ -114,6 +116,10 @@ def test_dim_kpi_labels_every_kpi(serving):
     assert len(rows) == 22
     for kpi_id, area, _, publisher, licence, basis, kind, direction in rows:
         assert area and publisher and licence and basis and kind and direction, kpi_id
+    # each licence is its source's own, as its package declares it (written once)
+    licences = {spec.source_id: spec.licence for spec in discover()}
+    for kpi_id, source_id, licence in serving.execute("select kpi_id, source_id, licence from marts.dim_kpi").fetchall():
+        assert licence == licences[source_id], kpi_id
     framework = {kpi_id: words for kpi_id, _, words, *_ in rows if words}
     assert framework == {"jobs_created": "Number of jobs created annually", "visas_issued": "Number of visas issued per year",
                          "primary_completion_rate": "Increase in graduation rates",

@@ -10,6 +10,8 @@ import math
 import pandas as pd
 import pytest
 
+from orchestration.sources import discover
+
 from orchestration.config import load_settings
 from orchestration.core.settings import PROJECT_ROOT
 from orchestration.sources import worldbank
@@ -60,16 +62,21 @@ def test_the_input_year_1999_is_loaded(values):
     assert values.year.min() == 1999
 
 
-def _build_snapshot():
-    spec = importlib.util.spec_from_file_location("build_snapshot", PROJECT_ROOT / "scripts" / "build_snapshot.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_excel_cells_become_the_text_a_csv_would_hold():
-    builder = _build_snapshot()
-    assert builder.excel_number_text(474498240.0) == "474498240"
-    assert float(builder.excel_number_text(1805194920.10638)) == 1805194920.10638
-    assert builder.excel_number_text(math.nan) == "" and builder.excel_number_text(None) == ""
-    assert builder.number_token(builder.excel_number_text(7692816875.17177)) == 7692816875.17177
+    from orchestration.fetch.snapshot import number_token
+    from orchestration.sources.worldbank.snapshot import excel_number_text
+
+    assert excel_number_text(474498240.0) == "474498240"
+    assert float(excel_number_text(1805194920.10638)) == 1805194920.10638
+    assert excel_number_text(math.nan) == "" and excel_number_text(None) == ""
+    assert number_token(excel_number_text(7692816875.17177)) == 7692816875.17177
+
+
+def test_every_source_with_a_snapshot_recipe_is_found_by_discovery():
+    """scripts/build_snapshot.py names no source: it runs the recipe of each discovered source that has one."""
+    spec = importlib.util.spec_from_file_location("build_snapshot", PROJECT_ROOT / "scripts" / "build_snapshot.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    recipes = builder.recipes()
+    assert set(recipes) == {spec.name for spec in discover()}  # every bundled source has its recipe
+    assert all(callable(recipe.build) for recipe in recipes.values())

@@ -4,13 +4,13 @@ landing page (archived beside the files) unless its URL is given."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from orchestration.core.errors import SourceFormatError
 from orchestration.sources.cbp.parse import SOURCE
 from orchestration.fetch.http import LiveFetcher
+from orchestration.fetch.web import linked_files
 
 # Live mode: the publishers' landing pages list the current files.
 OHSS_BASE_URL_ENV = "KPI_CBP_OHSS_BASE_URL"
@@ -23,27 +23,9 @@ OHSS_WORKBOOK_LINK = re.compile(r"encounters.*usbp.*\.xlsx$", re.IGNORECASE)
 CBP_CSV_LINK = re.compile(r"sbo-encounters.*\.csv$", re.IGNORECASE)
 
 
-class _LinkCollector(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.hrefs.append(href)
-
-
 def find_file_link(page_html: str, page_url: str, pattern: re.Pattern, location: str) -> str:
     """The one absolute URL on a landing page whose (decoded) file name matches ``pattern``."""
-    collector = _LinkCollector()
-    collector.feed(page_html)
-    links = []
-    for href in collector.hrefs:
-        url = urljoin(page_url, href)
-        if pattern.search(unquote(PurePosixPath(urlsplit(url).path).name)) and url not in links:
-            links.append(url)
+    links = linked_files(page_html, page_url, pattern)
     if not links:
         raise SourceFormatError(SOURCE, location, f"the landing page links no file matching {pattern.pattern!r} (page redesigned?)")
     if len(links) > 1:

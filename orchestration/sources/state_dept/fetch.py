@@ -7,36 +7,18 @@ from ``KPI_STATE_DEPT_NIV_WORKBOOK_URL`` / ``KPI_STATE_DEPT_TABLE_III_URLS`` (co
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
 from orchestration.core.errors import SourceFormatError
 from orchestration.sources.state_dept.parse import SOURCE, fiscal_year_of_file_name
 from orchestration.fetch.http import LiveFetcher
+from orchestration.fetch.web import page_links
 
 
 NIV_INDEX_PATH = "/content/travel/en/legal/visa-law0/visa-statistics/nonimmigrant-visa-statistics.html"
 TABLE_III_INDEX_PATH = "/content/travel/en/legal/visa-law0/visa-statistics/annual-reports.html"
 NIV_WORKBOOK_URL_ENV = "KPI_STATE_DEPT_NIV_WORKBOOK_URL"
 TABLE_III_URLS_ENV = "KPI_STATE_DEPT_TABLE_III_URLS"
-
-
-class _LinkCollector(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.hrefs.append(href.strip())
-
-
-def page_links(html: str) -> list[str]:
-    collector = _LinkCollector()
-    collector.feed(html)
-    return collector.hrefs
 
 
 def rebase_url(url: str, base_url: str) -> str:
