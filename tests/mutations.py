@@ -80,6 +80,16 @@ MUTATIONS = (
              "        findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE) if live is not None else []\n",
              "        findings = []  # mutation: no audit\n",
              "tests/integration/test_operation_paths.py::test_a_year_a_release_no_longer_has_leaves_the_facts_and_the_audit_asks_first"),
+    Mutation("P28-no-agreement-test", "28: a fact that disagrees with kpi_annual never reaches publishing",
+             "dbt_project/models/marts/worldbank/_worldbank__marts.yml",
+             '      - agrees_with_kpi_annual:\n          arguments: {kpi_id: "homicide_rate", value: "max(homicide_rate_per_100k)"}\n',
+             "",  # mutation: fct_homicides is no longer compared with kpi_annual
+             "tests/integration/test_disagreeing_fact.py"),
+    Mutation("P13-webhook-url-logged", "13: secrets appear in nothing a run leaves",
+             "orchestration/platform/alerts.py",
+             '            log(f"alert webhook answered HTTP {status}")\n',
+             '            log(f"alert webhook {url} answered HTTP {status}")  # mutation: the secret URL logged\n',
+             "tests/integration/test_secrets_everywhere.py"),
     Mutation("P9-unnamed-failure", "9: a failed suite names the dataset and the expectation",
              "orchestration/check/validation.py",
              '        return (f"{self.dataset}: {len(self.failures)} of ',
@@ -90,9 +100,15 @@ MUTATIONS = (
 
 def project_copy(target: Path) -> Path:
     """The project's tracked and new files (no data/, no .venv, no dbt target), as a contributor's clone."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT_ROOT, check=True,
-                            capture_output=True, text=True).stdout.split("\n")
-    for relative in filter(None, listed):
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True)
+    if listed.returncode == 0:
+        relatives = listed.stdout.split("\n")
+    else:  # a copy made by this script (tests that copy the project run inside one): every file but generated ones
+        skipped = {".venv", "data", "__pycache__", ".pytest_cache"}
+        relatives = [str(path.relative_to(PROJECT_ROOT)) for path in PROJECT_ROOT.rglob("*")
+                     if path.is_file() and not skipped & set(path.relative_to(PROJECT_ROOT).parts)]
+    for relative in filter(None, relatives):
         source = PROJECT_ROOT / relative
         if source.is_file() and not relative.startswith(("data/", "dbt_project/target/")):
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
