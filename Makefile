@@ -62,7 +62,7 @@ dev: setup ## the Dagster UI on http://127.0.0.1:3000 (KPI_DAGSTER_HOST/KPI_DAGS
 	 echo "$(BIN)/dagster dev -w workspace.yaml -h $$host -p $$port" && \
 	 exec $(BIN)/dagster dev -w workspace.yaml -h "$$host" -p "$$port"
 
-# Re-resolve the pins from requirements.in (see README "Updating the lock").
+# Re-resolve the pins from requirements.in (see docs/operations.md, "Updating the lock").
 lock: setup ## re-resolve requirements.lock from requirements.in (hash-pinned)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock

@@ -187,7 +187,7 @@ def print_settings(settings: Settings, names: list[str] | None) -> int:
 
 
 SETTINGS_HELP = """\
-settings (environment variables; the defaults work from a fresh clone; README "Settings" has them all):
+settings (environment variables; the defaults work from a fresh clone; docs/operations.md "Settings" has them all):
   KPI_SOURCE_MODE            replay (default: the bundled snapshot, no network) or live (the publishers)
   KPI_SNAPSHOT_DIR           replay root (default snapshot)
   KPI_WAREHOUSE              the warehouse engine: duckdb (default) or postgres (the KPI_PG_* database below)
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     for command in commands.choices.values():  # the three that run the pipeline (settings is added below)
         command.add_argument("--accept-shrink", action="store_true",
                              help="publish even if the candidate loses years of a series or rows of a mart against the "
-                                  "live publication (a deliberate change; see README, Schedule, partitions and backfills)")
+                                  "live publication (a deliberate change; see docs/operations.md, 'Schedule, partitions and backfills')")
     settings_command = commands.add_parser(
         "settings", help="validate every setting and print them (or one: --get NAME); secrets are never printed",
         description="Validate every KPI_* setting, as a run does at start, and print the values as NAME=value lines, "
