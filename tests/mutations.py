@@ -149,7 +149,9 @@ def run_one(mutation: Mutation, work: Path) -> Outcome:
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-500:]
     # caught: the test ran and failed (exit 1); an error collecting it (exit 2+) proves nothing
     caught = result.returncode == 1 and bool(lines)
-    return Outcome(mutation, caught, seconds, (lines[0] if lines else summary)[:300])
+    # why it failed: the first assertion line pytest printed, so a reader can tell the break was seen
+    why = next((line.strip() for line in result.stdout.splitlines() if line.startswith("E ")), "")
+    return Outcome(mutation, caught, seconds, ((lines[0] if lines else summary) + (f" ({why[:200]})" if why else ""))[:500])
 
 
 def selected(cheap: bool, only: list[str]) -> list[Mutation]:
