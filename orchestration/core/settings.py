@@ -75,6 +75,11 @@ PLATFORM_VARIABLES = {
     "KPI_CODE_SERVER_PORT": "code_server_port",
     "KPI_CODE_SERVER_BIND": "code_server_bind",
     "KPI_BIN": "bin_dir",
+    "KPI_FETCH_PHASE_DEADLINE_SECONDS": "fetch_phase_deadline_seconds",
+    "KPI_FETCH_MAX_RESPONSE_MB": "fetch_max_response_mb",
+    "KPI_FETCH_MAX_BODY_MB": "fetch_max_body_mb",
+    "KPI_FETCH_MAX_LANDING_MB": "fetch_max_landing_mb",
+    "KPI_LANDING_ARCHIVE_MAX_MB": "landing_archive_max_mb",
 }
 # never printed (`settings --get` refuses them), never in repr() or an error message
 SECRET_VARIABLES = frozenset({"KPI_ALERT_WEBHOOK_URL", "KPI_PG_PASSWORD"})

@@ -53,6 +53,11 @@ BAD_VALUES = {
     "KPI_CODE_SERVER_PORT": ("70000", "is not a TCP port"),
     "KPI_CODE_SERVER_BIND": ("every interface", "is not a host name or IP address"),
     "KPI_BIN": ("/usr/share", "does not hold the Dagster programs"),
+    "KPI_FETCH_PHASE_DEADLINE_SECONDS": ("ten minutes", "is not a number"),
+    "KPI_FETCH_MAX_RESPONSE_MB": ("lots", "is not a number"),
+    "KPI_FETCH_MAX_BODY_MB": ("-1", "must be"),
+    "KPI_FETCH_MAX_LANDING_MB": ("big", "is not a number"),
+    "KPI_LANDING_ARCHIVE_MAX_MB": ("0", "must be > 0"),
 }
 # Variables with no value the settings could refuse, and why
 FREE_TEXT = {
