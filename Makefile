@@ -54,11 +54,15 @@ test: setup ## the test suite on every core (about 11 minutes on 2 cores; instal
 bench: setup ## speed benchmarks (minutes): make bench BENCH_ARGS="--skip scale"
 	@$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# Host and port come validated from the settings module (a bad KPI_DAGSTER_PORT stops here, named), not raw from the shell
 dev: setup ## the Dagster UI on http://127.0.0.1:3000 (KPI_DAGSTER_HOST/KPI_DAGSTER_PORT to change)
 	@$(BIN)/python -m orchestration.platform.instance_config $(DAGSTER_HOME)
-	$(BIN)/dagster dev -w workspace.yaml -h $${KPI_DAGSTER_HOST:-127.0.0.1} -p $${KPI_DAGSTER_PORT:-3000}
+	@values=$$($(BIN)/python -m orchestration.cli settings --get KPI_DAGSTER_HOST KPI_DAGSTER_PORT) && \
+	 { read -r host; read -r port; } <<<"$$values" && \
+	 echo "$(BIN)/dagster dev -w workspace.yaml -h $$host -p $$port" && \
+	 exec $(BIN)/dagster dev -w workspace.yaml -h "$$host" -p "$$port"
 
-# Re-resolve the pins from requirements.in (see README "Updating the lock").
+# Re-resolve the pins from requirements.in (see docs/operations.md, "Updating the lock").
 lock: setup ## re-resolve requirements.lock from requirements.in (hash-pinned)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock

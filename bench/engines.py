@@ -18,6 +18,7 @@ the warehouse's size on disk afterwards. Nothing here is a test: no figure is as
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `bench`, `orchestration` and `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import figures as figures_page  # noqa: E402
 from bench.common import PROJECT_ROOT, pipeline_env, print_rows, python_executable, run_measured, work_root  # noqa: E402
 
 BUNDLED_SNAPSHOT = PROJECT_ROOT / "snapshot"
@@ -117,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     from tests.pg import start_cluster
 
+    started, machine_text = dt.datetime.now(dt.timezone.utc), figures_page.machine()
     cluster = start_cluster()
     rows = []
     try:
@@ -142,7 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cluster.stop()
     print()
-    print_rows(["figure (seconds unless said)", "DuckDB", "PostgreSQL", "PostgreSQL / DuckDB"], rows)
+    header = ["figure (seconds unless said)", "DuckDB", "PostgreSQL", "PostgreSQL / DuckDB"]
+    print_rows(header, rows)
+    text_rows = [header] + [[row[0], *("-" if value is None else f"{value:,.2f}" for value in row[1:])] for row in rows]
+    command = "python -m bench.engines" + (f" {' '.join(argv if argv is not None else sys.argv[1:])}" if (argv or sys.argv[1:]) else "")
+    page = figures_page.write_section(
+        "engines", "DuckDB and PostgreSQL warehouses (python -m bench.engines)", command, text_rows, started, machine_text,
+        notes="A throwaway PostgreSQL 15 on the same machine (no network latency); every figure is the wall time of "
+              "`python -m orchestration.cli <command>`, whose steps run in one process on both engines.")
+    print(f"\nwritten to {page.relative_to(PROJECT_ROOT)}")
     return 0
 
 

@@ -18,12 +18,14 @@ targets are printed beside the figures, never asserted.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import figures as figures_page  # noqa: E402
 from bench.common import PROJECT_ROOT, run_cli, work_root  # noqa: E402
 
 BUNDLED_SNAPSHOT = PROJECT_ROOT / "snapshot"
@@ -159,19 +161,25 @@ def bi_figures() -> list[Figure]:
     ]
 
 
-def print_table(figures: list[Figure]) -> None:
-    def number(value: float | None, unit: str = "") -> str:
-        if value is None:
-            return "-"
-        text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
-        return f"{text} {unit}".strip()
+def number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    return f"{text} {unit}".strip()
 
+
+def table_rows(figures: list[Figure]) -> list[list[str]]:
     rows = [["figure", "value", "reference", "ratio", "target", "met"]]
     for figure in figures:
         reference = f"{number(figure.reference, figure.unit)} ({figure.reference_name})" if figure.reference else "-"
         target = "-" if figure.target is None else (f"<= {figure.target:g}x" if figure.reference else f"<= {figure.target:g} {figure.unit}")
         rows.append([figure.figure, number(figure.value, figure.unit), reference,
                      f"{figure.ratio:.2f}x" if figure.ratio is not None else "-", target, figure.met])
+    return rows
+
+
+def print_table(figures: list[Figure]) -> None:
+    rows = table_rows(figures)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
         print("  ".join(cell.ljust(width) if column == 0 else cell.rjust(width) for column, (cell, width) in enumerate(zip(row, widths))))
@@ -185,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", default="1,10,100,1000", help="scale factors (default 1,10,100,1000)")
     args = parser.parse_args(argv)
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
+    started, machine_text = dt.datetime.now(dt.timezone.utc), figures_page.machine()
 
     from bench import framework_reference
 
@@ -202,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         figures += bi_figures()
     print()
     print_table(figures)
+    command = "make bench" + (f' BENCH_ARGS="{" ".join(argv if argv is not None else sys.argv[1:])}"' if (argv or sys.argv[1:]) else "")
+    page = figures_page.write_section("pipeline", "The pipeline (make bench)", command, table_rows(figures), started, machine_text)
+    print(f"\nwritten to {page.relative_to(PROJECT_ROOT)}")
     return 0
 
 

@@ -206,8 +206,27 @@ def explain(settings: Settings, country_iso3: str, kpi_id: str, year: int) -> in
     return 0
 
 
+def print_settings(settings: Settings, names: list[str] | None) -> int:
+    """The validated values of ``names``, one per line, or every non-secret setting as NAME=value (shell-quoted)."""
+    import shlex
+
+    from orchestration.config import declared_source_settings
+    from orchestration.core.settings import PLATFORM_VARIABLES, SECRET_VARIABLES, variable_value
+
+    declared = declared_source_settings()
+    if names:
+        values = [variable_value(settings, name, declared) for name in names]  # all checked before any is printed
+        if any("\n" in value for value in values):
+            raise SettingsError(f"a value of {', '.join(names)} holds a line break: a shell could not read it")
+        print("\n".join(values))
+        return 0
+    for variable in sorted({*PLATFORM_VARIABLES, *(setting.env for setting in declared)} - SECRET_VARIABLES):
+        print(f"{variable}={shlex.quote(variable_value(settings, variable, declared))}")
+    return 0
+
+
 SETTINGS_HELP = """\
-settings (environment variables; the defaults work from a fresh clone; README "Settings" has them all):
+settings (environment variables; the defaults work from a fresh clone; docs/operations.md "Settings" has them all):
   KPI_SOURCE_MODE            replay (default: the bundled snapshot, no network) or live (the publishers)
   KPI_SNAPSHOT_DIR           replay root (default snapshot)
   KPI_WAREHOUSE              the warehouse engine: duckdb (default) or postgres (the KPI_PG_* database below)
@@ -224,6 +243,10 @@ settings (environment variables; the defaults work from a fresh clone; README "S
                              the PostgreSQL connection (the warehouse with KPI_WAREHOUSE=postgres)
   KPI_PUBLISH_POSTGRES=1     also publish the marts to PostgreSQL (KPI_PG_PUBLISH_DATABASE, KPI_PG_PUBLISH_SCHEMA,
                              KPI_PG_READER_ROLES)
+  KPI_DAGSTER_HOST, KPI_DAGSTER_PORT   where `make dev` and deploy/services.sh webserver listen (127.0.0.1:3000)
+  KPI_CODE_SERVER_HOST, KPI_CODE_SERVER_PORT   where the webserver and daemon reach the code server (127.0.0.1:4000)
+  KPI_CODE_SERVER_BIND       the address the code server binds (127.0.0.1; 0.0.0.0 to serve other machines)
+  KPI_BIN                    the Dagster programs deploy/services.sh starts (default .venv/bin)
   DAGSTER_HOME               the Dagster instance whose run history `make dev` shows (default data/dagster_home)
 
 examples:
@@ -231,6 +254,7 @@ examples:
   python -m orchestration.cli backfill --from 2005 --to 2010
   python -m orchestration.cli explain HND removals 2019
   KPI_SOURCE_MODE=live python -m orchestration.cli daily
+  python -m orchestration.cli settings --get KPI_DAGSTER_PORT
 """
 
 
@@ -248,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SETTINGS_HELP,
     )
     parser.add_argument("--version", action="version", version=f"kpi-warehouse {project_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,backfill,daily,explain}",
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,backfill,daily,settings,explain}",
                                      title="commands (`<command> --help` for its options)")
     commands.add_parser("run", help=f"full build: every source reloaded, every year ({first}-{last}), dbt build, then publish "
                                     "(what `make run` does)",
@@ -266,10 +290,17 @@ def main(argv: list[str] | None = None) -> int:
                                             "new bytes (what the schedule kpi_daily runs).")
     daily.add_argument("--window-years", type=int, default=None, metavar="N",
                        help="years to refresh, ending with the current one (default KPI_REVISION_WINDOW_YEARS, 3)")
-    for command in commands.choices.values():  # the commands that run the pipeline (explain is added after)
+    for command in commands.choices.values():  # the three that run the pipeline (settings and explain are added below)
         command.add_argument("--accept-shrink", action="store_true",
                              help="publish even if the candidate loses years of a series or rows of a mart against the "
-                                  "live publication (a deliberate change; see README, Schedule, partitions and backfills)")
+                                  "live publication (a deliberate change; see docs/operations.md, 'Schedule, partitions and backfills')")
+    settings_command = commands.add_parser(
+        "settings", help="validate every setting and print them (or one: --get NAME); secrets are never printed",
+        description="Validate every KPI_* setting, as a run does at start, and print the values as NAME=value lines, "
+                    "or the one value of --get NAME (what the Makefile and deploy/services.sh read). A bad value "
+                    "exits 2 naming the variable.")
+    settings_command.add_argument("--get", metavar="NAME", nargs="+",
+                                  help="print only these variables' validated values, one per line, in this order")
     explain_command = commands.add_parser(
         "explain", help="how a published value was made: its originals (file, location, printed value) and releases",
         description="Print how one published marts.kpi_annual cell was made: the value, the rule that made it, each "
@@ -281,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        if args.command == "settings":
+            return print_settings(settings, args.get)
         if args.command == "explain":
             return explain(settings, args.country, args.kpi_id, args.year)
         accept_shrink = args.accept_shrink

@@ -36,6 +36,56 @@ FIRST_YEAR = 2000
 DEFAULT_SCHEDULE_CRON = "0 6 * * *"
 DEFAULT_REVISION_WINDOW_YEARS = 3
 
+# Every platform variable Settings.from_env reads, and where its parsed value is (an attribute path).
+# Shell scripts (the Makefile's dev target, deploy/services.sh) read theirs through
+# `python -m orchestration.cli settings --get NAME`, so they get the value validated here, never the raw text.
+PLATFORM_VARIABLES = {
+    "KPI_WAREHOUSE_PATH": "warehouse_path",
+    "KPI_SERVING_DIR": "serving_dir",
+    "KPI_SOURCE_MODE": "source_mode",
+    "KPI_SNAPSHOT_DIR": "snapshot_dir",
+    "KPI_LANDING_DIR": "landing_dir",
+    "KPI_COUNTRIES": "countries",
+    "KPI_HTTP_TIMEOUT_SECONDS": "http_timeout_seconds",
+    "KPI_HTTP_RETRIES": "http_retries",
+    "KPI_HTTP_BACKOFF_FACTOR": "http_backoff_factor",
+    "KPI_LOG_DIR": "log_dir",
+    "KPI_FAILURES_DIR": "failures_dir",
+    "KPI_ALERT_WEBHOOK_URL": "alert_webhook_url",
+    "KPI_SCHEDULE_CRON": "schedule_cron",
+    "KPI_SCHEDULE_TIMEZONE": "schedule_timezone",
+    "KPI_REVISION_WINDOW_YEARS": "revision_window_years",
+    "KPI_WAREHOUSE": "warehouse",
+    "KPI_DBT_TARGET": "dbt_target",
+    "KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS": "warehouse_lock_timeout_seconds",
+    "KPI_HTTP_REQUEST_DEADLINE_SECONDS": "http_request_deadline_seconds",
+    "KPI_SOURCE_FETCH_DEADLINE_SECONDS": "source_fetch_deadline_seconds",
+    "KPI_PG_HOST": "postgres.host",
+    "KPI_PG_PORT": "postgres.port",
+    "KPI_PG_USER": "postgres.user",
+    "KPI_PG_PASSWORD": "postgres.password",
+    "KPI_PG_DATABASE": "postgres.database",
+    "KPI_PUBLISH_POSTGRES": "postgres.publish",
+    "KPI_PG_PUBLISH_SCHEMA": "postgres.publish_schema",
+    "KPI_PG_PUBLISH_DATABASE": "postgres.publish_database",
+    "KPI_PG_READER_ROLES": "postgres.reader_roles",
+    "KPI_DAGSTER_HOST": "dagster_host",
+    "KPI_DAGSTER_PORT": "dagster_port",
+    "KPI_CODE_SERVER_HOST": "code_server_host",
+    "KPI_CODE_SERVER_PORT": "code_server_port",
+    "KPI_CODE_SERVER_BIND": "code_server_bind",
+    "KPI_BIN": "bin_dir",
+    "KPI_FETCH_PHASE_DEADLINE_SECONDS": "fetch_phase_deadline_seconds",
+    "KPI_FETCH_MAX_RESPONSE_MB": "fetch_max_response_mb",
+    "KPI_FETCH_MAX_BODY_MB": "fetch_max_body_mb",
+    "KPI_FETCH_MAX_LANDING_MB": "fetch_max_landing_mb",
+    "KPI_LANDING_ARCHIVE_MAX_MB": "landing_archive_max_mb",
+}
+# never printed (`settings --get` refuses them), never in repr() or an error message
+SECRET_VARIABLES = frozenset({"KPI_ALERT_WEBHOOK_URL", "KPI_PG_PASSWORD"})
+# the programs deploy/services.sh and `make dev` start from KPI_BIN
+DAGSTER_PROGRAMS = ("python", "dagster", "dagster-webserver", "dagster-daemon")
+
 
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
     raw = env.get(name, "").strip()
@@ -146,6 +196,14 @@ class Settings:
     # the settings each source declares in its SPEC (SourceSetting), parsed, as (name, value) pairs
     # (hashable and picklable like every other field); read them as settings.<name>
     source_settings: tuple[tuple[str, object], ...] = ()
+    # the Dagster processes the shell starts (`make dev`, deploy/services.sh): where the UI listens, where the
+    # webserver and daemon reach the code server, the address the code server binds, and their programs
+    dagster_host: str = "127.0.0.1"
+    dagster_port: int = 3000
+    code_server_host: str = "127.0.0.1"
+    code_server_port: int = 4000
+    code_server_bind: str = "127.0.0.1"
+    bin_dir: Path = PROJECT_ROOT / ".venv" / "bin"
 
     def __getattr__(self, name: str):
         # called only when no field has the name: a setting one of the sources declares
@@ -202,6 +260,12 @@ class Settings:
             fetch_max_landing_mb=_optional_positive_float(env, "KPI_FETCH_MAX_LANDING_MB"),
             landing_archive_max_mb=_positive_float(env, "KPI_LANDING_ARCHIVE_MAX_MB", 4096.0),
             source_settings=tuple(sorted(declared.items())),
+            dagster_host=_host(env, "KPI_DAGSTER_HOST", "127.0.0.1"),
+            dagster_port=_port(env, "KPI_DAGSTER_PORT", 3000),
+            code_server_host=_host(env, "KPI_CODE_SERVER_HOST", "127.0.0.1"),
+            code_server_port=_port(env, "KPI_CODE_SERVER_PORT", 4000),
+            code_server_bind=_host(env, "KPI_CODE_SERVER_BIND", "127.0.0.1"),
+            bin_dir=_bin_dir(env),
         )
         _check_paths(settings)
         _check_deadlines(settings)
@@ -226,6 +290,31 @@ class Settings:
 
 
 _FIELD_NAMES = frozenset(item.name for item in fields(Settings))
+
+
+def variable_value(settings: Settings, name: str, source_settings: Iterable[SourceSetting] = ()) -> str:
+    """The validated value of the variable ``name`` as text a shell can use (lists comma-separated, flags 1/0,
+    unset optional values empty). Secrets are refused: they are passed to the programs that use them, never printed."""
+    if name in SECRET_VARIABLES:
+        raise SettingsError(f"{name} is a secret: it is never printed")
+    declared = {setting.env: setting.name for setting in source_settings}
+    if name in PLATFORM_VARIABLES:
+        value: object = settings
+        for attribute in PLATFORM_VARIABLES[name].split("."):
+            value = getattr(value, attribute)
+    elif name in declared:
+        value = getattr(settings, declared[name])
+    else:
+        raise SettingsError(f"{name} is not a setting of the warehouse (see `python -m orchestration.cli --help`)")
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def parse_source_setting(env: dict[str, str], setting: SourceSetting):
@@ -274,6 +363,41 @@ def _whole_number(env: dict[str, str], name: str, default: int, maximum: int, mi
     if not raw.isdigit() or not minimum <= int(raw) <= maximum:
         raise SettingsError(f"{name}={raw!r} must be a whole number from {minimum} to {maximum}")
     return int(raw)
+
+
+# a host name (RFC 1123 labels), an IPv4 address or an IPv6 address: what Dagster's -h and gRPC accept, and
+# nothing a shell could read as an option or a second word
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+
+
+def _host(env: dict[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not _HOST.fullmatch(raw) or len(raw) > 253:
+        raise SettingsError(f"{name}={raw!r} is not a host name or IP address (e.g. 127.0.0.1, 0.0.0.0, code.example.org)")
+    return raw
+
+
+def _port(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"{name}={raw!r} is not a TCP port (1-65535)")
+    return int(raw)
+
+
+def _bin_dir(env: dict[str, str]) -> Path:
+    """KPI_BIN: the directory of the Dagster programs (default the project's .venv/bin). Checked when given:
+    the default is made by `make setup`, which every target using it runs first."""
+    path = _path(env, "KPI_BIN", PROJECT_ROOT / ".venv" / "bin")
+    if env.get("KPI_BIN", "").strip():
+        missing = [program for program in DAGSTER_PROGRAMS if not (path / program).is_file()]
+        if missing:
+            raise SettingsError(f"KPI_BIN={str(path)!r} does not hold the Dagster programs (missing: {', '.join(missing)}): "
+                                "give the bin directory of a virtualenv made by `make setup`")
+    return path
 
 
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:

@@ -33,7 +33,7 @@ from orchestration.sources import discover
 from orchestration.fetch.archive import MANIFEST_NAME, list_landings
 from orchestration.load.warehouse import LEDGER_TABLE
 from tests.conftest import REPO_ROOT, warehouse_env
-from tests.faults import children, kill_group
+from tests.faults import kill_group
 
 # in file order on one worker (tests/conftest.py SERIAL_MODULES): the tests share one warehouse
 pytestmark = pytest.mark.integration
@@ -62,14 +62,35 @@ def _run_to_end(root: Path, env: dict[str, str], name: str, command: str = "run"
     assert code == 0, (root / f"{name}.out").read_text()[-3000:]
 
 
+def _group_members(group: int) -> set[int]:
+    """The live processes of process group ``group`` (zombies are dead), from every /proc/<pid>/stat: unlike
+    the children of the group's leader, this does not depend on who has reaped whom."""
+    members = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue
+        state, _parent, process_group = stat[stat.rindex(")") + 2:].split()[:3]
+        if int(process_group) == group and state not in ("Z", "X"):
+            members.add(int(entry))
+    return members
+
+
 def _kill_when(process: subprocess.Popen, evidence, name: str) -> str:
-    """Poll ``evidence()`` (every few ms) and SIGKILL the process group as soon as it holds."""
+    """Poll ``evidence()`` (every few ms) and SIGKILL the process group as soon as it holds; then no
+    process of the group (the run and whatever it started: dbt, a docs subprocess) is left alive."""
     deadline = time.monotonic() + STAGE_TIMEOUT
     while time.monotonic() < deadline:
         found = evidence()
         if found:
+            group = _group_members(process.pid)
             kill_group(process)
-            KILLED.append(f"{name}: {found}")
+            KILLED.append(f"{name}: {found} (process group of {len(group)})")
+            assert process.pid in group  # the check saw the group it is about
+            assert _group_members(process.pid) == set(), "a process of the killed run's group survived"
             return found
         if process.poll() is not None:
             pytest.fail(f"the run ended (exit {process.returncode}) before the {name} stage was seen")
@@ -185,8 +206,7 @@ def test_kill_during_dbt(last_good):
         executed = [sql for step in _dbt_steps_since(started, root) for sql in (step / "run").rglob("*.sql")]
         return f"dbt in-process, {len(executed)} nodes executed" if len(executed) >= 12 else None
 
-    _kill_when(process, building, "dbt")
-    assert not [pid for pid in children(process.pid)]  # the whole group died
+    _kill_when(process, building, "dbt")  # and every process of its group is gone
     _assert_nothing_changed(last_good)
 
 
@@ -253,3 +273,19 @@ def test_a_daily_run_killed_after_loading_a_new_release_is_completed_by_the_next
     with duckdb.connect(str(root / "serving" / "kpi.duckdb"), read_only=True) as conn:
         vintages = conn.execute("SELECT DISTINCT source_vintage FROM marts.kpi_annual WHERE kpi_id = 'homicide_rate'").fetchall()
     assert vintages == [("2026-06-30",)]
+
+
+def test_the_group_check_sees_a_survivor():
+    """What _kill_when's last assert catches: a group member that outlives its killed leader (as it would
+    if kill_group signalled the leader only)."""
+    leader = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while len(_group_members(leader.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(leader.pid, 9)
+        leader.wait(timeout=10)
+        assert _group_members(leader.pid) != set()  # the sleep lives on, in the leader's group
+    finally:
+        kill_group(leader)
+    assert _group_members(leader.pid) == set()

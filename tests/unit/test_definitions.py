@@ -24,6 +24,11 @@ def test_every_loaded_dataset_has_a_blocking_suite_check():
         if key.path[0] == "raw":
             checks = [c for c in graph.asset_check_keys if c.asset_key == key and c.name == f"gx_{key.path[1]}"]
             assert checks, key
+    # and every check of a load is declared blocking, so a failed suite stops what depends on the asset:
+    # tests/integration/test_pipeline.py::test_out_of_range_value_fails_the_run_and_keeps_the_publication shows
+    # it stopping a real run before dbt and publishing
+    specs = [spec for assets_def in graph.assets_defs for spec in assets_def.check_specs if spec.asset_key.path[0] == "raw"]
+    assert specs and [spec.name for spec in specs if not spec.blocking] == []
 
 
 def test_the_full_build_job_covers_every_asset():

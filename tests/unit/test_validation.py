@@ -58,7 +58,12 @@ def test_conflicting_values_of_one_vintage_fail_uniqueness(values):
 
 
 def test_future_year_fails(values):
-    assert not validate_frame(DATASET, _corrupt(values, year=2101)).success
+    """Promise 9: the failure names the dataset, the expectation and the column, with the value found."""
+    report = validate_frame(DATASET, _corrupt(values, year=2101))
+    assert not report.success
+    assert {f.expectation for f in report.failures} == {"expect_column_values_to_be_between"}
+    with pytest.raises(ValidationFailed, match=r"worldbank_indicator_values: .*expect_column_values_to_be_between on column 'year'.*2101"):
+        report.raise_for_failure()
 
 
 def test_renamed_column_fails(values):
