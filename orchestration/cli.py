@@ -182,6 +182,30 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     return 0
 
 
+def explain(settings: Settings, country_iso3: str, kpi_id: str, year: int) -> int:
+    """Print how one published kpi_annual cell was made, from the live publication (never the warehouse)."""
+    import duckdb
+
+    from orchestration.publish.explain import explain_text, explanations, has_lineage
+    from orchestration.publish.publication import SERVING_FILE, current_release_dir
+
+    release = current_release_dir(settings.serving_dir)
+    serving = (release or settings.serving_dir) / SERVING_FILE
+    if not serving.is_file():
+        raise SettingsError(f"nothing published yet in {settings.serving_dir}: run `python -m orchestration.cli run` first")
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        if not has_lineage(connection):
+            raise SettingsError(f"the publication in {serving} has no marts.kpi_lineage (published by an older version): "
+                                "run `python -m orchestration.cli run` to republish")
+        found = explanations(connection, country_iso3.upper(), kpi_id, year)
+    if not found:
+        print(f"marts.kpi_annual publishes no value for {country_iso3.upper()} {kpi_id} {year} "
+              f"(see marts.dim_kpi for the KPI ids, marts.kpi_annual for the years)", file=sys.stderr)
+        return 1
+    print(explain_text(found[0]))
+    return 0
+
+
 def print_settings(settings: Settings, names: list[str] | None) -> int:
     """The validated values of ``names``, one per line, or every non-secret setting as NAME=value (shell-quoted)."""
     import shlex
@@ -228,6 +252,7 @@ settings (environment variables; the defaults work from a fresh clone; docs/oper
 examples:
   python -m orchestration.cli run
   python -m orchestration.cli backfill --from 2005 --to 2010
+  python -m orchestration.cli explain HND removals 2019
   KPI_SOURCE_MODE=live python -m orchestration.cli daily
   python -m orchestration.cli settings --get KPI_DAGSTER_PORT
 """
@@ -247,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SETTINGS_HELP,
     )
     parser.add_argument("--version", action="version", version=f"kpi-warehouse {project_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,backfill,daily,settings}",
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,backfill,daily,settings,explain}",
                                      title="commands (`<command> --help` for its options)")
     commands.add_parser("run", help=f"full build: every source reloaded, every year ({first}-{last}), dbt build, then publish "
                                     "(what `make run` does)",
@@ -265,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "new bytes (what the schedule kpi_daily runs).")
     daily.add_argument("--window-years", type=int, default=None, metavar="N",
                        help="years to refresh, ending with the current one (default KPI_REVISION_WINDOW_YEARS, 3)")
-    for command in commands.choices.values():  # the three that run the pipeline (settings is added below)
+    for command in commands.choices.values():  # the three that run the pipeline (settings and explain are added below)
         command.add_argument("--accept-shrink", action="store_true",
                              help="publish even if the candidate loses years of a series or rows of a mart against the "
                                   "live publication (a deliberate change; see docs/operations.md, 'Schedule, partitions and backfills')")
@@ -276,11 +301,21 @@ def main(argv: list[str] | None = None) -> int:
                     "exits 2 naming the variable.")
     settings_command.add_argument("--get", metavar="NAME", nargs="+",
                                   help="print only these variables' validated values, one per line, in this order")
+    explain_command = commands.add_parser(
+        "explain", help="how a published value was made: its originals (file, location, printed value) and releases",
+        description="Print how one published marts.kpi_annual cell was made: the value, the rule that made it, each "
+                    "original with its archived file, location and printed value (marts.kpi_lineage), and the "
+                    "releases that published it (marts.kpi_revisions). Reads the live publication only.")
+    explain_command.add_argument("country", metavar="COUNTRY", help="ISO3 code, e.g. HND")
+    explain_command.add_argument("kpi_id", metavar="KPI", help="KPI id, e.g. removals (marts.dim_kpi)")
+    explain_command.add_argument("year", metavar="YEAR", type=int, help="data year (US fiscal year for US sources)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
         if args.command == "settings":
             return print_settings(settings, args.get)
+        if args.command == "explain":
+            return explain(settings, args.country, args.kpi_id, args.year)
         accept_shrink = args.accept_shrink
         if args.command == "run":
             return run(settings, first, last, force=True, label="full build", accept_shrink=accept_shrink)

@@ -215,6 +215,7 @@ def _migrate_declared_raw_tables(session: _Session) -> list[str]:
         present.setdefault(table, {})[column] = kind.upper()
     engine_type = postgres_type if session.engine == "postgres" else str
     changes = []
+    stale_tables: set[str] = set()  # tables whose rows lack a new column's values (e.g. kpi_lineage's)
     for table, declared in declared_raw_schemas().items():
         columns = present.get(table)
         if columns is None:
@@ -225,6 +226,8 @@ def _migrate_declared_raw_tables(session: _Session) -> list[str]:
             if column not in columns:
                 session.run(f"ALTER TABLE {qualified} ADD COLUMN {identifier(column)} {engine_type(kind)}")
                 changes.append(f"raw.{table}: column {column} {kind} added")
+                if session.rows(f"SELECT count(*) FROM {qualified}")[0][0]:
+                    stale_tables.add(table)
             elif columns[column] != kind:
                 target = engine_type(kind)
                 try:
@@ -236,7 +239,22 @@ def _migrate_declared_raw_tables(session: _Session) -> list[str]:
                         f"({type(exc).__name__}: {str(exc).splitlines()[0]}); nothing was written. Reload the table from the "
                         f"releases the source holds: drop it (DROP TABLE {RAW_SCHEMA}.{table}) and run `make run`.") from exc
                 changes.append(f"raw.{table}: column {column} {columns[column]} -> {kind}")
-    return changes
+    return changes + _reparse_sources_of(session, stale_tables)
+
+
+def _reparse_sources_of(session: _Session, tables: set[str]) -> list[str]:
+    """The rows loaded before a column existed have no value for it, though the landings they were
+    parsed from have (e.g. each value's place in its file, for kpi_lineage): the sources of those
+    tables forget which releases they loaded, so their next load re-reads every release whole from
+    the landing archive (the ledger's history stays)."""
+    from orchestration.load.warehouse import LEDGER_TABLE, RAW_SCHEMA
+    from orchestration.sources import discover
+
+    source_of = {dataset.name: spec.name for spec in discover() for dataset in spec.datasets}
+    sources = sorted({source_of[table] for table in tables if table in source_of})
+    for source in sources:
+        session.run(f"UPDATE {RAW_SCHEMA}.{LEDGER_TABLE} SET releases = ? WHERE source = ?", ["[]", source])
+    return [f"{source}: its releases are re-read from the landings on its next load (new raw columns)" for source in sources]
 
 
 # --- seeds and models whose columns changed ----------------------------------------------------

@@ -147,13 +147,16 @@ def _build_candidate(settings: Settings, release_dir: Path, publication_id: str,
 
 
 def _write_report(release_dir: Path) -> dict:
-    """The KPI report of the candidate, written into its release before the switch."""
+    """The KPI report of the candidate, and the page its values link to (docs/kpi_lineage.html: where
+    each value comes from), written into its release before the switch."""
+    from orchestration.publish.explain import write_lineage_page
     from orchestration.publish.report import build_report, fetch_report_data  # the report imports this module
 
     with duckdb.connect(str(release_dir / SERVING_FILE), read_only=True) as connection:
         report = build_report(fetch_report_data(connection))
+        lineage_page = write_lineage_page(connection, release_dir / DOCS_DIR, release_dir.name)
     (release_dir / REPORT_FILE).write_text(report.html, encoding="utf-8")
-    return {"file": REPORT_FILE, "charts": report.charts}
+    return {"file": REPORT_FILE, "charts": report.charts, "lineage_page": f"{DOCS_DIR}/{lineage_page}" if lineage_page else None}
 
 
 def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None = None,

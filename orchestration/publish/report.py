@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from orchestration.publish.crisis_panel import PANEL_STYLE, SURGE_SIGNALS_QUERY, crisis_panel_html
+from orchestration.publish.explain import LINEAGE_PAGE, cell_anchor
 
 FOCUS_COUNTRY = "HND"
 COLOURS = {"HND": "#1f4e9c", "GTM": "#e08214", "SLV": "#1b9e77", "NIC": "#984ea3", "MEX": "#a6761d"}
@@ -80,7 +81,8 @@ def fetch_report_data(connection: duckdb.DuckDBPyConnection) -> dict[str, list[d
     queries = report_queries(kpi_annual_columns, population_available)
     if any(table == "surge_signals" for table, _ in columns):  # a serving copy from before issue 28 has none
         queries["surge_signals"] = SURGE_SIGNALS_QUERY
-    data = {}
+    # the publication writes docs/kpi_lineage.html (orchestration/publish/explain.py) from marts.kpi_lineage
+    data = {"lineage": [{"page": f"docs/{LINEAGE_PAGE}"}] if any(table == "kpi_lineage" for table, _ in columns) else []}
     for name, sql in queries.items():
         cursor = connection.execute(sql)
         names = [d[0] for d in cursor.description]
@@ -424,6 +426,7 @@ class _Context:
     vintages: dict[str, list[str]]
     population: dict[tuple[str, int], float]
     scorecard: dict[tuple[str, str], dict]
+    lineage_page: str | None = None  # each absolute value links to its section there, when published
 
 
 def _context(data: dict[str, list[dict]]) -> _Context:
@@ -446,6 +449,7 @@ def _context(data: dict[str, list[dict]]) -> _Context:
         vintages={k: sorted(v) for k, v in vintages.items()},
         population={(row["country_iso3"], row["year"]): row["population"] for row in data.get("population", [])},
         scorecard={(row["country_iso3"], row["kpi_id"]): row for row in data["scorecard"]},
+        lineage_page=next((row["page"] for row in data.get("lineage", [])), None),
     )
 
 
@@ -569,6 +573,13 @@ def _headline(kpi: dict, focus: dict | None) -> str:
     return text + " " + _status_badge(focus.get("status"), kpi)
 
 
+def _explained(text: str, ctx: _Context, country: str, kpi_id: str, year: int, value) -> str:
+    """A published value linked to its section of the lineage page (originals, files, releases), offline."""
+    if not ctx.lineage_page or _missing(value):
+        return text
+    return f'<a href="{ctx.lineage_page}#{cell_anchor(country, kpi_id, year)}" title="where this value comes from">{text}</a>'
+
+
 def _absolute_table(kpi: dict, values: Series, ctx: _Context) -> str:
     """Every published value, year by year and country by country, one click away."""
     countries = [c for c in ctx.countries if values.get(c)]
@@ -579,7 +590,8 @@ def _absolute_table(kpi: dict, values: Series, ctx: _Context) -> str:
     head = "".join(f'<th data-country="{c}">{html.escape(ctx.names.get(c, c))}</th>' for c in countries)
     body = "".join(
         f"<tr><td>{format_year(year, kpi['year_basis'])}</td>"
-        + "".join(f'<td data-country="{c}">{format_value(by_year[c].get(year), kpi["measure_kind"], exact=True)}</td>' for c in countries)
+        + "".join(f'<td data-country="{c}">{_explained(format_value(by_year[c].get(year), kpi["measure_kind"], exact=True), ctx, c, kpi["kpi_id"], year, by_year[c].get(year))}</td>'
+                  for c in countries)
         + "</tr>" for year in years)
     return (f'<details><summary>Absolute figures by year ({html.escape(kpi["unit"])})</summary><div class="table-wrap">'
             f'<table class="absolute"><thead><tr><th>Year</th>{head}</tr></thead><tbody>{body}</tbody></table></div></details>')

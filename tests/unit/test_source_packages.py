@@ -113,11 +113,11 @@ def test_each_tagged_model_is_listed_by_its_source_macro():
 
     listed = {}
     for macro in (PROJECT_ROOT / "dbt_project" / "macros" / "sources").glob("*.sql"):
-        for role, names in re.findall(r"'(kpi_values|kpi_revisions)': \[([^\]]*)\]", macro.read_text()):
+        for role, names in re.findall(r"'(kpi_values|kpi_revisions|kpi_lineage)': \[([^\]]*)\]", macro.read_text()):
             listed.setdefault(role, set()).update(re.findall(r"'([a-z0-9_]+)'", names))
     tagged = {}
     for yml in DBT_MODELS.rglob("_*.yml"):
-        for name, role in re.findall(r"- name: (\w+)\n(?:    [^\n]*\n)*?    config: \{tags: \[(kpi_values|kpi_revisions)\]\}", yml.read_text()):
+        for name, role in re.findall(r"- name: (\w+)\n(?:    [^\n]*\n)*?    config: \{tags: \[(kpi_values|kpi_revisions|kpi_lineage)\]\}", yml.read_text()):
             tagged.setdefault(role, set()).add(name)
     assert listed == tagged
     assert {f"int_{name}__kpi_values" for name in EXPECTED} == listed["kpi_values"]

@@ -294,3 +294,22 @@ def test_after_an_upgrade_the_daily_run_rebuilds_what_is_loaded_though_no_releas
     assert (plan.action, plan.years) == (PENDING, (2024, 2026))
     assert reason in plan.reason
     assert plan_load([], {}, (2024, 2026), (1999, 2026), False, 0, outdated_publication=reason).action == SKIP  # nothing loaded
+
+
+def test_rows_loaded_before_a_new_raw_column_are_re_read_from_their_landings(tmp_path):
+    """A raw table that gains a column its old rows have no value for (kpi_lineage's place of each
+    value in its file): its source forgets which releases it loaded, so its next load re-reads them
+    whole; a source whose tables did not change keeps its releases."""
+    from orchestration.load.warehouse import _LEDGER_COLUMNS
+
+    warehouse = DuckDBWarehouse(tmp_path / "kpi.duckdb")
+    ledger_columns = ", ".join(f"{name} {kind}" for name, kind in _LEDGER_COLUMNS)
+    _sql(warehouse.path, "CREATE SCHEMA raw", f"CREATE TABLE raw.load_ledger ({ledger_columns})",
+         "INSERT INTO raw.load_ledger (source, load_id, load_seq, releases, whole_release) VALUES "
+         "('unodc', 'a', 1, '[\"annex\"]', true), ('state_dept', 'b', 2, '[\"niv\"]', true)",
+         "CREATE TABLE raw.unodc_drug_seizures (vintage VARCHAR)", "INSERT INTO raw.unodc_drug_seizures VALUES ('2018-2022')")
+    changes = prepare_warehouse(warehouse, log=lambda _: None)
+    assert "raw.unodc_drug_seizures: column source_location VARCHAR added" in changes
+    assert changes[-1] == "unodc: its releases are re-read from the landings on its next load (new raw columns)"
+    assert _sql(warehouse.path, "SELECT source, releases FROM raw.load_ledger ORDER BY load_seq") == [
+        ("unodc", "[]"), ("state_dept", '["niv"]')]

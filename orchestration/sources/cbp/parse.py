@@ -47,6 +47,7 @@ import pandas as pd
 from orchestration.core.countries import iso3_for_name
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import LandedFile, Landing
+from orchestration.fetch.cells import LINEAGE_COLUMNS, column_letter, file_columns, printed_text
 from orchestration.fetch.http import check_body_kind
 
 SOURCE = "cbp"
@@ -80,9 +81,10 @@ MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "
 MONTH_ABBREVIATIONS = tuple(name[:3].upper() for name in MONTH_NAMES)
 
 OHSS_MONTHLY_COLUMNS = ["fiscal_year", "fiscal_month", "calendar_year", "calendar_month", "region", "citizenship",
-                        "citizenship_code", "encounters", "is_partial_year", "vintage", "source_url", "fetch_id"]
+                        "citizenship_code", "encounters", "is_partial_year", "vintage", "source_url", "fetch_id",
+                        *LINEAGE_COLUMNS]
 OHSS_ANNUAL_COLUMNS = ["fiscal_year", "region", "citizenship", "citizenship_code", "encounters", "months_reported",
-                       "is_partial_year", "vintage", "source_url", "fetch_id"]
+                       "is_partial_year", "vintage", "source_url", "fetch_id", *LINEAGE_COLUMNS]
 CBP_COLUMNS = ["fiscal_year", "fiscal_month", "calendar_year", "calendar_month", "component", "demographic",
                "citizenship", "citizenship_code", "title_of_authority", "encounter_type", "encounters",
                "is_partial_year", "vintage", "source_url", "fetch_id"]
@@ -121,8 +123,11 @@ def table_with_headers(sheets: dict[str, pd.DataFrame], required: tuple[str, ...
     sheet = sheets[name]
     body = sheet.iloc[header_row + 1:]
     columns = [normalise_header(value) for value in sheet.iloc[header_row]]
-    body = body.set_axis(columns, axis=1)[list(required)]
-    return body.dropna(how="all").reset_index(drop=True).assign(_sheet=name)
+    body = body.set_axis(columns, axis=1)[list(required)].dropna(how="all")
+    # where each Quantity is: the sheet is read from A1, so its 0-based row index is the sheet row - 1
+    quantity_column = column_letter(columns.index("Quantity")) if "Quantity" in columns else None
+    locations = [f"sheet={name};cell={quantity_column}{row + 1}" for row in body.index] if quantity_column else None
+    return body.reset_index(drop=True).assign(_sheet=name, _location=locations)
 
 
 def parse_ohss_month(label: str) -> tuple[int, int]:
@@ -231,6 +236,8 @@ def _ohss_common(table: pd.DataFrame, location: str) -> pd.DataFrame:
         "region": table["Region"].map(lambda v: " ".join(str(v).split())),
         "citizenship": table["Citizenship"].map(lambda v: " ".join(str(v).split())),
         "encounters": parse_counts(table["Quantity"], location, sheet),
+        "source_location": table["_location"],
+        "original_text": table["Quantity"].map(printed_text),
     })
 
 
@@ -270,7 +277,7 @@ def parse_ohss_workbook(body: bytes, landed: LandedFile, fetch_id: str,
     if unknown_years:
         raise SourceFormatError(SOURCE, location, f"annual sheet has fiscal years {unknown_years} that the monthly sheet lacks")
 
-    provenance = {"vintage": vintage_of(landed), "source_url": landed.url, "fetch_id": fetch_id}
+    provenance = {"vintage": vintage_of(landed), "source_url": landed.url, "fetch_id": fetch_id, **file_columns(landed)}
     monthly = _keep_countries(monthly[monthly["fiscal_year"] >= FIRST_FISCAL_YEAR], countries, location)
     monthly = monthly.assign(
         calendar_year=[calendar_year_of(fy, m) for fy, m in zip(monthly["fiscal_year"], monthly["calendar_month"])],
@@ -362,5 +369,5 @@ def _combine(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     """The same release landed twice collapses; rows that differ stay for the suites' key checks."""
     if not frames:
         return pd.DataFrame(columns=columns)
-    value_columns = [column for column in columns if column not in ("source_url", "fetch_id")]
+    value_columns = [column for column in columns if column not in ("source_url", "fetch_id", *LINEAGE_COLUMNS)]
     return pd.concat(frames, ignore_index=True).drop_duplicates(subset=value_columns).reset_index(drop=True)

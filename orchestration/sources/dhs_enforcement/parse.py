@@ -40,6 +40,7 @@ import pandas as pd
 from orchestration.core.countries import iso3_for_name
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import LandedFile, Landing
+from orchestration.fetch.cells import LINEAGE_COLUMNS, file_columns, printed_text, workbook_cell
 from orchestration.fetch.http import check_body_kind
 
 SOURCE = "dhs_enforcement"
@@ -69,9 +70,10 @@ _FISCAL_YEAR_LABEL = re.compile(r"^(?P<year>\d{4})(?:\.0)?(?P<ytd>\s+YTD)?$", re
 _CURRENT_AS_OF = re.compile(r"current as of (?P<date>[A-Z][a-z]+ \d{1,2}, \d{4})")
 
 MONTHLY_COLUMNS = ["vintage", "measure", "fiscal_year", "fiscal_month", "calendar_year", "calendar_month",
-                   "citizenship", "citizenship_code", "persons", "is_partial_year", "source_url", "fetch_id"]
+                   "citizenship", "citizenship_code", "persons", "is_partial_year", "source_url", "fetch_id",
+                   *LINEAGE_COLUMNS]
 ANNUAL_COLUMNS = ["vintage", "measure", "fiscal_year", "citizenship", "citizenship_code", "persons", "months_reported",
-                  "is_partial_year", "data_current_as_of", "source_url", "fetch_id"]
+                  "is_partial_year", "data_current_as_of", "source_url", "fetch_id", *LINEAGE_COLUMNS]
 
 
 def _text(value) -> str:
@@ -140,8 +142,9 @@ def _header_row(sheet: pd.DataFrame, location: str) -> int:
     raise SourceFormatError(SOURCE, location, "no header row starting 'Fiscal Year | Month' (layout changed?)")
 
 
-def parse_table(sheet: pd.DataFrame, location: str) -> tuple[list[dict], list[dict]]:
-    """(annual rows, monthly rows) of one table, every citizenship column as published (name)."""
+def parse_table(sheet: pd.DataFrame, location: str, sheet_name: str = "") -> tuple[list[dict], list[dict]]:
+    """(annual rows, monthly rows) of one table, every citizenship column as published (name), each
+    with its cell (``source_location``, the sheet read from A1) and the cell's text."""
     header_row = _header_row(sheet, location)
     columns = {index: _text(name) for index, name in enumerate(sheet.iloc[header_row]) if index >= 2 and _text(name)}
     if "Total" not in columns.values():
@@ -182,7 +185,9 @@ def parse_table(sheet: pd.DataFrame, location: str) -> tuple[list[dict], list[di
             except ValueError as exc:
                 raise SourceFormatError(SOURCE, location, str(exc)) from None
             if count is not None:
-                target.append({"fiscal_year": fiscal_year, "is_ytd_label": is_ytd, "citizenship": name, "persons": count, **extra})
+                target.append({"fiscal_year": fiscal_year, "is_ytd_label": is_ytd, "citizenship": name, "persons": count,
+                               "source_location": workbook_cell(sheet_name, row, index),
+                               "original_text": printed_text(sheet.iloc[row, index]), **extra})
     if not annual:
         raise SourceFormatError(SOURCE, location, "no fiscal-year Total rows under the header")
     return annual, monthly
@@ -235,12 +240,13 @@ def parse_workbook(body: bytes, landed: LandedFile, fetch_id: str, countries: tu
     annual_parts, monthly_parts, seen_codes, unknown = [], [], set(), set()
     for table, (_, sheet, sheet_name) in found.items():
         where = f"{location}, sheet {sheet_name!r}"
-        parsed_annual, monthly = parse_table(sheet, where)
+        parsed_annual, monthly = parse_table(sheet, where, sheet_name)
         months_reported: dict[int, int] = {}
         for row in monthly:
             months_reported.setdefault(row["fiscal_year"], set()).add(row["fiscal_month"])
         months_reported = {year: len(months) for year, months in months_reported.items()}
-        common = {"vintage": vintage, "measure": TABLES[table], "source_url": landed.url, "fetch_id": fetch_id}
+        common = {"vintage": vintage, "measure": TABLES[table], "source_url": landed.url, "fetch_id": fetch_id,
+                  **file_columns(landed)}
         annual = [{**row, **common, "months_reported": months_reported.get(row["fiscal_year"], 0),
                    "data_current_as_of": current_as_of(sheet)} for row in _countries_only(parsed_annual, countries)]
         monthly = [{**row, **common} for row in _countries_only(monthly, countries)]
@@ -298,5 +304,5 @@ def _combine(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     """The same release landed twice collapses; rows that differ stay for the suites' key checks."""
     if not frames:
         return _typed(pd.DataFrame({column: pd.Series(dtype="object") for column in columns}).assign(is_partial_year=False))
-    value_columns = [column for column in columns if column not in ("source_url", "fetch_id")]
+    value_columns = [column for column in columns if column not in ("source_url", "fetch_id", *LINEAGE_COLUMNS)]
     return pd.concat(frames, ignore_index=True).drop_duplicates(subset=value_columns).reset_index(drop=True)

@@ -25,6 +25,7 @@ November 2025; HND FY2025 102.2 m in November 2025, 142.4 m in the API's data of
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -36,6 +37,7 @@ import pandas as pd
 from orchestration.core.countries import known_iso3
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing, LandedFile, archived_release_dates, stated_release_date
+from orchestration.fetch.cells import LINEAGE_COLUMNS, file_columns
 from orchestration.fetch.http import check_body_kind
 from orchestration.fetch.paging import Answer, Page, PagingContract, check_answer_complete
 
@@ -60,7 +62,7 @@ SPENDING_TYPES = (2, 3)  # what was obligated and disbursed; the others are plan
 COUNTRY_SUMMARY_COLUMNS = [
     "country_iso3", "country_name", "transaction_type_id", "transaction_type_name", "fiscal_year",
     "fiscal_year_label", "current_amount", "constant_amount", "constant_dollars_base_year",
-    "is_partial_year", "vintage", "source_url", "fetch_id",
+    "is_partial_year", "vintage", "source_url", "fetch_id", *LINEAGE_COLUMNS,
 ]
 SECTOR_AMOUNT_COLUMNS = [
     "country_iso3", "fiscal_year", "usg_category_id", "usg_category_name", "usg_sector_id", "usg_sector_name",
@@ -186,9 +188,26 @@ def _read_csv_text(body: bytes, location: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- Country Summary
 
 
+def record_lines(text: str) -> tuple[list[str], list[int]]:
+    """(the header as written, the 1-based file line each data record starts on), in the order
+    pandas reads the records (blank lines skipped, a quoted field may span lines)."""
+    reader = csv.reader(io.StringIO(text))
+    header, starts, previous_end = [], [], 0
+    for record in reader:
+        start, previous_end = previous_end + 1, reader.line_num
+        if not record:
+            continue  # a blank line: pandas skips it too
+        if not header:
+            header = record
+        else:
+            starts.append(start)
+    return header, starts
+
+
 def parse_country_summary(body: bytes, location: str, countries: tuple[str, ...], first_year: int,
-                          released: dt.date, source_url: str, fetch_id: str) -> pd.DataFrame:
-    """One row per country, transaction type and fiscal year of one Country Summary release."""
+                          released: dt.date, source_url: str, fetch_id: str, landed: LandedFile | None = None) -> pd.DataFrame:
+    """One row per country, transaction type and fiscal year of one Country Summary release; with
+    ``landed``, each row's current_amount cell (file, line and column as written) for kpi_lineage."""
     table = _read_csv_text(body, location)
     _require_columns(list(table.columns), COUNTRY_SUMMARY_REQUIRED, location)
     if table.empty:
@@ -196,6 +215,10 @@ def parse_country_summary(body: bytes, location: str, countries: tuple[str, ...]
     # a truncated download ends in a short last line: pandas pads it with empty fields
     if (table.iloc[-1][list(COUNTRY_SUMMARY_REQUIRED)] == "").any():
         raise SourceFormatError(SOURCE, location, f"last row {table.iloc[-1].tolist()} is incomplete; truncated download?")
+    header, lines = record_lines(body.decode("utf-8-sig"))
+    if len(lines) != len(table):
+        raise SourceFormatError(SOURCE, location, f"{len(lines)} CSV records but {len(table)} rows read")
+    amount_header = header[list(table.columns).index("current_amount")]
     records = []
     for row in table.itertuples(index=False):
         where = f"{location} ({row.country_code} FY{row.fiscal_year} {row.transaction_type_name})"
@@ -204,10 +227,11 @@ def parse_country_summary(body: bytes, location: str, countries: tuple[str, ...]
         current = parse_amount(row.current_amount, where, "current_amount")
         constant = parse_amount(row.constant_amount, where, "constant_amount")
         records.append((row.country_code.strip(), row.country_name.strip(), type_id, type_name, year, transition_quarter,
-                        str(row.fiscal_year).strip(), current, constant))
+                        str(row.fiscal_year).strip(), current, constant, row.current_amount))
     every = pd.DataFrame.from_records(records, columns=[
         "country_iso3", "country_name", "transaction_type_id", "transaction_type_name", "fiscal_year",
-        "transition_quarter", "fiscal_year_label", "current_amount", "constant_amount"])
+        "transition_quarter", "fiscal_year_label", "current_amount", "constant_amount", "original_text"])
+    every["source_location"] = [f"line={line};column={amount_header}" for line in lines]
     every["constant_amount"] = every["constant_amount"].astype("Int64")
     # the base year is read off the whole file (every country), before filtering
     base_year = constant_dollar_base_year(every[~every["transition_quarter"]], location)
@@ -222,6 +246,9 @@ def parse_country_summary(body: bytes, location: str, countries: tuple[str, ...]
     wanted["vintage"] = released
     wanted["source_url"] = source_url
     wanted["fetch_id"] = fetch_id
+    archived = file_columns(landed) if landed is not None else {"source_file": None, "file_sha256": None}
+    wanted["source_file"] = archived["source_file"]
+    wanted["file_sha256"] = archived["file_sha256"]
     return _typed(wanted[COUNTRY_SUMMARY_COLUMNS])
 
 
@@ -383,7 +410,8 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
         released = release_date(landed, landing, dated_content)
         location = f"{landed.url} (archived as {landed.path})"
         if _is_country_summary(landed.file):
-            summaries.append(parse_country_summary(landed.read_bytes(), location, countries, first_year, released, landed.url, landing.fetch_id))
+            summaries.append(parse_country_summary(landed.read_bytes(), location, countries, first_year, released, landed.url,
+                                                   landing.fetch_id, landed))
         elif _is_sector_extract(landed.file):
             rows, location = _csv_records(landed)
             amounts.append(sector_rows_frame(rows, location, countries, first_year, released, landed.url, landing.fetch_id))

@@ -32,6 +32,7 @@ import pandas as pd
 from orchestration.core.countries import known_iso3
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing
+from orchestration.fetch.cells import LINEAGE_COLUMNS, file_columns, json_pointer
 from orchestration.fetch.http import check_body_kind
 from orchestration.fetch.paging import Answer, Page, PagingContract, check_answer_complete, collect
 
@@ -52,7 +53,9 @@ DECISION_COUNTS = ["dec_recognized", "dec_other", "dec_rejected", "dec_closed", 
 COUNT_UNITS = {"C": "cases", "P": "persons"}
 
 _KEY_COLUMNS = ["vintage", "year", "origin_iso3", "asylum_iso3"]
-_TAIL = ["source_url", "fetch_id"]
+# the lineage columns: an item holds several counts, so its place is the item's pointer
+# (``pointer=/items/<n>``); marts.kpi_lineage appends the count's name (``/refugees``)
+_TAIL = ["source_url", "fetch_id", *LINEAGE_COLUMNS]
 COLUMNS = {
     POPULATION: [*_KEY_COLUMNS, "asylum_name", *POPULATION_COUNTS, *_TAIL],
     IDMC: ["vintage", "year", "origin_iso3", "idps", *_TAIL],
@@ -202,14 +205,17 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
         collect(answers, f"{endpoint}?{query}", Page(page, header, items, location), SOURCE)
         endpoints[f"{endpoint}?{query}"] = endpoint
         asked = dict(parse_qsl(query))
-        for item in items:
+        archived = file_columns(landed)
+        for item_index, item in enumerate(items):
             row = _row(endpoint, item, location)
             _check_item_asked_for(item, row, asked, page, location)
             if row["origin_iso3"] not in wanted or not first_year <= row["year"] <= last_year:
                 continue
             if row["origin_iso3"] not in known:
                 raise SourceFormatError(SOURCE, location, f"unknown origin code {row['origin_iso3']!r}")
-            rows[ENDPOINTS[endpoint]].append({**row, "vintage": vintage, "source_url": landed.url, "fetch_id": landing.fetch_id})
+            rows[ENDPOINTS[endpoint]].append({**row, "vintage": vintage, "source_url": landed.url, "fetch_id": landing.fetch_id,
+                                              **archived, "source_location": json_pointer("items", item_index),
+                                              "original_text": None})
     for key, answer in answers.items():
         limit = dict(parse_qsl(key.partition("?")[2])).get("limit", "")
         check_answer_complete(SOURCE, PAGING, answer, f"{landing.path} ({key})", row_key=_item_identity(endpoints[key]),
@@ -223,6 +229,8 @@ def _frame(dataset: str, rows: list[dict]) -> pd.DataFrame:
     counts = {POPULATION: POPULATION_COUNTS, IDMC: ["idps"], APPLICATIONS: ["applied"], DECISIONS: DECISION_COUNTS}[dataset]
     for column in counts:
         frame[column] = frame[column].astype("Int64")  # nullable: a missing count stays missing
+    # text even when empty: an item's counts are printed per field, which marts.kpi_lineage reads
+    frame["original_text"] = frame["original_text"].astype("string")
     return frame
 
 
@@ -231,7 +239,7 @@ def combine(frames: list[pd.DataFrame], dataset: str) -> pd.DataFrame:
     frames = [frame for frame in frames if not frame.empty]
     if not frames:
         return _frame(dataset, [])
-    value_columns = [column for column in COLUMNS[dataset] if column not in _TAIL]
+    value_columns = [column for column in COLUMNS[dataset] if column not in _TAIL]  # where it was read is not a value
     return pd.concat(frames, ignore_index=True).drop_duplicates(subset=value_columns).reset_index(drop=True)
 
 

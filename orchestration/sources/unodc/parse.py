@@ -22,6 +22,7 @@ import pandas as pd
 from orchestration.core.countries import iso3_for_name
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing, LandedFile
+from orchestration.fetch.cells import LINEAGE_COLUMNS, column_letter, file_columns, printed_text
 from orchestration.fetch.http import check_body_kind
 
 SOURCE = "unodc"
@@ -34,7 +35,7 @@ RENAMED = {"Region": "region", "SubRegion": "subregion", "Country": "country", "
            "DrugSubGroup": "drug_subgroup", "DrugName": "drug_name", "Reference year": "year", "Kilograms": "kilograms",
            "msCode": "country_iso3"}
 COLUMNS = ["vintage", "country_iso3", "country", "region", "subregion", "drug_group", "drug_subgroup", "drug_name", "year",
-           "kilograms", "sheet_row", "source_url", "fetch_id"]
+           "kilograms", "sheet_row", "source_url", "fetch_id", *LINEAGE_COLUMNS]
 TOP_ROWS = 10
 _TITLE = re.compile(r"^Drug seizures,\s*(?P<first>\d{4})\s*-\s*(?P<last>\d{4})\s*$", re.IGNORECASE)
 
@@ -63,8 +64,9 @@ def parse_kilograms(value, where: str) -> float | None:
     return number
 
 
-def read_sheet(body: bytes, location: str) -> tuple[pd.DataFrame, tuple[int, int], int]:
-    """(the table under its header, the title's years, the header's row index) of the seizures sheet."""
+def read_sheet(body: bytes, location: str) -> tuple[pd.DataFrame, tuple[int, int], int, str, int]:
+    """(the table under its header, the title's years, the header's row index, the sheet's name, the
+    Kilograms column's index) of the seizures sheet."""
     check_body_kind(SOURCE, location, body, "xlsx")
     try:
         sheets = pd.read_excel(io.BytesIO(body), sheet_name=None, header=None, engine="calamine")
@@ -76,14 +78,16 @@ def read_sheet(body: bytes, location: str) -> tuple[pd.DataFrame, tuple[int, int
                 titles = [release_of_title(v) for r in range(row) for v in sheet.iloc[r] if release_of_title(v)]
                 if not titles:
                     raise SourceFormatError(SOURCE, location, f"sheet {name!r}: no title like 'Drug seizures, 2018-2022' above the header")
-                table = sheet.iloc[row + 1:].set_axis([_text(v) for v in sheet.iloc[row]], axis=1)
-                return table[list(HEADER)], titles[0], row
+                names = [_text(v) for v in sheet.iloc[row]]
+                table = sheet.iloc[row + 1:].set_axis(names, axis=1)
+                return table[list(HEADER)], titles[0], row, name, names.index("Kilograms")
     raise SourceFormatError(SOURCE, location, f"no sheet has the header row {list(HEADER)} (renamed column?)")
 
 
 def parse_workbook(body: bytes, landed: LandedFile, fetch_id: str, countries: tuple[str, ...]) -> pd.DataFrame:
     location = f"{landed.url} (archived as {landed.path})"
-    table, (first, last), header_row = read_sheet(body, location)
+    table, (first, last), header_row, sheet_name, kilograms_column = read_sheet(body, location)
+    archived = file_columns(landed)
     records = []
     for offset, values in enumerate(table.itertuples(index=False, name=None)):
         row = dict(zip(HEADER, values))
@@ -109,13 +113,16 @@ def parse_workbook(body: bytes, landed: LandedFile, fetch_id: str, countries: tu
             raise SourceFormatError(SOURCE, location, f"{where}: reference year {year} outside the table's {first}-{last}")
         records.append({**{RENAMED[k]: _text(v) for k, v in row.items() if k not in ("Reference year", "Kilograms")},
                         "year": year, "kilograms": kilograms, "sheet_row": sheet_row, "vintage": f"{first}-{last}",
-                        "source_url": landed.url, "fetch_id": fetch_id})
+                        "source_url": landed.url, "fetch_id": fetch_id, **archived,
+                        # the sheet is read from A1, so its rows are the spreadsheet's
+                        "source_location": f"sheet={sheet_name};cell={column_letter(kilograms_column)}{sheet_row}",
+                        "original_text": None if kilograms is None else printed_text(row["Kilograms"])})
     return _typed(pd.DataFrame(records, columns=COLUMNS))
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     # kilograms stays float with NaN for a row published without a weight
-    return frame.reset_index(drop=True).astype({"year": "int64", "kilograms": "float64", "sheet_row": "int64"})
+    return frame.reset_index(drop=True).astype({"year": "int64", "kilograms": "float64", "sheet_row": "int64", "original_text": "string"})
 
 
 def parse_landings(landings: list[Landing], countries: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -131,5 +138,5 @@ def parse_landings(landings: list[Landing], countries: tuple[str, ...]) -> dict[
         return {DATASET: _typed(pd.DataFrame(columns=COLUMNS))}
     combined = pd.concat(parts, ignore_index=True)
     # the same release landed twice collapses (same rows, same sheet row numbers)
-    combined = combined.drop_duplicates(subset=[c for c in COLUMNS if c not in ("source_url", "fetch_id")])
+    combined = combined.drop_duplicates(subset=[c for c in COLUMNS if c not in ("source_url", "fetch_id", *LINEAGE_COLUMNS)])
     return {DATASET: combined.reset_index(drop=True)}

@@ -16,6 +16,7 @@ import pandas as pd
 from orchestration.core.countries import iso2_to_iso3, known_iso3
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing
+from orchestration.fetch.cells import LINEAGE_COLUMNS, archived_path, json_pointer, printed_text
 from orchestration.fetch.http import check_body_kind
 from orchestration.fetch.paging import Answer, Page, PagingContract
 from orchestration.fetch.paging import check_answer_complete as check_answer_complete_shared
@@ -38,7 +39,8 @@ INDICATORS: dict[str, str] = {
     "BX.TRF.PWKR.DT.GD.ZS": "percent of GDP",
 }
 
-COLUMNS = ["country_iso3", "indicator_id", "year", "value", "vintage", "source_url", "fetch_id"]
+# the lineage columns last: where each value is in its archived page (see orchestration/fetch/cells.py)
+COLUMNS = ["country_iso3", "indicator_id", "year", "value", "vintage", "source_url", "fetch_id", *LINEAGE_COLUMNS]
 
 
 def parse_page(body: bytes, location: str) -> tuple[dict, list[dict]]:
@@ -150,8 +152,9 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
             raise SourceFormatError(SOURCE, location, f"page {request.page} is in the landing twice")
         answers.setdefault(request.key, {})[request.page] = (header, rows, location)
         vintage = str(header["lastupdated"])[:10]
+        source_file = archived_path(landed)
         seen: dict[tuple[str, int], int] = {}
-        for row in rows:
+        for row_index, row in enumerate(rows):
             try:
                 indicator = row["indicator"]["id"]
                 iso3 = row.get("countryiso3code") or iso2_map.get(row["country"]["id"], "")
@@ -174,7 +177,9 @@ def parse_landing(landing: Landing, countries: tuple[str, ...], first_year: int,
                 raise SourceFormatError(SOURCE, location, f"unknown country code {iso3!r}")
             value = _parse_value(row.get("value"), location, indicator, iso3, year)
             if value is not None:
-                records.append((iso3, indicator, year, value, vintage, landed.url, landing.fetch_id))
+                # the page is [header, rows]: the value is at /1/<row>/value
+                records.append((iso3, indicator, year, value, vintage, landed.url, landing.fetch_id, source_file,
+                                landed.sha256, json_pointer(1, row_index, "value"), printed_text(row.get("value"))))
     for key, pages in answers.items():
         check_answer_complete(pages, f"{landing.path} ({key})")
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)

@@ -21,5 +21,10 @@ select
     is_partial_year,
     vintage,
     release_rank = 1 as is_latest_vintage,
-    fetch_id
+    fetch_id,
+    source_url,
+    source_file,
+    file_sha256,
+    source_location,
+    original_text
 from ranked

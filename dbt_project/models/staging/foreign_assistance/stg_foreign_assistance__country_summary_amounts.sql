@@ -9,5 +9,10 @@ select
     cast(constant_dollars_base_year as integer) as constant_dollars_base_year,
     cast(is_partial_year as boolean) as is_partial_year,
     cast(vintage as date) as vintage,
-    cast(fetch_id as varchar) as fetch_id
+    cast(fetch_id as varchar) as fetch_id,
+    cast(source_url as varchar) as source_url,
+    cast(source_file as varchar) as source_file,
+    cast(file_sha256 as varchar) as file_sha256,
+    cast(source_location as varchar) as source_location,
+    cast(original_text as varchar) as original_text
 from {{ source('foreign_assistance', 'foreign_assistance_country_summary') }}
