@@ -137,7 +137,7 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     tags = {**partition_range_tags(first_year, last_year, force), ACCEPT_SHRINK_TAG: "true" if accept_shrink else "false"}
     if settings.source_mode == "live":
         # every source at once, before the warehouse is locked: a slow publisher never holds the lock
-        from orchestration.fetch.phase import FETCH_PHASE_TAG, run_phase
+        from orchestration.load.fetch_phase import FETCH_PHASE_TAG, run_phase
         from orchestration.sources import discover
 
         phase_id = f"cli-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S.%fZ}-{os.getpid()}"

@@ -109,7 +109,7 @@ def _child(source: str, unhcr_page_size: int | None = None) -> int:
 
     from orchestration.config import load_settings
     from orchestration.core.errors import KpiWarehouseError
-    from orchestration.fetch.phase import acquire_source, fetch_all
+    from orchestration.load.fetch_phase import acquire_source, fetch_all
     from orchestration.sources import discover, unhcr
 
     if unhcr_page_size:

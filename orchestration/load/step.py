@@ -23,7 +23,7 @@ import pandas as pd
 
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec, with_input_year
-from orchestration.fetch.phase import acquire_source
+from orchestration.load.fetch_phase import acquire_source
 from orchestration.fetch.archive import Landing, describe_landings, landings_fingerprint
 from orchestration.check.validation import ValidationReport, validate_frame
 from orchestration.load.engines import warehouse_for
@@ -102,7 +102,7 @@ def in_years(frame: pd.DataFrame, year_column: str | None, years: tuple[int, int
 
 def acquire(spec: SourceSpec, settings: Settings, fetched: Callable[[SourceSpec], list[Landing] | None] | None = None) -> list[Landing]:
     """The landings of ``spec``: what the run's fetch phase already fetched (``fetched``), else a
-    fetch (or replay) of its own (orchestration/fetch/phase.py)."""
+    fetch (or replay) of its own (orchestration/load/fetch_phase.py)."""
     landings = fetched(spec) if fetched is not None else None
     return landings if landings is not None else acquire_source(spec, settings)
 

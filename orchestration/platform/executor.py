@@ -25,7 +25,7 @@ from dagster._core.execution.retries import RetryMode
 from orchestration.config import load_settings
 from orchestration.load.engines import warehouse_for
 from orchestration.load.lock import WriterLock, warehouse_writer
-from orchestration.fetch.phase import FETCH_PHASE_TAG, run_phase
+from orchestration.load.fetch_phase import FETCH_PHASE_TAG, run_phase
 
 
 class RunHoldingMultiprocessExecutor(MultiprocessExecutor):

@@ -19,7 +19,7 @@ from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
 from orchestration.load.lock import WarehouseBusy, WriterLockLost, check_still_writer, hold_for_run
-from orchestration.fetch.phase import FETCH_PHASE_TAG, landings_from, run_phase
+from orchestration.load.fetch_phase import FETCH_PHASE_TAG, landings_from, run_phase
 
 RAW_PREFIX = "raw"
 RAW_GROUP = "raw"
@@ -124,7 +124,7 @@ def specs_in_selection(asset_selection) -> list[SourceSpec]:
 
 def fetch_phase_of_run(context: dg.AssetExecutionContext, settings: Settings):
     """Live mode: the landings this run's fetch phase got, running the phase first if nobody has
-    (orchestration/fetch/phase.py), before this step takes the writer lock. A retry of the step
+    (orchestration/load/fetch_phase.py), before this step takes the writer lock. A retry of the step
     fetches its source again itself (None)."""
     if settings.source_mode != "live" or context.retry_number > 0:
         return None

@@ -29,7 +29,7 @@ from orchestration.config import load_settings
 from orchestration.core.errors import SourceFetchError, SourceFormatError
 from orchestration.fetch.archive import list_landings
 from orchestration.fetch.limits import SAMPLE_BYTES
-from orchestration.fetch.phase import acquire_source, fetch_all
+from orchestration.load.fetch_phase import acquire_source, fetch_all
 from orchestration.load.lock import current_holder, warehouse_writer
 from orchestration.sources import discover, state_dept, unhcr
 from orchestration.publish.publication import current_publication
