@@ -156,9 +156,11 @@ def test_kill_during_download(last_good, httpserver):
 
     httpserver.expect_request(re.compile(".*")).respond_with_handler(stalls)
     base = httpserver.url_for("").rstrip("/")
-    live = _env(root, KPI_SOURCE_MODE="live", KPI_WORLDBANK_BASE_URL=f"{base}/v2", KPI_STATE_DEPT_BASE_URL=base,
-                KPI_CBP_BASE_URL=base, KPI_CBP_OHSS_BASE_URL=base, KPI_FOREIGN_ASSISTANCE_BASE_URL=base,
-                KPI_FOREIGN_ASSISTANCE_COUNTRY_SUMMARY_URL=f"{base}/files/us_foreign_aid_country.csv")
+    # every URL every source reads points at the stalling publisher: the fetch phase fetches all
+    # sources at once, and none may fail fast against a host this machine cannot reach
+    urls = {setting.env: f"{base}/{spec.name}/{setting.env.lower()}.xlsx" for spec in discover() for setting in spec.settings
+            if setting.kind in ("url", "url_list")}
+    live = _env(root, KPI_SOURCE_MODE="live", **urls)
     process = _start(root, live, "download")
     try:
         _kill_when(process, lambda: requested.is_set() and "a request reached the publisher", "download")
@@ -168,6 +170,7 @@ def test_kill_during_download(last_good, httpserver):
     # the fetch phase fetches every source at once: each fetch the kill interrupted is archived...
     assert fetch_dirs
     assert not [d for d in fetch_dirs if (d / MANIFEST_NAME).exists()]  # ...with no manifest: never loaded
+    assert not [source for source in SOURCES if list_landings(root / "landing", source)]
     _assert_nothing_changed(last_good)
 
 
