@@ -35,7 +35,8 @@ def declared_raw_schemas(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, tuple
                 untyped = [name for name, kind in columns if not kind]
                 if untyped:
                     raise ValueError(f"{path}: raw.{table['name']} declares no data_type for {untyped}")
-                schemas[table["name"]] = columns
+                # the types are spliced into DDL: only the few the raw tables use are accepted
+                schemas[table["name"]] = tuple((name, _checked_type(kind).lower()) for name, kind in columns)
     return schemas
 
 

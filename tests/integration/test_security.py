@@ -156,7 +156,13 @@ _SAFE_NAMES = {"qualified", "keys", "columns", "where", "source", "target", "col
 # on either engine; and the pipeline's own SELECT (built with identifier()) that postgres.copy_query_out
 # copies out of PostgreSQL.
 _KNOWN: set[tuple[str, str]] = {("orchestration/load/warehouse.py", "query"), ("orchestration/load/postgres_warehouse.py", "query"),
-                                ("orchestration/core/postgres.py", "query")}
+                                ("orchestration/core/postgres.py", "query"),
+                                # column types: from the raw schemas' declarations, each checked against a fixed
+                                # list of type names when read (load/raw_schema.py), or the ledger's own columns
+                                ("orchestration/load/warehouse.py", "cast_select_list(load.table, list(batch.columns))"),
+                                ("orchestration/load/upgrade.py", "engine_type(kind)"), ("orchestration/load/upgrade.py", "kind"),
+                                # " CASCADE" on PostgreSQL, nothing on DuckDB
+                                ("orchestration/load/upgrade.py", "cascade")}
 
 
 def _sql_fstrings(tree: ast.AST):
