@@ -338,20 +338,18 @@ levelled as (
 
 )
 
--- the derived measures are rounded to 9 decimals: PostgreSQL may sum a window's floats in another order
--- from build to build, and a published value must not change with it
 select
     cast(levelled.country_iso3 as varchar) as country_iso3,
     cast(levelled.series_id as varchar) as series_id,
     cast(levelled.series_name as varchar) as series,
     cast(make_date(levelled.calendar_year, levelled.calendar_month, 1) as date) as month_start_date,
     cast(levelled.value as bigint) as value,
-    cast(round(cast(levelled.expected_value as numeric(38, 12)), 9) as double precision) as expected_value,
-    cast(round(cast(levelled.ratio as numeric(38, 12)), 9) as double precision) as ratio,
-    cast(round(cast(levelled.score as numeric(38, 12)), 9) as double precision) as score,
+    cast(levelled.expected_value as double precision) as expected_value,
+    cast(levelled.ratio as double precision) as ratio,
+    cast(levelled.score as double precision) as score,
     cast(levelled.level as varchar) as level,
-    cast(round(cast(levelled.seasonal_median as numeric(38, 12)), 9) as double precision) as seasonal_median,
-    cast(round(cast(levelled.trend_factor as numeric(38, 12)), 9) as double precision) as trend_factor,
+    cast(levelled.seasonal_median as double precision) as seasonal_median,
+    cast(levelled.trend_factor as double precision) as trend_factor,
     cast(levelled.baseline_years_used as integer) as baseline_years_used,
     cast(
         max(levelled.month_index) over (partition by levelled.series_id, levelled.country_iso3) - levelled.month_index
