@@ -22,9 +22,13 @@ def marts_tables(serving_file: Path) -> dict[str, list[str]]:
     return tables
 
 
-def publication_differences(expected_file: Path, actual_file: Path, limit: int = 3) -> list[str]:
+def publication_differences(expected_file: Path, actual_file: Path, limit: int = 3, across_engines: bool = False) -> list[str]:
     """What differs between two publications' marts (nothing: the same tables, columns and rows,
-    as multisets of rows), besides their own records. Each line names the table and a few rows."""
+    as multisets of rows), besides their own records. Each line names the table and a few rows.
+
+    ``across_engines``: the two were built by different engines (PostgreSQL against DuckDB), whose
+    floating-point sums and medians may differ in the last bits: DOUBLE columns are compared in single
+    precision (7 significant digits); everything else exactly."""
     expected, actual = marts_tables(expected_file), marts_tables(actual_file)
     differences = [f"table {table} only in {where}" for where, tables, other in
                    (("the expected publication", expected, actual), ("the actual publication", actual, expected))
@@ -36,10 +40,16 @@ def publication_differences(expected_file: Path, actual_file: Path, limit: int =
             if expected[table] != actual[table]:
                 differences.append(f"{table}: columns {expected[table]} expected, {actual[table]} published")
                 continue
+            select = "*"
+            if across_engines:
+                types = connection.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = 'expected' "
+                    "AND table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+                select = ", ".join(f'CAST("{name}" AS FLOAT)' if kind == "DOUBLE" else f'"{name}"' for name, kind in types)
             for label, first, second in (("missing", "expected", "actual"), ("unexpected", "actual", "expected")):
                 # EXCEPT ALL: rows as a multiset (a duplicated row counts twice)
                 rows = connection.execute(
-                    f'SELECT * FROM {first}.marts."{table}" EXCEPT ALL SELECT * FROM {second}.marts."{table}"').fetchall()
+                    f'SELECT {select} FROM {first}.marts."{table}" EXCEPT ALL SELECT {select} FROM {second}.marts."{table}"').fetchall()
                 if rows:
                     differences.append(f"{table}: {len(rows)} row(s) {label}, e.g. {rows[:limit]}")
     return differences
