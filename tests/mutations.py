@@ -90,11 +90,12 @@ MUTATIONS = (
              '            log(f"alert webhook answered HTTP {status}")\n',
              '            log(f"alert webhook {url} answered HTTP {status}")  # mutation: the secret URL logged\n',
              "tests/integration/test_secrets_everywhere.py"),
-    Mutation("P31-runs-take-no-lock", "31: runs the UI and the schedule launch wait for a held writer lock",
-             "orchestration/platform/source_assets.py",
-             "        hold_for_run(warehouse_for(settings).writer_lock(), settings.warehouse_lock_timeout_seconds, context.run_id,\n"
-             "                     what=f\"Dagster run of {context.job_name}\", log=context.log.info)\n",
-             "        pass  # mutation: a Dagster run's steps never take the writer lock\n",
+    # (dropping the steps' lock altogether also breaks every Dagster run of the shared full build, so the
+    # test would fail in its fixture, proving nothing about it: this break spares runs nobody else holds)
+    Mutation("P31-runs-ignore-a-held-lock", "31: runs the UI and the schedule launch wait for a held writer lock",
+             "orchestration/load/lock.py",
+             '    if holder is not None and holder.get("run_id") == run_id:\n',
+             "    if holder is not None:  # mutation: a run's step goes on whoever holds the lock\n",
              "tests/integration/test_writers_through_the_daemon.py"),
     Mutation("P31-live-opened-read-write", "31: readers of the serving copy never wait for a writer",
              "orchestration/publish/audit.py",
