@@ -51,7 +51,7 @@ def test_every_source_declares_its_cadence_and_the_settings_it_reads():
 
 def test_old_import_paths_keep_working():
     from orchestration.sources.cbp import parse_ohss_workbook  # noqa: F401
-    from orchestration.sources.foreign_assistance import country_summary_url, sector_sum_check  # noqa: F401
+    from orchestration.sources.foreign_assistance import country_summary_url, latest_vintage  # noqa: F401
     from orchestration.sources.state_dept import fetch, parse_landings, seed_visa_classes  # noqa: F401
     from orchestration.sources.worldbank import indicator_url, parse_landing  # noqa: F401
 
