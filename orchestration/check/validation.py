@@ -157,7 +157,7 @@ def write_checkpoint(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR
     import great_expectations as gx
 
     context = gx_context(validation_dir)
-    suite = context.suites.get(dataset)
+    suite = context.suites.add_or_update(context.suites.get(dataset))  # a suite written by hand gets its ids
     batch = context.data_sources.get(DATASOURCE).get_asset(DATAFRAME_ASSET).get_batch_definition(WHOLE_FRAME)
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
     if suite.meta.get("identify_rows_by"):
