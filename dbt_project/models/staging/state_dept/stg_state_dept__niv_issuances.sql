@@ -1,5 +1,5 @@
 -- NIV Detail Table values of the newest release that covers each fiscal year: a release is named
--- by the years it covers ("... FY1997-FY2024"), so its last four characters order the releases.
+-- by the years it covers ("... FY1997-FY2024") and dated by the last day of its last fiscal year.
 with source as (
 
     select * from {{ source('state_dept', 'state_dept_niv_issuances') }}
@@ -10,10 +10,8 @@ ranked as (
 
     select
         *,
-        dense_rank() over (
-            partition by country_iso3, fiscal_year
-            order by right(vintage, 4) desc, vintage desc
-        ) as release_rank
+        {{ is_newest_vintage(['country_iso3', 'fiscal_year'], 'make_date(cast(right(vintage, 4) as integer), 9, 30)', vintage='vintage') }}
+            as is_newest_release
     from source
 
 )
@@ -28,6 +26,12 @@ select
     sheet_name,
     vintage as source_vintage,
     source_url,
-    fetch_id
+    fetch_id,
+    cast(source_file as varchar) as source_file,
+    cast(file_sha256 as varchar) as file_sha256,
+    cast(source_location as varchar) as source_location,
+    cast(original_text as varchar) as original_text,
+    cast(grand_total_location as varchar) as grand_total_location,
+    cast(grand_total_text as varchar) as grand_total_text
 from ranked
-where release_rank = 1
+where is_newest_release
