@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.core.errors import ValidationFailed
 from orchestration.core.settings import EXPECTATIONS_DIR
 
 
@@ -80,10 +79,6 @@ class ValidationReport:
             "failures": [failure.describe() for failure in self.failures],
         }
 
-    def raise_for_failure(self) -> None:
-        if not self.success:
-            raise ValidationFailed(self.message())
-
 
 def suite_path(dataset: str) -> Path:
     """``expectations/<source>/<dataset>.json``: each source keeps its suites in its own folder."""
@@ -131,7 +126,7 @@ def build_suite(dataset: str):
 
 
 def validate_frame(dataset: str, frame: pd.DataFrame) -> ValidationReport:
-    """Run the dataset's suite on ``frame``; never raises for failed expectations (see raise_for_failure)."""
+    """Run the dataset's suite on ``frame``; never raises for failed expectations: the caller reads ``success``."""
     suite = build_suite(dataset)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}

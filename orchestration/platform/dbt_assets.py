@@ -38,8 +38,6 @@ from orchestration.core.settings import DBT_PROJECT_DIR
 from orchestration.load.engines import warehouse_for
 from orchestration.load.upgrade import rebuild_changed_relations
 
-INCREMENTAL_SELECTOR = "tag:incremental"
-
 
 class KpiDbtTranslator(DagsterDbtTranslator):
     """Maps dbt sources onto the keys of what writes them (<schema>/<table>: the loading assets' raw/<table>,

@@ -32,6 +32,7 @@ from orchestration.fetch.limits import SAMPLE_BYTES
 from orchestration.load.fetch_phase import acquire_source, fetch_all
 from orchestration.load.lock import current_holder, warehouse_writer
 from orchestration.sources import discover, state_dept, unhcr
+from orchestration.sources.unhcr import fetch as unhcr_fetch, parse as unhcr_parse
 from orchestration.publish.publication import current_publication
 from tests.conftest import SNAPSHOT_DIR, copy_of_built, run_job, warehouse_env
 from tests.faults import LivePublishers, Status, Trickle, live_settings, publishers
@@ -172,8 +173,10 @@ class PagedUnhcr:
 def _unhcr_fetch(httpserver, tmp_path, monkeypatch, api: PagedUnhcr):
     for endpoint in unhcr.ENDPOINT_ORDER:
         httpserver.expect_request(f"/population/v1/{endpoint}/").respond_with_handler(api)
-    monkeypatch.setattr(unhcr, "PAGE_SIZE", PAGE_SIZE)
-    monkeypatch.setattr(unhcr, "PAGING", dataclasses.replace(unhcr.PAGING, requested_page_size=PAGE_SIZE))
+    paging = dataclasses.replace(unhcr.PAGING, requested_page_size=PAGE_SIZE)
+    for module in (unhcr_fetch, unhcr_parse):  # where the fetch and the parse read them
+        monkeypatch.setattr(module, "PAGE_SIZE", PAGE_SIZE)
+        monkeypatch.setattr(module, "PAGING", paging)
     settings = load_settings(warehouse_env(tmp_path, KPI_SOURCE_MODE="live", KPI_COUNTRIES="HND",
                                            KPI_UNHCR_BASE_URL=httpserver.url_for("/population/v1")))
     landings = acquire_source(unhcr.SPEC, settings)

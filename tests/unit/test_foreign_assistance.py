@@ -15,6 +15,7 @@ from orchestration.config import load_settings
 from orchestration.core.errors import SourceFormatError
 from orchestration.core.settings import PROJECT_ROOT, Settings
 from orchestration.sources import foreign_assistance as fa
+from orchestration.sources.foreign_assistance import checks as fa_checks
 from orchestration.fetch.acquire import acquire_landings
 from orchestration.fetch.archive import LandingWriter, list_landings
 
@@ -181,7 +182,7 @@ def test_an_undeclared_revision_fails_the_check_suite(frames, monkeypatch):
 
     check = fa.sector_sum_check(frames)
     assert validate_frame("foreign_assistance_sector_sum_check", check).success
-    monkeypatch.setattr(fa, "declared_revisions", lambda: {})
+    monkeypatch.setattr(fa_checks, "declared_revisions", lambda: {})
     report = validate_frame("foreign_assistance_sector_sum_check", fa.sector_sum_check(frames))
     assert not report.success and "unexplained_difference" in report.message()
     # the failure names the country, the year and both amounts (issue 18), not only the difference
