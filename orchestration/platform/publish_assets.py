@@ -28,14 +28,16 @@ def models_every_build_rebuilds() -> list[dg.AssetKey]:
     every source). A build for the sources that changed materializes only their models, and
     Dagster skips a step when an output it depends on was not produced; a failed model or test
     anywhere fails the whole dbt step, and then publishing does not run either."""
-    from dagster_dbt import get_asset_key_for_model
-    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+    import json
 
-    from orchestration.transform.plan import rebuilt_by_every_build
+    from dagster_dbt import build_dbt_asset_selection
 
-    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([kpi_dbt_models])
-    return [get_asset_key_for_model([kpi_dbt_models], manifest["nodes"][unique_id]["name"])
-            for unique_id in rebuilt_by_every_build(manifest)]
+    from orchestration.transform.manifest import ensure_manifest
+    from orchestration.transform.plan import dbt_source_names, every_source_selector
+
+    sources = dbt_source_names(json.loads(ensure_manifest().read_text()))
+    selection = build_dbt_asset_selection([kpi_dbt_models], dbt_select=every_source_selector(sources))
+    return sorted(selection.resolve([kpi_dbt_models]), key=lambda key: key.to_user_string())
 
 
 def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
