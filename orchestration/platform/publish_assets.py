@@ -55,6 +55,11 @@ def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
             # planned in this run but not run: its models were not rebuilt (their inputs did not change)
             results.append(skipped_check_result(key, _last_evaluated(storage, key)))
             continue
+        if evaluation is None and record is not None and record.status.value == "PLANNED" and _run_finished(context, record.run_id):
+            # planned in a finished run that did not run it: a load suite with nothing new to validate
+            results.append(skipped_check_result(key, _last_evaluated(storage, key), why="nothing new to validate in run "
+                                                f"{record.run_id[:8]}"))
+            continue
         if evaluation is None:
             status = "not run" if record is None else record.status.value.lower()
             results.append({"asset": key.asset_key.to_user_string(), "check": key.name, "status": status,
@@ -87,11 +92,16 @@ def _last_evaluated(storage, key: dg.AssetCheckKey):
     return records[0] if records else None
 
 
-def skipped_check_result(key: dg.AssetCheckKey, last) -> dict:
-    """A check this run planned but did not run, with what it said when it last ran."""
+def _run_finished(context: dg.AssetExecutionContext, run_id: str) -> bool:
+    run = context.instance.get_run_by_id(run_id)
+    return run is not None and run.is_finished
+
+
+def skipped_check_result(key: dg.AssetCheckKey, last, why: str = "its model was not rebuilt in this run (inputs unchanged)") -> dict:
+    """A check a run planned but did not run, with what it said when it last ran."""
     evaluation = _evaluation(last)
     outcome = None if evaluation is None else _status(evaluation)
-    details = ("not rerun: its model was not rebuilt in this run (inputs unchanged); "
+    details = (f"not rerun: {why}; "
                + ("no earlier evaluation" if evaluation is None else f"{outcome} in run {last.run_id[:8]}"))
     return {"asset": key.asset_key.to_user_string(), "check": key.name, "status": "skipped", "last": outcome,
             "severity": evaluation.severity.value if evaluation is not None and evaluation.severity else "", "details": details}

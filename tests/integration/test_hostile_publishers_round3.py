@@ -16,6 +16,7 @@ generous bounds.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import re
 import threading
@@ -32,12 +33,15 @@ from orchestration.fetch.limits import SAMPLE_BYTES
 from orchestration.load.fetch_phase import acquire_source, fetch_all
 from orchestration.load.lock import current_holder, warehouse_writer
 from orchestration.sources import discover, state_dept, unhcr
-from orchestration.sources.unhcr import fetch as unhcr_fetch, parse as unhcr_parse
 from orchestration.publish.publication import current_publication
 from tests.conftest import SNAPSHOT_DIR, copy_of_built, run_job, warehouse_env
 from tests.faults import LivePublishers, Status, Trickle, live_settings, publishers
 from tests.hostile import MIB, EndlessBody, fetch_in_child, gzip_bomb
 from tests.integration.test_faults_agenda import agenda_publishers
+
+# the modules that read PAGE_SIZE and PAGING (the package's own `fetch` is the fetch function)
+unhcr_fetch = importlib.import_module("orchestration.sources.unhcr.fetch")
+unhcr_parse = importlib.import_module("orchestration.sources.unhcr.parse")
 
 pytestmark = pytest.mark.integration
 
