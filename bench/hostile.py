@@ -30,9 +30,9 @@ def main() -> int:
 
     from orchestration.sources import state_dept, unhcr
     from tests.conftest import SNAPSHOT_DIR, warehouse_env
-    from tests.faults import LivePublishers, Status, Trickle, publishers
+    from tests.faults import LivePublishers, Status, Trickle
     from tests.hostile import MIB, EndlessBody, fetch_in_child, gzip_bomb
-    from tests.integration.test_faults_agenda import agenda_publishers
+    from tests.standins import standin_publishers
 
     rows = []
 
@@ -49,7 +49,7 @@ def main() -> int:
         server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         server.start()
         try:
-            served = {**publishers(), **agenda_publishers()}
+            served = standin_publishers()
             live = LivePublishers(server, served)
             wb = served["worldbank"]
 
@@ -83,8 +83,8 @@ def main() -> int:
             record("UNHCR header under-reporting pages", fetch_in_child("unhcr", env, unhcr_page_size=100))
 
             for publisher in served.values():
-                for path in publisher.files:
-                    live.faults.add(path.split("/fy")[0], *[Trickle(0.5)] * 4)
+                for path in publisher.files:  # a paged API's pages share one path: a queue per page
+                    live.faults.add(publisher.served_path(path), *[Trickle(0.5)] * 4)
             env = {}
             for source in served:
                 env.update(live.env(source, root / "trickle"))

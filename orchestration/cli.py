@@ -97,21 +97,10 @@ def _failed_steps(result) -> list[str]:
     return sorted({event.step_key for event in result.all_events if event.is_step_failure and event.step_key})
 
 
-def step_failure_messages(result) -> list[str]:
-    """What each failed step said (a dg.Failure's description, else the error), not Dagster's generic line."""
-    messages = []
-    for event in result.all_events:
-        if not event.is_step_failure:
-            continue
-        data = event.step_failure_data
-        text = (data.user_failure_data.description if data.user_failure_data else None) or (data.error.message if data.error else None)
-        text = (text or event.message or "failed").strip().removeprefix("dagster._core.definitions.events.Failure: ")
-        messages.append(f"{event.step_key}: {text}")
-    return messages
-
-
 def _failure_message(result) -> str:
-    return " | ".join(step_failure_messages(result)) or "run failed"
+    from orchestration.platform.alerts import step_failure_messages
+
+    return " | ".join(step_failure_messages(result.all_events)) or "run failed"
 
 
 def run(settings: Settings, first_year: int, last_year: int, force: bool, label: str, accept_shrink: bool = False) -> int:
@@ -120,7 +109,7 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     sensor do). The whole of it holds the warehouse, so no other writer interleaves."""
     import dagster as dg
 
-    from orchestration.platform.alerts import record_failure
+    from orchestration.platform.alerts import record_failure, step_failure_messages
     from orchestration.publish.publication import ACCEPT_SHRINK_TAG
     from orchestration.platform.schedules import transform_request_after
     from orchestration.platform.source_assets import raw_assets_to_transform
@@ -168,7 +157,7 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     if not result.success:
         message = _failure_message(result)
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f} s; the serving copy still holds the last good publication.")
-        for line in step_failure_messages(result):
+        for line in step_failure_messages(result.all_events):
             print(f"  {line.splitlines()[0][:2000]}")
         print(f"Details: {log_file} (or the run in `dagster dev -w workspace.yaml`).")
         record_failure(settings, result.run_id, result.dagster_run.job_name, message, _failed_steps(result),

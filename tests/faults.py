@@ -1,5 +1,5 @@
-"""Fault injection for the reliability tests: the four publishers served from the real snapshot bytes
-by pytest-httpserver, behind a small TCP proxy that can reset a connection, cut a body short or stall.
+"""Fault injection for the reliability tests: every source's stand-in publisher (tests/standins/)
+served from the real snapshot bytes by pytest-httpserver, behind a small TCP proxy that can reset a connection, cut a body short or stall.
 
 HTTP-level faults (a status code, an HTML page, an empty body, another content type, a missing
 Last-Modified) are answered by the werkzeug handler; socket-level faults (a reset, a truncated body
@@ -11,10 +11,7 @@ queued for one path and consumed by the next request of that path, so "503 then 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import json
 import os
 import signal
 import socket
@@ -29,12 +26,13 @@ from werkzeug import Request, Response
 
 from orchestration.config import load_settings
 from orchestration.core.settings import Settings
-from orchestration.sources import cbp, foreign_assistance, state_dept, worldbank
 from orchestration.sources.contract import SourceSpec
 from orchestration.fetch.acquire import acquire_landings
-from orchestration.fetch.archive import Landing, list_landings
+from orchestration.fetch.archive import Landing
 from orchestration.check.validation import ValidationReport, validate_frame
-from tests.conftest import SNAPSHOT_DIR, warehouse_env
+from tests.conftest import warehouse_env
+from tests.standins import standin_publishers
+from tests.standins.publisher import Publisher
 
 HTML_CHALLENGE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
 HTML_MAINTENANCE = b"<html><body><h1>Down for maintenance</h1></body></html>"
@@ -193,101 +191,18 @@ class FaultProxy:
 # ------------------------------------------------------------------------------------------ publishers
 
 
-def _snapshot_landing(source: str, prefix: str) -> Landing:
-    return next(landing for landing in list_landings(SNAPSHOT_DIR, source) if landing.fetch_id.startswith(prefix))
-
-
-def _file(landing: Landing, prefix: str) -> bytes:
-    return next(f for f in landing.files if f.file.startswith(prefix)).read_bytes()
-
-
-def _fa_api_pages(fiscal_years: range) -> dict[int, bytes]:
-    """API pages (JSON) of the snapshot's rows transcribed from the API, one page per fiscal year."""
-    rows = list(csv.DictReader(io.StringIO(_file(_snapshot_landing("foreign_assistance", "3-"), "fa_api_by_usg_sector").decode())))
-    pages = {}
-    for year in fiscal_years:
-        data = [
-            {"id": index, "country_code": r["country_code"], "country_name": r["country_name"],
-             "usg_category_id": int(r["usg_category_id"]), "usg_category_name": r["usg_category_name"],
-             "usg_sector_id": int(r["usg_sector_id"]), "usg_sector_name": r["usg_sector_name"],
-             "transaction_type_id": int(r["transaction_type_id"]), "fiscal_year": r["fiscal_year"],
-             "current_amount": int(r["current_amount"])}
-            for index, r in enumerate(rows) if int(r["fiscal_year"]) == year
-        ]
-        pages[year] = json.dumps({"data": data, "page_info": {"current_page": 1, "total_pages": 1, "total_records": len(data)}}).encode()
-    return pages
-
-
-@dataclasses.dataclass
-class Publisher:
-    """One source served live: its files by path, the path a fault is aimed at, env and settings tweaks."""
-    spec: SourceSpec
-    files: dict[str, tuple[bytes, str]]  # path -> (body, content type)
-    target: str  # the main data file's path
-    kind: str  # what the target is: xlsx, pdf, csv, json
-    env: dict[str, str]  # extra environment (explicit file URLs), with {base} for the server's URL
-    settings_overrides: dict = dataclasses.field(default_factory=dict)
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def publishers() -> dict[str, Publisher]:
-    """The four sources, each served from real snapshot bytes (small configurations, for speed)."""
-    hnd = _snapshot_landing("worldbank", "2026-04-08__wdi-bulk__API_HND")
-    wb_files = {f"/v2/country/HND/indicator/{f.file.split('__')[0]}": (f.read_bytes(), "application/json;charset=utf-8")
-                for f in hnd.files}
-    niv = _snapshot_landing("state_dept", "niv-")
-    table_iii = _snapshot_landing("state_dept", "visa-office-")
-    ohss = _snapshot_landing("cbp", "ohss-")
-    sbo = _snapshot_landing("cbp", "cbp-sbo-")
-    fa_files = {foreign_assistance.SECTOR_API_PATH + f"/fy{year}": (body, "application/json")
-                for year, body in _fa_api_pages(range(2024, 2026)).items()}
-    fa_files["/files/us_foreign_aid_country.csv"] = (_file(_snapshot_landing("foreign_assistance", "2-"), "us_foreign_aid_country"), "text/csv")
-    return {
-        "worldbank": Publisher(
-            worldbank.SPEC, wb_files, target="/v2/country/HND/indicator/SE.PRM.CMPT.ZS", kind="json",
-            env={"KPI_COUNTRIES": "HND", "KPI_WORLDBANK_BASE_URL": "{base}/v2"},
-        ),
-        "state_dept": Publisher(
-            state_dept.SPEC,
-            {"/sd/FYs97-24_NIVDetailTable.xlsx": (_file(niv, "FYs97-24"), XLSX),
-             "/sd/FY23_Table_III.pdf": (_file(table_iii, "FY23_"), "application/pdf")},
-            target="/sd/FYs97-24_NIVDetailTable.xlsx", kind="xlsx",
-            env={"KPI_STATE_DEPT_BASE_URL": "{base}",
-                 state_dept.NIV_WORKBOOK_URL_ENV: "{base}/sd/FYs97-24_NIVDetailTable.xlsx",
-                 state_dept.TABLE_III_URLS_ENV: "{base}/sd/FY23_Table_III.pdf"},
-        ),
-        "cbp": Publisher(
-            cbp.SPEC,
-            {"/ohss/KHSM_Encounters_USBP_fy25m11.xlsx": (_file(ohss, "KHSM"), XLSX),
-             "/cbp/sbo-encounters-fy22-fy25-aug.csv": (_file(sbo, "sbo-"), "text/csv")},
-            target="/cbp/sbo-encounters-fy22-fy25-aug.csv", kind="csv",
-            env={"KPI_CBP_BASE_URL": "{base}", cbp.OHSS_BASE_URL_ENV: "{base}",
-                 cbp.OHSS_WORKBOOK_URL_ENV: "{base}/ohss/KHSM_Encounters_USBP_fy25m11.xlsx",
-                 cbp.CBP_CSV_URL_ENV: "{base}/cbp/sbo-encounters-fy22-fy25-aug.csv"},
-        ),
-        "foreign_assistance": Publisher(
-            foreign_assistance.SPEC, fa_files, target="/files/us_foreign_aid_country.csv", kind="csv",
-            env={"KPI_FOREIGN_ASSISTANCE_BASE_URL": "{base}",
-                 foreign_assistance.COUNTRY_SUMMARY_URL_ENV: "{base}/files/us_foreign_aid_country.csv"},
-            settings_overrides={"first_year": 2024, "last_year": 2024},  # API fiscal years 2024 and 2025
-        ),
-    }
-
-
 class PublisherHandler:
     """The werkzeug handler: the real file, or the HTTP-level fault queued for its path."""
 
-    def __init__(self, files: dict[str, tuple[bytes, str]], faults: FaultQueue):
-        self.files = files
+    def __init__(self, publishers: dict[str, Publisher], faults: FaultQueue):
+        self.publishers = publishers
+        self.files = {path: item for publisher in publishers.values() for path, item in publisher.files.items()}
         self.faults = faults
 
     def _path(self, request: Request) -> str:
-        # the foreign assistance API is one path with a fiscal_year query: one "file" per year
-        if request.path == foreign_assistance.SECTOR_API_PATH:
-            return f"{request.path}/fy{request.args.get('fiscal_year')}"
-        return request.path
+        # a paged API is one path with a query: one "file" per page
+        keys = (publisher.file_key(request.path, request.args) for publisher in self.publishers.values())
+        return next((key for key in keys if key), request.path)
 
     def __call__(self, request: Request) -> Response:
         path = self._path(request)
@@ -314,10 +229,9 @@ class LivePublishers:
 
     def __init__(self, httpserver, served: dict[str, Publisher] | None = None):
         self.faults = FaultQueue()
-        self.publishers = publishers() if served is None else served
-        files = {path: item for publisher in self.publishers.values() for path, item in publisher.files.items()}
-        self.handler = PublisherHandler(files, self.faults)
-        for path in {p.split("/fy")[0] if p.startswith(foreign_assistance.SECTOR_API_PATH) else p for p in files}:
+        self.publishers = standin_publishers() if served is None else served
+        self.handler = PublisherHandler(self.publishers, self.faults)
+        for path in set().union(*(publisher.served_paths() for publisher in self.publishers.values())):
             httpserver.expect_request(path).respond_with_handler(self.handler)
         self.proxy = FaultProxy((httpserver.host, httpserver.port), self.faults)
         self.base = f"http://127.0.0.1:{self.proxy.port}"

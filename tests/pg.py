@@ -7,6 +7,7 @@ belongs to a dedicated system user, created when absent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -14,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +140,18 @@ def start_cluster() -> PostgresCluster:
         _stop_quietly(cluster)
         raise
     return cluster
+
+
+@contextlib.contextmanager
+def running_cluster(*databases: str) -> Iterator[PostgresCluster]:
+    """A fresh PostgreSQL server with ``databases`` created, stopped and removed afterwards."""
+    cluster = start_cluster()
+    try:
+        if databases:
+            cluster.create_databases(*databases)
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def _stop_quietly(cluster: PostgresCluster) -> None:

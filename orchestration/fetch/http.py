@@ -10,6 +10,8 @@ own host, and every hop is recorded in the landing's manifest with the final URL
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 import threading
 import time
@@ -218,6 +220,38 @@ def check_head_and_tail(source: str, location: str, head: bytes, tail: bytes, ki
         raise SourceFormatError(source, location, "workbook is truncated (no end of zip archive)")
     if kind == "pdf" and b"%%EOF" not in tail[-2048:]:
         raise SourceFormatError(source, location, "PDF is truncated (no %%EOF marker)")
+    if kind == "csv":
+        problem = csv_truncation(head, tail)
+        if problem:
+            raise SourceFormatError(source, location, f"CSV is truncated: {problem}")
+
+
+def csv_truncation(head: bytes, tail: bytes) -> str | None:
+    """What shows a CSV was cut mid-row, or None. A CSV has no end marker; a cut inside a row leaves a
+    last line with fewer fields than the header, or a quoted field never closed. A body of at most
+    64 KiB (head is the whole of it) is parsed whole; a longer one is judged by its last line, and a
+    last line whose quotes do not close is judged only when no other line of the tail spans lines."""
+    header_line = head.decode("utf-8-sig", "replace").splitlines()[:1]
+    if not header_line:
+        return None
+    header_fields = len(next(csv.reader([header_line[0]])))
+    if len(head) < 65536 and head == tail:
+        try:
+            records = [record for record in csv.reader(io.StringIO(head.decode("utf-8-sig", "replace")), strict=True) if record]
+        except csv.Error:
+            return "it ends inside a quoted field"
+        last_fields = len(records[-1])
+    else:
+        lines = [line for line in tail.decode("utf-8", "replace").splitlines()[1:] if line.strip()]  # [0] may be cut
+        if not lines:
+            return None
+        if lines[-1].count('"') % 2:
+            spanning = any(line.count('"') % 2 for line in lines[:-1])
+            return None if spanning else "its last line ends inside a quoted field"
+        last_fields = len(next(csv.reader([lines[-1]])))
+    if last_fields < header_fields:
+        return f"its last line has {last_fields} of the header's {header_fields} fields"
+    return None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,25 @@ from orchestration.core.errors import SettingsError
 from orchestration.core.settings import PROJECT_ROOT, Settings
 
 
+def step_failure_messages(events) -> list[str]:
+    """What each failed step said (a dg.Failure's description, else its error), not Dagster's generic
+    "Execution of run ... failed" line: the failed suite, the refused audit, the lost lock."""
+    messages = []
+    for event in events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        error = data.error
+        # Dagster wraps what the step raised in its own errors; the step's error is the first cause
+        # that is not Dagster's (its own cause, e.g. a requests error under a SourceFetchError, is not)
+        while error is not None and error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+            error = error.cause
+        text = (data.user_failure_data.description if data.user_failure_data else None) or (error.message if error else None)
+        text = (text or event.message or "failed").strip().removeprefix("dagster._core.definitions.events.Failure: ")
+        messages.append(f"{event.step_key}: {text}")
+    return messages
+
+
 def failure_record(run_id: str, job_name: str, message: str, failed_steps: list[str], when: dt.datetime) -> dict:
     return {
         "kind": "run_failure",  # beside the surge alerts of orchestration/publish/surge_alerts.py in the same directory
@@ -60,10 +79,11 @@ def record_failure(settings: Settings | None, run_id: str, job_name: str, messag
 
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Writes data/failures/<time>-<run>.json for every failed run and posts it to KPI_ALERT_WEBHOOK_URL when set.")
 def kpi_run_failure_record(context: dg.RunFailureSensorContext):
-    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
+    step_failures = context.get_step_failure_events()
+    failed_steps = [event.step_key for event in step_failures if event.step_key]
     try:
         settings = load_settings()
     except SettingsError:
         settings = None
-    record_failure(settings, context.dagster_run.run_id, context.dagster_run.job_name,
-                   context.failure_event.message or "run failed", failed_steps, log=context.log.info)
+    message = " | ".join(step_failure_messages(step_failures)) or context.failure_event.message or "run failed"
+    record_failure(settings, context.dagster_run.run_id, context.dagster_run.job_name, message, failed_steps, log=context.log.info)

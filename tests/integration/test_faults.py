@@ -1,5 +1,6 @@
-"""Fault matrix: every source's live fetch -> parse -> validate against a local server serving the
-real publisher bytes, with one fault injected at a time (see docs/reliability.md for the table).
+"""Fault matrix: every discovered source's live fetch -> parse -> validate against a local server
+serving the real publisher bytes (its stand-in, tests/standins/<source>.py), with one fault injected
+at a time (see docs/reliability.md for the table). A new source is in the matrix by construction.
 
 For each fault: the outcome (success after retries, or a clear failure), the message a user reads
 (source, URL, what was wrong), and what stays archived (every response as received; a failed
@@ -11,6 +12,7 @@ and validation), so a failure here leaves the last good publication as it was.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -30,15 +32,17 @@ from tests.faults import (
     live_settings,
     parse_and_validate,
 )
+from tests.standins import standin_publishers
 
 pytestmark = pytest.mark.integration
 
-SOURCES = ("worldbank", "state_dept", "cbp", "foreign_assistance")
+STANDINS = standin_publishers()  # every discovered source's; a source without one fails collection by name
+SOURCES = tuple(STANDINS)
 
 
 @pytest.fixture
 def live(httpserver):
-    publishers = LivePublishers(httpserver)
+    publishers = LivePublishers(httpserver, STANDINS)
     yield publishers
     publishers.stop()
 
@@ -62,6 +66,16 @@ def _assert_failed_fetch_archived(settings, source, *, served_body: bytes | None
     if served_body is not None:  # the bad response itself is kept, as received
         assert any(entry["sha256"] == sha256_bytes(served_body) for entry in manifest["entries"])
     return manifest
+
+
+def test_each_source_loads_whole_without_faults(live, tmp_path, monkeypatch):
+    for source in SOURCES:
+        publisher = live.publishers[source]
+        settings = live_settings(live, source, tmp_path / source, monkeypatch)
+        [landing] = fetch(publisher.spec, settings)
+        _assert_archived_as_served(live, source, landing)
+        reports = parse_and_validate(publisher.spec, [landing], settings)
+        assert all(report.success for report in reports), [r.message() for r in reports if not r.success]
 
 
 # ------------------------------------------------------------------ transient faults: retried, then success
@@ -116,7 +130,7 @@ def test_persistent_fault_fails_naming_source_and_url(live, tmp_path, monkeypatc
         fetch(publisher.spec, settings)
     message = str(failure.value)
     assert message.startswith(f"[{source}] {live.url_for(publisher.target)}"), message
-    assert __import__("re").search(pattern, message), message
+    assert re.search(pattern, message), message
     assert live.faults.calls[publisher.target] == retries + 1
     _assert_failed_fetch_archived(settings, source)
 
@@ -132,15 +146,14 @@ BAD_INPUT = {
 TRUNCATED = {"xlsx": "truncated", "pdf": "truncated", "json": "not valid JSON|truncated", "csv": None}
 
 
-TARGET_KIND = {"worldbank": "json", "state_dept": "xlsx", "cbp": "csv", "foreign_assistance": "csv"}
 BAD_INPUT_CASES = [(source, fault) for source in SOURCES for fault in BAD_INPUT
-                   if not (fault.startswith("truncated") and TRUNCATED[TARGET_KIND[source]] is None)]
+                   if not (fault.startswith("truncated") and TRUNCATED[STANDINS[source].kind] is None)]
+CSV_SOURCES = [source for source in SOURCES if STANDINS[source].kind == "csv"]
 
 
 @pytest.mark.parametrize(("source", "fault"), BAD_INPUT_CASES)
 def test_bad_body_fails_without_retry_naming_source_and_url(live, tmp_path, monkeypatch, source, fault):
     publisher = live.publishers[source]
-    assert publisher.kind == TARGET_KIND[source]
     body_fault, pattern = BAD_INPUT[fault]
     pattern = pattern or TRUNCATED[publisher.kind]
     live.faults.add(publisher.target, body_fault)
@@ -153,7 +166,7 @@ def test_bad_body_fails_without_retry_naming_source_and_url(live, tmp_path, monk
     _assert_failed_fetch_archived(settings, source, served_body=served)
 
 
-@pytest.mark.parametrize("source", ["cbp", "foreign_assistance"])
+@pytest.mark.parametrize("source", CSV_SOURCES)
 def test_truncated_csv_fails_in_the_parser_or_the_suites(live, tmp_path, monkeypatch, source):
     """A CSV has no end marker, so a file cut short (with a matching Content-Length) is archived as
     received; its last line is cut mid-row, which the parser or the suites must reject."""

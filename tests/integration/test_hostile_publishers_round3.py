@@ -35,9 +35,9 @@ from orchestration.load.lock import current_holder, warehouse_writer
 from orchestration.sources import discover, state_dept, unhcr
 from orchestration.publish.publication import current_publication
 from tests.conftest import SNAPSHOT_DIR, copy_of_built, run_job, warehouse_env
-from tests.faults import LivePublishers, Status, Trickle, live_settings, publishers
+from tests.faults import LivePublishers, Status, Trickle, live_settings
 from tests.hostile import MIB, EndlessBody, fetch_in_child, gzip_bomb
-from tests.integration.test_faults_agenda import agenda_publishers
+from tests.standins import standin_publishers
 
 # the modules that read PAGE_SIZE and PAGING (the package's own `fetch` is the fetch function)
 unhcr_fetch = importlib.import_module("orchestration.sources.unhcr.fetch")
@@ -217,12 +217,12 @@ def test_case3_an_honest_paged_answer_loads_whole_and_equals_the_bundled_release
 
 @pytest.fixture
 def seven(httpserver):
-    served = {**publishers(), **agenda_publishers()}
+    served = standin_publishers()
     assert set(served) == {spec.name for spec in discover()}
     live_ = LivePublishers(httpserver, served)
     for publisher in served.values():
-        for path in publisher.files:
-            live_.faults.add(path.split("/fy")[0], *[Trickle(0.2)] * 4)  # every request of every publisher trickles
+        for path in publisher.files:  # a paged API's pages share one path: a queue per page
+            live_.faults.add(publisher.served_path(path), *[Trickle(0.2)] * 4)
     live_.faults.add("/unodc/annex.html", *[Trickle(0.2)] * 4)
     yield live_
     live_.stop()

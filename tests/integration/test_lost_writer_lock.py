@@ -15,7 +15,7 @@ from orchestration.load.lock import WRITER_LOCK, WriterLockLost, check_still_wri
 from orchestration.load.step import run_load
 from orchestration.sources import worldbank
 from tests.conftest import warehouse_env
-from tests.pg import free_port, start_cluster
+from tests.pg import free_port, running_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +24,8 @@ YEARS = (2000, 2025)
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = start_cluster()
-    try:
+    with running_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _settings(cluster, tmp_path):

@@ -68,10 +68,13 @@ def test_a_scaffolded_source_builds_through_to_kpi_annual_and_the_report(tmp_pat
     assert changed == ["dbt_project/seeds/dim_kpi_definitions.csv"], changed  # the KPI's seed row, nothing else
     assert all(NAME in path for path in added), [path for path in added if NAME not in path]
 
-    # the scaffolded unit test passes, and so does the check that every source declares its guards
-    run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", f"tests/unit/test_{NAME}.py",
-         "tests/unit/test_plausibility.py::test_every_discovered_source_declares_a_revision_rule_or_a_reason_for_each_dataset"],
-        project, env)
+    # the scaffolded unit test passes, and so do the guards every discovered source meets: its
+    # plausibility declaration, and the fault matrix against its scaffolded stand-in publisher
+    faults = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", f"tests/unit/test_{NAME}.py",
+                  "tests/unit/test_plausibility.py::test_every_discovered_source_declares_a_revision_rule_or_a_reason_for_each_dataset",
+                  "tests/integration/test_faults.py", "-k", f"{NAME} or test_{NAME} or declares_a_revision_rule", "-rA"],
+                 project, env)
+    assert f"test_persistent_fault_fails_naming_source_and_url[{NAME}-503-persistent]" in faults.stdout, faults.stdout[-3000:]
     run([sys.executable, "-m", "orchestration.cli", "run"], project, env)
 
     with open(FIXTURE, newline="", encoding="utf-8") as handle:

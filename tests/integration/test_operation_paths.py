@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.cli import step_failure_messages
+from orchestration.platform.alerts import step_failure_messages
 from orchestration.publish.publication import ACCEPT_SHRINK_TAG, REJECTED_DIR, current_publication
 from tests.conftest import all_years, copy_of_built, run_job
 from tests.engine import published_marts
@@ -111,7 +111,7 @@ def test_a_year_a_release_no_longer_has_leaves_the_facts_and_the_audit_asks_firs
     refused = run_job(env, *WINDOW, instance=instance, job="kpi_transform_publish",
                       tags={"dagster/asset_partition_range_start": "2024", "dagster/asset_partition_range_end": "2026"})
     assert not refused.success
-    message = " ".join(step_failure_messages(refused))
+    message = " ".join(step_failure_messages(refused.all_events))
     assert "publication audit failed" in message and "HND homicide_rate: lost 2005 (1 year(s))" in message
     assert "--accept-shrink" in message and f"{ACCEPT_SHRINK_TAG}=true" in message
     assert current_publication(serving)["publication_id"] == live  # untouched

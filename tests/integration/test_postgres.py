@@ -15,7 +15,7 @@ import pytest
 from orchestration.config import load_settings
 from orchestration.core.postgres import PostgresTarget
 from orchestration.publish.publication import SERVING_FILE, publish
-from tests.pg import start_cluster
+from tests.pg import running_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -24,12 +24,8 @@ SERVING_DATABASE = "kpi_serving"
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = start_cluster()
-    try:
-        cluster.create_databases(SERVING_DATABASE)
+    with running_cluster(SERVING_DATABASE) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_publishing_to_postgres_is_a_setting(cluster, built_warehouse, tmp_path):

@@ -37,7 +37,7 @@ from orchestration.load.lock import PostgresAdvisoryLock, current_holder, wareho
 from orchestration.load.postgres_warehouse import LEDGER_LOCK, PostgresWarehouse
 from tests.conftest import REPO_ROOT, SNAPSHOT_DIR, all_years, schedule_away_from_now, warehouse_env
 from tests.helpers_serving import environment
-from tests.pg import free_port, start_cluster
+from tests.pg import free_port, running_cluster
 from tests.releases import worldbank_release
 
 pytestmark = pytest.mark.integration
@@ -53,17 +53,13 @@ NEWEST_HOMICIDES = "2026-02-24__wdi-bulk__API_VC.IHR.PSRC.P5_DS2_es_csv_v2_8348"
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = start_cluster()
-    try:
-        cluster.create_databases(DAGSTER_DATABASE, SERVING_DATABASE, "kpi_ledger")
+    with running_cluster(DAGSTER_DATABASE, SERVING_DATABASE, "kpi_ledger") as cluster:
         conn = cluster.connect()
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD '{READER_PASSWORD}'")
         conn.close()
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def snapshot_of_links(root: Path) -> Path:

@@ -75,13 +75,10 @@ POSTGRES_EARLIER_VERSIONS = [
 
 @pytest.fixture
 def cluster():
-    from tests.pg import start_cluster
+    from tests.pg import running_cluster
 
-    cluster = start_cluster()
-    try:
+    with running_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.mark.integration

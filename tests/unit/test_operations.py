@@ -36,11 +36,16 @@ def test_failure_sensor_writes_a_record_for_a_failed_run(tmp_path, monkeypatch):
 
     @dg.op
     def explode():
-        raise RuntimeError("publisher sent garbage")
+        raise RuntimeError("publisher sent garbage") from ConnectionResetError("the step's own cause, not its message")
+
+    @dg.op
+    def refuse():
+        raise dg.Failure(description="[cbp] suite cbp_sbo_encounters_monthly failed: expect_column_values_to_not_be_null")
 
     @dg.job
     def failing_job():
         explode()
+        refuse()
 
     instance = dg.DagsterInstance.ephemeral()
     result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
@@ -53,7 +58,11 @@ def test_failure_sensor_writes_a_record_for_a_failed_run(tmp_path, monkeypatch):
     kpi_run_failure_record(context)
     [path] = (tmp_path / "failures").iterdir()
     saved = json.loads(path.read_text())
-    assert saved["run_id"] == result.run_id and saved["failed_steps"] == ["explode"]
+    assert saved["run_id"] == result.run_id and sorted(saved["failed_steps"]) == ["explode", "refuse"]
+    # each failed step's own words (promise 33), not Dagster's "Execution of run ... failed" line
+    assert "explode: RuntimeError: publisher sent garbage" in saved["message"], saved["message"]
+    assert "refuse: [cbp] suite cbp_sbo_encounters_monthly failed: expect_column_values_to_not_be_null" in saved["message"]
+    assert "Execution of run" not in saved["message"]
 
 
 def test_every_source_has_a_freshness_policy():

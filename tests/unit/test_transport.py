@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from pathlib import Path
 
 import pytest
 from werkzeug import Response
@@ -10,7 +11,7 @@ from werkzeug import Response
 from orchestration.core.errors import SourceFetchError, SourceFormatError
 from orchestration.fetch.archive import Hop, Landing, LandingWriter, archived_release_dates, list_landings, prune_identical_refetches, read_landing, refetches_to_prune, safe_file_name, sha256_bytes
 from orchestration.fetch.http import MAX_REDIRECTS, LiveFetcher, check_body_kind, http_session
-from tests.conftest import SNAPSHOT_DIR
+from tests.conftest import REPO_ROOT, SNAPSHOT_DIR
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/abs/path.json", "a/b\\c?.json", "..", "x" * 500])
@@ -81,6 +82,38 @@ def test_worldbank_snapshot_says_it_was_converted():
 def test_body_kind_checks(kind, body, problem):
     with pytest.raises(SourceFormatError, match=problem):
         check_body_kind("src", "http://example/file", body, kind)
+
+
+CSV_FILES = sorted(str(path) for root in (REPO_ROOT / "tests" / "fixtures", SNAPSHOT_DIR) for path in root.rglob("*.csv"))
+
+
+@pytest.mark.parametrize("path", CSV_FILES, ids=lambda path: path.rsplit("/", 1)[-1])
+def test_a_csv_cut_mid_row_is_refused_and_a_whole_or_row_boundary_cut_one_is_not(path):
+    """Every real CSV of the snapshot and fixtures: whole, or cut at a row boundary, it passes; cut
+    inside its last row (after its first field, or inside a quoted field), it is refused as truncated."""
+    body = Path(path).read_bytes()
+    check_body_kind("src", path, body, "csv")
+    last_line_start = body.rstrip(b"\n").rfind(b"\n") + 1
+    check_body_kind("src", path, body[:last_line_start], "csv")  # a cut at a row boundary leaves nothing to see
+    first_comma = body.index(b",", last_line_start)
+    with pytest.raises(SourceFormatError, match=r"CSV is truncated: its last line has 1 of the header's \d+ fields"):
+        check_body_kind("src", path, body[:first_comma], "csv")
+    first_quote = body.find(b'"', last_line_start)
+    if first_quote >= 0:  # a file that quotes: cut inside the last line's first quoted field
+        with pytest.raises(SourceFormatError, match="CSV is truncated: .*ends inside a quoted field"):
+            check_body_kind("src", path, body[: first_quote + 2], "csv")
+
+
+def test_a_long_quoted_csv_cut_inside_a_quoted_field_is_refused_by_its_tail():
+    """Longer than the 64 KiB head, a CSV is judged by its tail: the ILOSTAT extract's rows repeated
+    past 64 KiB (every text field quoted), cut inside the last row's first quoted field."""
+    header, _, rows = (REPO_ROOT / "tests/fixtures/ilostat/EMP_TEMP_SEX_AGE_NB_A_extract_HN_GT.csv").read_bytes().partition(b"\n")
+    body = header + b"\n" + rows * (70_000 // len(rows) + 1)
+    assert len(body) > 65536
+    check_body_kind("src", "ilostat.csv", body, "csv")
+    cut = body.rstrip(b"\n").rfind(b"\n") + 3  # inside the last row's first quoted field
+    with pytest.raises(SourceFormatError, match="CSV is truncated: its last line ends inside a quoted field"):
+        check_body_kind("src", "ilostat.csv", body[:cut], "csv")
 
 
 def test_fetcher_refuses_other_hosts(tmp_path):
