@@ -289,7 +289,7 @@ def release_dates(k: int) -> list[dt.date]:
 
 def release_file_name(released: dt.date) -> str:
     # cbp.vintage_of() is the file name without extension: the date makes each release's vintage
-    # distinct, and sorting vintages sorts releases (dbt's latest_release tie-break)
+    # distinct, and sorting vintages sorts releases (the label tie-break of dbt's newest_vintage_rows)
     return f"sbo-encounters-fy{FIRST_FISCAL_YEAR % 100:02d}-fy{LATEST_FISCAL_YEAR % 100:02d}-aug-{released:%Y%m%d}.csv"
 
 

@@ -21,6 +21,7 @@ import argparse
 import csv
 import datetime as dt
 import re
+import subprocess
 import sys
 from pathlib import Path
 from string import Template
@@ -127,7 +128,10 @@ def scaffold(args: argparse.Namespace) -> list[Path]:
     landing = writer.finish(complete=True)
     with open(root / SEED, "a", newline="", encoding="utf-8") as handle:
         csv.DictWriter(handle, fieldnames=SEED_COLUMNS, lineterminator="\n").writerow(seed_row(args))
-    return [*files.values(), landing.path, root / SEED]
+    # the suite joins the GX project with the validation definition and checkpoint that run it
+    subprocess.run([sys.executable, "-m", "orchestration.check.validation", f"{args.name}_values"], cwd=root, check=True)
+    gx_files = [root / "expectations" / store / f"{args.name}_values.json" for store in ("validation_definitions", "checkpoints")]
+    return [*files.values(), *gx_files, landing.path, root / SEED]
 
 
 def main(argv: list[str] | None = None) -> int:

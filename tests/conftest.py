@@ -47,6 +47,7 @@ def warehouse_env(root: Path, **overrides: str) -> dict[str, str]:
         "KPI_SERVING_DIR": str(root / "serving"),
         "KPI_LANDING_DIR": str(root / "landing"),
         "KPI_FAILURES_DIR": str(root / "failures"),
+        "KPI_VALIDATION_DIR": str(root / "validation"),
         "KPI_SNAPSHOT_DIR": str(SNAPSHOT_DIR),
         "KPI_SOURCE_MODE": "replay",
         "KPI_HTTP_BACKOFF_FACTOR": "0",

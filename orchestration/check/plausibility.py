@@ -8,7 +8,7 @@ the next, a paged answer that silently lost most of its rows. Raw tables keep ev
 marts use the newest, so such a release, once loaded with a newer date, would stay "newest". It is
 never loaded: every source declares its rules in its SPEC (``Plausibility``: which series, which
 revision bound, which ceilings, and why a dataset has none), this module turns them into one check
-frame per load (``check_frame``), and ``expectations/plausibility_check.json`` validates it like any
+frame per load (``check_frame``), and ``expectations/suites/plausibility_check.json`` validates it like any
 other suite; a failure names the dataset, the series, the release, the years, both values and the
 landing the release came from.
 

@@ -1,22 +1,30 @@
-"""Great Expectations 1.x suites (``expectations/<source>/<dataset>.json``) run on every load's DataFrame.
+"""Great Expectations 1.x, as a file data context: ``expectations/great_expectations.yml``.
 
-dagster-ge only supports pre-1.0 GX, so this is the glue: a suite file per loaded dataset,
-validated in memory before anything is written, the result summarised for Dagster asset checks.
+The project versions its suites (``expectations/suites/``), one validation definition and one
+checkpoint per suite (``expectations/validation_definitions/``, ``expectations/checkpoints/``); the
+context is loaded once per process. Each load's DataFrames run their checkpoint in memory before
+anything is written; the results go to the results store under the data directory (``KPI_VALIDATION_DIR``),
+and ``build_data_docs`` renders them as Data Docs, which each publication copies. dagster-ge only
+supports pre-1.0 GX, so this is the glue that summarises a result for Dagster asset checks.
 DataFrames are validated rather than the DuckDB tables because GX's SQL datasource on a DuckDB
 file returns no metric rows (GX issues 10738 and 11579; tests/unit/test_validation.py watches it).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
-from orchestration.core.settings import EXPECTATIONS_DIR
+from orchestration.core.settings import DEFAULT_VALIDATION_DIR, EXPECTATIONS_DIR
+
+SUITES_DIR = EXPECTATIONS_DIR / "suites"
+# the project's one datasource: every load's DataFrame, validated whole
+DATASOURCE, DATAFRAME_ASSET, WHOLE_FRAME = "kpi_warehouse", "load", "whole_load"
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class ValidationReport:
     rows: int
     evaluated: int
     failures: tuple[FailedExpectation, ...]
+    # the key of the result in the context's results store (what Data Docs renders); not compared
+    result_key: object = field(default=None, compare=False, repr=False)
 
     @property
     def success(self) -> bool:
@@ -81,60 +91,34 @@ class ValidationReport:
 
 
 def suite_path(dataset: str) -> Path:
-    """``expectations/<source>/<dataset>.json``: each source keeps its suites in its own folder."""
-    matches = sorted(EXPECTATIONS_DIR.glob(f"*/{dataset}.json"))
-    if len(matches) > 1:
-        raise FileNotFoundError(f"several expectation suites for dataset {dataset!r}: {[str(m) for m in matches]}")
-    return matches[0] if matches else EXPECTATIONS_DIR / f"{dataset}.json"
+    """``expectations/suites/<dataset>.json``: the suite's file in the GX project's expectations store."""
+    return SUITES_DIR / f"{dataset}.json"
 
 
 @lru_cache(maxsize=None)
-def _load_suite_json(dataset: str) -> str:
-    path = suite_path(dataset)
-    if not path.is_file():
-        raise FileNotFoundError(f"no expectation suite for dataset {dataset!r} at {path}")
-    return path.read_text(encoding="utf-8")
-
-
-@lru_cache(maxsize=1)
-def _batch_definition():
+def gx_context(validation_dir: Path):
+    """The file data context ``expectations/great_expectations.yml``, loaded once per process and
+    results directory; its results store and Data Docs site live under ``validation_dir``."""
     import great_expectations as gx  # deferred: importing GX costs seconds
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
-    try:
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except ImportError:  # pragma: no cover - only cosmetic
-        pass
-    asset = context.data_sources.add_pandas("kpi_warehouse").add_dataframe_asset("load")
-    return asset.add_batch_definition_whole_dataframe("whole_load")
+    return gx.get_context(mode="file", context_root_dir=str(EXPECTATIONS_DIR),
+                          runtime_environment={"kpi_validation_dir": str(validation_dir)})
 
 
-def build_suite(dataset: str):
-    import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    spec = json.loads(_load_suite_json(dataset))
-    suite = gx.ExpectationSuite(name=spec.get("name", dataset), meta=spec.get("meta", {}))
-    for expectation in spec["expectations"]:
-        suite.add_expectation_configuration(
-            ExpectationConfiguration(type=expectation["type"], kwargs=expectation["kwargs"], meta=expectation.get("meta", {}))
-        )
-    return suite
+def checkpoint_for(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR):
+    """The dataset's checkpoint (``expectations/checkpoints/<dataset>.json``): its one validation
+    definition binds the suite to the pandas DataFrame batch, and its result format names the rows."""
+    if not suite_path(dataset).is_file():
+        raise FileNotFoundError(f"no expectation suite for dataset {dataset!r} at {suite_path(dataset)}")
+    return gx_context(validation_dir).checkpoints.get(dataset)
 
 
-def validate_frame(dataset: str, frame: pd.DataFrame) -> ValidationReport:
-    """Run the dataset's suite on ``frame``; never raises for failed expectations: the caller reads ``success``."""
-    suite = build_suite(dataset)
-    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
-    identify = json.loads(_load_suite_json(dataset)).get("meta", {}).get("identify_rows_by")
-    if identify and set(identify) <= set(frame.columns):
-        # a failure then names its rows (country, year, both amounts), not only the offending values
-        result_format["unexpected_index_column_names"] = identify
-    result = batch.validate(suite, result_format=result_format)
+def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEFAULT_VALIDATION_DIR) -> ValidationReport:
+    """Run the dataset's checkpoint on ``frame``; its result is stored under ``validation_dir``.
+    Never raises for failed expectations: the caller reads ``success``."""
+    checkpoint_result = checkpoint_for(dataset, validation_dir).run(batch_parameters={"dataframe": frame})
+    ((result_key, result),) = checkpoint_result.run_results.items()
     failures = []
     for item in result.results:
         if item.success:
@@ -148,7 +132,7 @@ def validate_frame(dataset: str, frame: pd.DataFrame) -> ValidationReport:
         failures.append(
             FailedExpectation(
                 expectation=config.type,
-                column=config.kwargs.get("column") or (",".join(config.kwargs["column_list"]) if "column_list" in config.kwargs else None),
+                column=_columns_text(config.kwargs),
                 unexpected_count=outcome.get("unexpected_count"),
                 sample=[_plain(v) for v in outcome.get("partial_unexpected_list") or []],
                 observed=_plain(observed),
@@ -157,7 +141,47 @@ def validate_frame(dataset: str, frame: pd.DataFrame) -> ValidationReport:
                 rows=tuple(_plain(row) for row in outcome.get("partial_unexpected_index_list") or [] if isinstance(row, dict)),
             )
         )
-    return ValidationReport(dataset, suite_path(dataset).name, len(frame), len(result.results), tuple(failures))
+    return ValidationReport(dataset, suite_path(dataset).name, len(frame), len(result.results), tuple(failures),
+                            result_key=result_key)
+
+
+def write_checkpoint(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR) -> None:
+    """Add the validation definition and checkpoint of the suite ``dataset`` to the project (run once
+    when adding a suite: ``python -m orchestration.check.validation <suite>``); the checkpoint's result
+    format names failing rows by the suite's meta ``identify_rows_by``."""
+    import great_expectations as gx
+
+    context = gx_context(validation_dir)
+    suite = context.suites.add_or_update(context.suites.get(dataset))  # a suite written by hand gets its ids
+    batch = context.data_sources.get(DATASOURCE).get_asset(DATAFRAME_ASSET).get_batch_definition(WHOLE_FRAME)
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+    if suite.meta.get("identify_rows_by"):
+        # a failure then names its rows (country, year, both amounts), not only the offending values
+        result_format["unexpected_index_column_names"] = list(suite.meta["identify_rows_by"])
+    definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=dataset, data=batch, suite=suite))
+    context.checkpoints.add_or_update(gx.Checkpoint(name=dataset, validation_definitions=[definition], actions=[],
+                                                    result_format=result_format))
+
+
+def build_data_docs(reports: Iterable[ValidationReport], validation_dir: Path = DEFAULT_VALIDATION_DIR) -> Path:
+    """Render the pages of ``reports``' stored results (and the index of every stored result) into the
+    Data Docs site under ``validation_dir``; returns the site's directory (``index.html`` inside)."""
+    keys = [report.result_key for report in reports if report.result_key is not None]
+    context = gx_context(validation_dir)
+    context.build_data_docs(resource_identifiers=keys)
+    return data_docs_dir(validation_dir)
+
+
+def data_docs_dir(validation_dir: Path = DEFAULT_VALIDATION_DIR) -> Path:
+    return validation_dir / "data_docs"
+
+
+def _columns_text(kwargs: dict) -> str | None:
+    if kwargs.get("column"):
+        return kwargs["column"]
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']},{kwargs['column_B']}"
+    return ",".join(kwargs["column_list"]) if "column_list" in kwargs else None
 
 
 def _condition_text(condition) -> str | None:
@@ -175,3 +199,10 @@ def _plain(value):
     if hasattr(value, "item"):
         return value.item()
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+if __name__ == "__main__":
+    import sys
+
+    for name in sys.argv[1:]:
+        write_checkpoint(name)

@@ -22,6 +22,8 @@ from orchestration.core.postgres import PostgresTarget
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+# where GX writes validation results and Data Docs (the project itself is EXPECTATIONS_DIR, in git)
+DEFAULT_VALIDATION_DIR = PROJECT_ROOT / "data" / "validation"
 BUNDLED_SNAPSHOT_DIR = PROJECT_ROOT / "snapshot"
 
 SOURCE_MODES = ("replay", "live")
@@ -51,6 +53,7 @@ PLATFORM_VARIABLES = {
     "KPI_HTTP_BACKOFF_FACTOR": "http_backoff_factor",
     "KPI_LOG_DIR": "log_dir",
     "KPI_FAILURES_DIR": "failures_dir",
+    "KPI_VALIDATION_DIR": "validation_dir",
     "KPI_ALERT_WEBHOOK_URL": "alert_webhook_url",
     "KPI_SCHEDULE_CRON": "schedule_cron",
     "KPI_SCHEDULE_TIMEZONE": "schedule_timezone",
@@ -172,6 +175,7 @@ class Settings:
     http_backoff_factor: float = 1.0
     log_dir: Path = PROJECT_ROOT / "data" / "logs"
     failures_dir: Path = PROJECT_ROOT / "data" / "failures"
+    validation_dir: Path = DEFAULT_VALIDATION_DIR
     # a secret (it usually carries a token): never logged, never in repr()
     alert_webhook_url: str | None = field(default=None, repr=False)
     schedule_cron: str = DEFAULT_SCHEDULE_CRON
@@ -244,6 +248,7 @@ class Settings:
             http_backoff_factor=_positive_float(env, "KPI_HTTP_BACKOFF_FACTOR", 1.0, allow_zero=True),
             log_dir=_path(env, "KPI_LOG_DIR", data_dir / "logs"),
             failures_dir=_path(env, "KPI_FAILURES_DIR", data_dir / "failures"),
+            validation_dir=_path(env, "KPI_VALIDATION_DIR", DEFAULT_VALIDATION_DIR),
             alert_webhook_url=_optional_url(env, "KPI_ALERT_WEBHOOK_URL"),
             schedule_cron=_cron(env, "KPI_SCHEDULE_CRON"),
             schedule_timezone=_timezone(env, "KPI_SCHEDULE_TIMEZONE"),
@@ -487,6 +492,9 @@ def _check_paths(settings: "Settings") -> None:
             raise SettingsError(f"{name}={str(path)!r} is inside KPI_LANDING_DIR={str(landing)!r}: the landing archive holds only publishers' files")
         if _inside(path, settings.snapshot_dir):
             raise SettingsError(f"{name}={str(path)!r} is inside KPI_SNAPSHOT_DIR={str(settings.snapshot_dir)!r}: the snapshot is read-only input")
+    if _inside(settings.validation_dir, EXPECTATIONS_DIR):
+        raise SettingsError(f"KPI_VALIDATION_DIR={str(settings.validation_dir)!r} is inside the GX project {str(EXPECTATIONS_DIR)!r}: "
+                            "validation results and Data Docs are generated files and must stay out of git")
     if _inside(landing, serving):
         raise SettingsError(f"KPI_LANDING_DIR={str(landing)!r} is inside KPI_SERVING_DIR: BI tools would see raw publisher files")
     if settings.source_mode == "live" and _inside(landing, settings.snapshot_dir):

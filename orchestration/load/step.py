@@ -25,7 +25,7 @@ from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec, with_input_year
 from orchestration.load.fetch_phase import acquire_source
 from orchestration.fetch.archive import Landing, describe_landings, landings_fingerprint
-from orchestration.check.validation import ValidationReport, validate_frame
+from orchestration.check.validation import ValidationReport, build_data_docs, validate_frame
 from orchestration.load.engines import warehouse_for
 from orchestration.load.plausibility_inputs import plausibility_check_frames
 from orchestration.load.warehouse import LoadRecord, RawLoad, loaded_releases, new_load_id, release_key
@@ -109,14 +109,15 @@ def acquire(spec: SourceSpec, settings: Settings, fetched: Callable[[SourceSpec]
 
 def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], forced: bool, published_seq: int,
              run_id: str | None = None, log: Callable[[str], None] = print,
-             validate: Callable[[str, pd.DataFrame], ValidationReport] = validate_frame,
+             validate: Callable[[str, pd.DataFrame], ValidationReport] | None = None,
              parse: Callable | None = None,
              fetched: Callable[[SourceSpec], list[Landing] | None] | None = None,
              before_write: Callable[[], None] | None = None, outdated_publication: str | None = None) -> LoadOutcome:
     """Fetch (or replay) one source, decide, and load what the plan says.
 
     Nothing is written when a suite fails: the outcome's ``failed`` lists the reports. ``parse``
-    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX suites. ``fetched``
+    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX checkpoints (whose results
+    are stored under ``settings.validation_dir`` and rendered as Data Docs once the suites ran). ``fetched``
     gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
     ``outdated_publication``: why the live publication is not this version's (see ``plan_load``).
     """
@@ -145,9 +146,12 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
     for name, frame in {**frames, **check_frames}.items():
         if len(frame):
-            outcome.reports.append(validate(name, frame))
+            outcome.reports.append(validate(name, frame) if validate is not None
+                                   else validate_frame(name, frame, settings.validation_dir))
         else:
             outcome.empty_suites.append(name)
+    if validate is None and outcome.reports:
+        build_data_docs(outcome.reports, settings.validation_dir)  # failed or not: the docs show why
     if outcome.failed:
         return outcome
     if before_write is not None:

@@ -38,16 +38,16 @@ def check_specs_for(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
     """One blocking check per loaded dataset's suite; reconciliation suites hang on the first dataset."""
     checks = [
         dg.AssetCheckSpec(suite_check_name(dataset.name), asset=raw_asset_key(dataset.name), blocking=True,
-                          description=f"Great Expectations suite expectations/{spec.name}/{dataset.name}.json on the load")
+                          description=f"Great Expectations suite expectations/suites/{dataset.name}.json on the load")
         for dataset in spec.datasets
     ]
     checks += [
         dg.AssetCheckSpec(suite_check_name(suite), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
-                          description=f"Great Expectations suite expectations/{spec.name}/{suite}.json (reconciliation)")
+                          description=f"Great Expectations suite expectations/suites/{suite}.json (reconciliation)")
         for suite in spec.check_suites
     ]
     checks.append(dg.AssetCheckSpec(suite_check_name(PLAUSIBILITY_SUITE), asset=raw_asset_key(spec.datasets[0].name), blocking=True,
-                                    description="expectations/plausibility_check.json: the release against the previous "
+                                    description="expectations/suites/plausibility_check.json: the release against the previous "
                                                 "release of each series and against population (orchestration/check/plausibility.py)"))
     return checks
 

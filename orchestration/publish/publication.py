@@ -5,7 +5,8 @@ whole in a directory of its own, then made current by ONE rename::
 
     KPI_SERVING_DIR/
       releases/<publication_id>/   kpi.duckdb (storage v1.0.0), parquet/<mart>.parquet (only Parquet),
-                                   docs/ (dbt docs, validation.html), kpi_report.html, publication.json
+                                   docs/ (dbt docs, validation.html, data_docs/: GX Data Docs),
+                                   kpi_report.html, publication.json
       current -> releases/<publication_id>             the single pointer, swapped by a rename
       kpi.duckdb -> current/kpi.duckdb, parquet -> current/parquet, docs -> current/docs,
       kpi_report.html -> current/kpi_report.html, publication.json -> current/publication.json
@@ -39,6 +40,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.publish.audit import AuditFinding, audit_candidate, describe_findings
+from orchestration.check.validation import data_docs_dir
 from orchestration.core.errors import KpiWarehouseError
 from orchestration.core.postgres import PostgresTarget, replace_schema
 from orchestration.core.settings import PROJECT_ROOT, Settings
@@ -49,6 +51,9 @@ from orchestration.core.version import project_version
 SERVING_FILE = "kpi.duckdb"
 PARQUET_DIR = "parquet"
 DOCS_DIR = "docs"
+# the GX Data Docs site (every stored validation result) inside a release's docs/, and its front page
+DATA_DOCS_DIR = "data_docs"
+DATA_DOCS_PAGE = f"{DATA_DOCS_DIR}/index.html"
 REPORT_FILE = "kpi_report.html"
 PUBLICATION_FILE = "publication.json"
 AUDIT_FILE = "audit.json"
@@ -181,7 +186,7 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
     release_dir.mkdir(parents=True)
     try:
         row_counts, vintages = _build_candidate(settings, release_dir, publication_id, now, run_id)
-        _write_docs(release_dir / DOCS_DIR, docs_dir, extra_docs or {})
+        _write_docs(release_dir / DOCS_DIR, docs_dir, extra_docs or {}, data_docs_dir(settings.validation_dir))
         report = _write_report(release_dir)
         live = current_release_dir(serving_dir) or (serving_dir if (serving_dir / SERVING_FILE).is_file() else None)
         findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE) if live is not None else []
@@ -246,8 +251,10 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def _write_docs(target: Path, docs_dir: Path | None, extra_docs: Mapping[str, str]) -> None:
+def _write_docs(target: Path, docs_dir: Path | None, extra_docs: Mapping[str, str], data_docs: Path | None = None) -> None:
     target.mkdir()
+    if data_docs is not None and (data_docs / "index.html").is_file():
+        shutil.copytree(data_docs, target / DATA_DOCS_DIR)  # the GX results the loads stored, as their Data Docs
     if docs_dir is not None:
         for path in docs_dir.iterdir():
             if path.is_file():
@@ -442,6 +449,7 @@ ul.attention li{{margin:4px 0;overflow-wrap:anywhere}}li.warn b{{color:#9a6700}}
 <p>{summary} Great Expectations suites on every load, dbt tests on every model. A check that "blocks publishing"
 stops the publication when it fails; one that "warns only" is reported here and the publication goes ahead.
 {html.escape(publication_note)}</p>
+<p>Every stored Great Expectations result, expectation by expectation: <a href="{DATA_DOCS_PAGE}">Data Docs</a>.</p>
 {attention_html}
 <h2>Every check</h2>
 <table><colgroup><col class="asset"><col class="check"><col class="status"><col class="failure"><col class="details"></colgroup>

@@ -644,7 +644,9 @@ def _footer(publication: dict, ctx: _Context) -> str:
         "for US sources.</p>"
         f'<p>Publication <code id="publication-id">{html.escape(publication["publication_id"])}</code>, published '
         f'{html.escape(published)} UTC, git revision <code>{html.escape(str(publication["git_revision"]))}</code>. '
-        "Data: the serving copy <code>kpi.duckdb</code> (schema <code>marts</code>) and <code>parquet/</code> beside this page.</p>"
+        "Data: the serving copy <code>kpi.duckdb</code> (schema <code>marts</code>) and <code>parquet/</code> beside this page. "
+        'Checks: <a href="docs/validation.html">the last validation</a> and the Great Expectations results of the loads, '
+        '<a href="docs/data_docs/index.html">Data Docs</a>.</p>'
         "</footer>"
     )
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RawDataset:
-    """A raw table ``raw.<name>``, validated by ``expectations/<source>/<name>.json``.
+    """A raw table ``raw.<name>``, validated by ``expectations/suites/<name>.json`` (its checkpoint beside it).
 
     ``replace_on``: a load of a range of years replaces every row of those years whose values in
     these columns occur in the load (e.g. country, indicator and vintage), so loading the same data

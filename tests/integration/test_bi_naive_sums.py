@@ -41,7 +41,17 @@ with engine.connect() as conn:
         kpi = conn.execute(text("SELECT country_iso3, year, value FROM marts.kpi_annual WHERE kpi_id = :kpi_id"),
                            {"kpi_id": measure["kpi_id"]}).fetchall()
         answers.append({**measure, "offered": offered, "naive": [list(r) for r in naive], "kpi": [list(r) for r in kpi]})
-print(json.dumps({"tables": tables, "answers": answers}, default=float))
+    # the inputs-outcomes bridge: its one measure dropped on a chart split by outcome KPI
+    bridge = {
+        "offered": [c["name"] for c in inspector.get_columns("kpi_inputs_outcomes", schema="marts")],
+        "naive": [list(r) for r in conn.execute(text(
+            "SELECT country_iso3, year, outcome_kpi_id, SUM(outcome_value) FROM marts.kpi_inputs_outcomes "
+            "GROUP BY country_iso3, year, outcome_kpi_id")).fetchall()],
+        "kpi": [list(r) for r in conn.execute(text(
+            "SELECT country_iso3, year, kpi_id, value FROM marts.kpi_annual WHERE kpi_id IN "
+            "(SELECT DISTINCT outcome_kpi_id FROM marts.kpi_inputs_outcomes)")).fetchall()],
+    }
+print(json.dumps({"tables": tables, "answers": answers, "bridge": bridge}, default=float))
 """
 
 
@@ -100,6 +110,18 @@ def test_the_naive_sum_of_every_fact_measure_is_the_kpi(bi_answers):
         assert answer["column"] in answer["offered"] and answer["year_column"] in answer["offered"]
         assert answer["kpi"], f"{answer['kpi_id']} has no values in kpi_annual"
         assert disagreements(answer) == [], f"SUM({answer['table']}.{answer['column']}) is not {answer['kpi_id']}"
+
+
+def test_kpi_inputs_outcomes_repeats_no_measure(bi_answers):
+    """Each outcome value once per country, year and KPI (its sum is the KPI), and no assistance amount
+    to repeat on the rows of a category's several KPIs: the amounts are in the facts it names."""
+    bridge = bi_answers["bridge"]
+    assert not [c for c in bridge["offered"] if c.endswith(("_usd", "_amount"))]
+    assert {"assistance_table", "outcome_kpi_id", "outcome_value"} <= set(bridge["offered"])
+    naive = {(c, int(y), k): v for c, y, k, v in bridge["naive"]}
+    covered = [(c, int(y), k, v) for c, y, k, v in bridge["kpi"] if (c, int(y), k) in naive]
+    assert len(covered) > 100
+    assert [(c, y, k, naive[(c, y, k)], v) for c, y, k, v in covered if abs(naive[(c, y, k)] - v) > 1e-9 * abs(v)] == []
 
 
 def test_the_issues_two_examples_now_sum_to_the_kpi(bi_answers):

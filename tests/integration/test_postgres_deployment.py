@@ -38,6 +38,7 @@ from orchestration.load.postgres_warehouse import LEDGER_LOCK, PostgresWarehouse
 from tests.conftest import REPO_ROOT, SNAPSHOT_DIR, all_years, schedule_away_from_now, warehouse_env
 from tests.helpers_serving import environment
 from tests.pg import free_port, running_cluster
+from tests.publications import publication_differences
 from tests.releases import worldbank_release
 
 pytestmark = pytest.mark.integration
@@ -239,6 +240,16 @@ def test_a_full_build_through_the_deployment_publishes_the_same_kpi_annual_as_du
     record = current_publication(Path(env["KPI_SERVING_DIR"]))
     assert record["warehouse_load_seq"] == 7 and record["postgres"]["target"].endswith(f"/{SERVING_DATABASE}")
     assert cluster.password not in json.dumps(record)
+
+
+def test_every_mart_built_by_postgres_equals_duckdbs(deployment, built_warehouse):
+    """The shared models are portable: every mart the deployment built in PostgreSQL and published (the
+    facts, the bridge, the legacy tables) has DuckDB's columns and rows (floats to single precision)."""
+    _, env, _, status, logs = deployment
+    assert status == "SUCCESS", logs
+    built_root, _, _ = built_warehouse
+    assert publication_differences(built_root / "first_publication" / "kpi.duckdb",
+                                   Path(env["KPI_SERVING_DIR"]) / "kpi.duckdb", across_engines=True) == []
 
 
 SURGE_SIGNALS_KEY = ("country_iso3", "series_id", "month_start_date")

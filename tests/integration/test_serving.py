@@ -228,3 +228,38 @@ def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
         conn.execute("create schema marts; create table marts.kpi_annual as select 1.0 as value")
     refused = _old_client(python, str(default_file))
     assert "version number" in refused.get("error", ""), refused
+
+
+def test_a_failed_validation_is_stored_and_appears_in_the_published_data_docs(build, tmp_path):
+    """A load's GX result goes to the results store under KPI_VALIDATION_DIR (not the repository), its
+    Data Docs page is built, and the next publication carries the site, linked from its report."""
+    from orchestration.check.validation import build_data_docs, validate_frame
+    from orchestration.fetch.archive import list_landings
+    from orchestration.sources import worldbank
+    from tests.conftest import SNAPSHOT_DIR
+
+    _, env = build
+    settings = load_settings({**env, "KPI_SERVING_DIR": str(tmp_path / "serving"),
+                              "KPI_VALIDATION_DIR": str(tmp_path / "validation")})
+    dataset = "worldbank_indicator_values"
+    values = worldbank.SPEC.parse(list_landings(SNAPSHOT_DIR, "worldbank"), settings)[dataset]
+    values.loc[values.index[0], "value"] = -5.0  # a negative count or rate: one cell of the real file
+    report = validate_frame(dataset, values, settings.validation_dir)
+    assert not report.success
+
+    (stored,) = (settings.validation_dir / "results" / dataset).rglob("*.json")
+    result = json.loads(stored.read_text())
+    assert result["success"] is False
+    failed = [item for item in result["results"] if not item["success"]]
+    assert {item["expectation_config"]["type"] for item in failed} == {"expect_column_values_to_be_between"}
+    assert any(-5.0 in item["result"]["partial_unexpected_list"] for item in failed)
+
+    build_data_docs([report], settings.validation_dir)
+    record = publish(settings)
+    release = tmp_path / "serving" / RELEASES_DIR / record["publication_id"]
+    data_docs = release / "docs" / "data_docs"
+    assert dataset in (data_docs / "index.html").read_text()
+    (page,) = (data_docs / "validations" / dataset).rglob("*.html")
+    assert "expect_column_values_to_be_between" in page.read_text() or "values must be greater than or equal to" in page.read_text()
+    assert "-5.0" in page.read_text()
+    assert 'href="docs/data_docs/index.html"' in (release / "kpi_report.html").read_text()

@@ -30,6 +30,7 @@ BAD_VALUES = {
     "KPI_SOURCE_MODE": ("offline", "use one of replay, live"),
     "KPI_SNAPSHOT_DIR": ("/nonexistent/snapshot", "is not a directory"),
     "KPI_LANDING_DIR": (str(PROJECT_ROOT / "data" / "serving" / "landing"), "is inside KPI_SERVING_DIR"),
+    "KPI_VALIDATION_DIR": (str(PROJECT_ROOT / "expectations" / "results"), "is inside the GX project"),
     "KPI_COUNTRIES": ("HND,XXX", "does not know: XXX"),
     "KPI_HTTP_TIMEOUT_SECONDS": ("soon", "is not a number"),
     "KPI_HTTP_RETRIES": ("-1", "must be a whole number"),

@@ -28,9 +28,12 @@ def test_a_source_is_one_package_with_fetch_parse_checks_and_its_suites(name):
     assert {"__init__.py", "fetch.py", "parse.py", "checks.py"} <= {p.name for p in package.iterdir()}
     spec = next(spec for spec in discover() if spec.name == name)
     suites = [dataset.name for dataset in spec.datasets] + list(spec.check_suites)
+    # each suite is in the GX project with the validation definition and checkpoint that run it
     for suite in suites:
-        assert (EXPECTATIONS_DIR / name / f"{suite}.json").is_file(), suite
-    assert sorted(p.stem for p in (EXPECTATIONS_DIR / name).glob("*.json")) == sorted(suites)
+        for store in ("suites", "validation_definitions", "checkpoints"):
+            assert (EXPECTATIONS_DIR / store / f"{suite}.json").is_file(), (store, suite)
+    # the project's suites named after this source are exactly its datasets' and reconciliations'
+    assert sorted(p.stem for p in (EXPECTATIONS_DIR / "suites").glob(f"{name}_*.json")) == sorted(suites)
     # its dbt folders and its one model per shared mart
     assert (DBT_MODELS / "staging" / name).is_dir() and (DBT_MODELS / "intermediate" / name).is_dir()
     assert (DBT_MODELS / "intermediate" / name / f"int_{name}__kpi_values.sql").is_file()
@@ -46,7 +49,7 @@ def test_every_source_declares_its_cadence_and_the_settings_it_reads():
 
 def test_old_import_paths_keep_working():
     from orchestration.sources.cbp import parse_ohss_workbook  # noqa: F401
-    from orchestration.sources.foreign_assistance import country_summary_url, sector_sum_check  # noqa: F401
+    from orchestration.sources.foreign_assistance import country_summary_url, latest_vintage  # noqa: F401
     from orchestration.sources.state_dept import fetch, parse_landings, seed_visa_classes  # noqa: F401
     from orchestration.sources.worldbank import indicator_url, parse_landing  # noqa: F401
 

@@ -209,8 +209,7 @@ def test_every_suite_passes_on_the_real_snapshot(frames):
     assert [r.dataset for r in reports] == [sd.NIV_DATASET, sd.IV_DATASET, *sd.SPEC.check_suites]
     assert all(r.success for r in reports), [r.message() for r in reports if not r.success]
     checks = sd.check_frames(frames)
-    assert (checks[sd.NIV_TOTAL_CHECK].difference == 0).all() and len(checks[sd.NIV_TOTAL_CHECK]) == 125
-    assert (checks[sd.IV_TOTAL_CHECK].difference == 0).all() and len(checks[sd.IV_TOTAL_CHECK]) == 120
+    assert len(checks[sd.NIV_TOTAL_CHECK]) == 125 and len(checks[sd.IV_TOTAL_CHECK]) == 120
 
 
 def test_reconciliation_suites_fail_on_a_class_missing_from_the_sum(frames):
@@ -219,10 +218,25 @@ def test_reconciliation_suites_fail_on_a_class_missing_from_the_sum(frames):
     niv = frames[sd.NIV_DATASET]
     without_one_class = niv[~((niv.country_iso3 == "HND") & (niv.fiscal_year == 2024) & (niv.visa_class == "H2B"))]
     report = validate_frame(sd.NIV_TOTAL_CHECK, sd.niv_grand_total_check(without_one_class))
-    assert not report.success and "7058" in report.message()
+    # the row named with both sides: the published 78,163 against the classes' 71,105 (H-2B's 7,058 missing)
+    assert not report.success and "78163" in report.message() and "71105" in report.message()
+    assert [f.expectation for f in report.failures] == ["expect_column_pair_values_to_be_equal"]
+
+
+def test_the_iv_total_suite_catches_one_broken_category_cell(frames):
+    """One cell of Table III as parsed (HND's immediate relatives, FY2023) off by one: GX compares the
+    published total with the categories' sum and names the foreign state's row."""
+    from orchestration.check.validation import validate_frame
+
     iv = frames[sd.IV_DATASET].copy()
-    iv.loc[0, "total"] += 1
-    assert not validate_frame(sd.IV_TOTAL_CHECK, sd.iv_total_check(iv)).success
+    row = iv.index[(iv.country_iso3 == "HND") & (iv.fiscal_year == 2023)][0]
+    iv.loc[row, "immediate_relatives"] += 1
+    report = validate_frame(sd.IV_TOTAL_CHECK, sd.iv_total_check(iv))
+    assert [f.expectation for f in report.failures] == ["expect_column_pair_values_to_be_equal"]
+    (failure,) = report.failures
+    assert failure.column == "published_total,categories_sum" and failure.unexpected_count == 1
+    assert failure.rows[0]["country_iso3"] == "HND" and failure.rows[0]["fiscal_year"] == 2023
+    assert failure.rows[0]["categories_sum"] == failure.rows[0]["published_total"] + 1
 
 
 def _workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:

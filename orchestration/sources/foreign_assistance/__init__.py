@@ -2,7 +2,7 @@
 
 ``fetch.py``: the Country Summary CSV and every page of the API by USG sector, one fiscal year per
 query. ``parse.py``: CSV and API pages -> amounts per country, fiscal year, transaction type (and
-sector), one row set per release. ``checks.py``: the sectors' sum against the Country Summary.
+sector), one row set per release. ``checks.py``: none (the sectors' sum against the Country Summary is a dbt test).
 """
 
 from __future__ import annotations
@@ -77,5 +77,4 @@ SPEC = SourceSpec(
     paging=PAGING,
     parse=_parse,
     check_frames=check_frames,
-    check_suites=("foreign_assistance_sector_sum_check",),
 )

@@ -1,5 +1,5 @@
 -- Monthly encounters of both publishers in one shape, each citizenship from the newest release of that
--- source (the one covering the latest fiscal month). OHSS rows are Border Patrol only and not broken down by demographic, title
+-- source (the newest vintage_date: the one covering the latest fiscal month). OHSS rows are Border Patrol only and not broken down by demographic, title
 -- or encounter type ('All'); CBP rows are all at the Southwest land border.
 with ohss as (
 
@@ -7,9 +7,16 @@ with ohss as (
 
 ),
 
+ohss_release_dates as (
+
+    {{ release_dates_from_coverage('ohss') }}
+
+),
+
 ohss_latest_release as (
 
-    {{ latest_release('ohss', 'ohss') }}
+    select distinct citizenship_code, vintage
+    from ({{ newest_vintage_rows('ohss', ['citizenship_code'], 'release_dates.vintage_date', vintage_dates='ohss_release_dates') }}) as newest
 
 ),
 
@@ -19,9 +26,16 @@ cbp as (
 
 ),
 
+cbp_release_dates as (
+
+    {{ release_dates_from_coverage('cbp') }}
+
+),
+
 cbp_latest_release as (
 
-    {{ latest_release('cbp', 'cbp') }}
+    select distinct citizenship_code, vintage
+    from ({{ newest_vintage_rows('cbp', ['citizenship_code'], 'release_dates.vintage_date', vintage_dates='cbp_release_dates') }}) as newest
 
 ),
 

@@ -1,19 +1,16 @@
--- Each citizenship's figures from its newest release (the one covering the latest fiscal month): every OHSS release restates the whole
--- history, so a revision replaces the series rather than mixing releases year by year.
+-- Each citizenship's figures from its newest release (vintage_date: the last day of the latest fiscal
+-- month the release covers): every OHSS release restates the whole history, so a revision replaces the
+-- series rather than mixing releases year by year.
 with annual as (
 
     select * from {{ ref('stg_cbp__ohss_annual_encounters') }}
 
 ),
 
-latest_release as (
+release_dates as (
 
-    {{ latest_release('annual', ref('stg_cbp__ohss_monthly_encounters')) }}
+    {{ release_dates_from_coverage(ref('stg_cbp__ohss_monthly_encounters')) }}
 
 )
 
-select annual.*
-from annual
-inner join latest_release
-    on annual.citizenship_code = latest_release.citizenship_code
-    and annual.vintage = latest_release.vintage
+{{ newest_vintage_rows('annual', ['citizenship_code'], 'release_dates.vintage_date', vintage_dates='release_dates') }}

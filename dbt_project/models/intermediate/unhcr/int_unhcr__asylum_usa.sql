@@ -13,11 +13,18 @@ decisions as (
 
 ),
 
+vintages as (
+
+    select origin_iso3, vintage from applications
+    union all
+    select origin_iso3, vintage from decisions
+
+),
+
 newest as (
 
-    select origin_iso3, max(vintage) as vintage
-    from (select origin_iso3, vintage from applications union all select origin_iso3, vintage from decisions) as vintages
-    group by origin_iso3
+    select distinct origin_iso3, vintage
+    from ({{ newest_vintage_rows('vintages', ['origin_iso3'], 'cast(vintage as date)') }}) as newest_vintages
 
 ),
 

@@ -10,21 +10,9 @@ with population as (
 
 ),
 
-newest as (
-
-    select origin_iso3, max(vintage) as vintage
-    from population
-    group by origin_iso3
-
-),
-
 latest as (
 
-    select population.*
-    from population
-    inner join newest
-        on population.origin_iso3 = newest.origin_iso3
-        and population.vintage = newest.vintage
+    {{ newest_vintage_rows('population', ['origin_iso3'], 'cast(vintage as date)') }}
 
 ),
 

@@ -15,13 +15,13 @@ idmc as (
 
 latest_idmc as (
 
-    {{ newest_vintage_rows('idmc', ['country_iso3'], vintage='idmc_vintage') }}
+    {{ newest_vintage_rows('idmc', ['country_iso3'], 'cast(idmc_vintage as date)', vintage='idmc_vintage') }}
 
 ),
 
 latest_stocks as (
 
-    {{ newest_vintage_rows('stocks', ['country_iso3']) }}
+    {{ newest_vintage_rows('stocks', ['country_iso3'], 'cast(vintage as date)') }}
 
 )
 

@@ -28,7 +28,7 @@ cocaine as (
 
 latest as (
 
-    {{ newest_vintage_rows('cocaine', ['country_iso3']) }}
+    {{ newest_vintage_rows('cocaine', ['country_iso3'], 'make_date(cast(right(vintage, 4) as integer), 12, 31)') }}
 
 )
 

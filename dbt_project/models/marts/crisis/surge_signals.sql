@@ -123,7 +123,7 @@ release_values as (
 
 release_coverage as (
 
-    -- a release's age is the last month it covers (as latest_release() orders them), then its name
+    -- a release's age is the last month it covers, then its name (the order of vintages.sql's newest_vintage_rows)
     select series_id, vintage, max(month_index) as last_month_index
     from release_values
     group by series_id, vintage

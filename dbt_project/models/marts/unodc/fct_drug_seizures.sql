@@ -8,7 +8,7 @@ with seizures as (
 
 latest as (
 
-    {{ newest_vintage_rows('seizures', ['country_iso3']) }}
+    {{ newest_vintage_rows('seizures', ['country_iso3'], 'make_date(cast(right(vintage, 4) as integer), 12, 31)') }}
 
 )
 

@@ -1,5 +1,5 @@
 -- NIV Detail Table values of the newest release that covers each fiscal year: a release is named
--- by the years it covers ("... FY1997-FY2024"), so its last four characters order the releases.
+-- by the years it covers ("... FY1997-FY2024") and dated by the last day of its last fiscal year.
 with source as (
 
     select * from {{ source('state_dept', 'state_dept_niv_issuances') }}
@@ -10,10 +10,8 @@ ranked as (
 
     select
         *,
-        dense_rank() over (
-            partition by country_iso3, fiscal_year
-            order by right(vintage, 4) desc, vintage desc
-        ) as release_rank
+        {{ is_newest_vintage(['country_iso3', 'fiscal_year'], 'make_date(cast(right(vintage, 4) as integer), 9, 30)', vintage='vintage') }}
+            as is_newest_release
     from source
 
 )
@@ -30,4 +28,4 @@ select
     source_url,
     fetch_id
 from ranked
-where release_rank = 1
+where is_newest_release
