@@ -1,5 +1,5 @@
 """How a published ``kpi_annual`` cell was made, for a person: ``python -m orchestration.cli explain``
-and the report's static page ``docs/kpi_lineage.html``.
+and the report's offline page ``docs/kpi_lineage.html``.
 
 Everything is read from a serving copy (``marts.kpi_annual``, ``marts.kpi_lineage``,
 ``marts.kpi_revisions``), never the warehouse, so the explanation describes exactly what was
@@ -9,6 +9,7 @@ published, and a reader with the archived files can check every original without
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -129,7 +130,7 @@ def explain_text(explanation: CellExplanation) -> str:
         lines.append("How it was made:")
         lines += [f"  {step}" for step in steps]
     else:
-        lines.append("How it was made: no lineage is recorded yet for this source (marts.kpi_lineage covers some sources).")
+        lines.append("How it was made: no lineage is recorded for this cell in marts.kpi_lineage.")
     if explanation.originals:
         lines.append(f"Originals ({len(explanation.originals)}):")
         for original in explanation.originals:
@@ -151,42 +152,132 @@ def explain_text(explanation: CellExplanation) -> str:
     return "\n".join(lines)
 
 
-def lineage_page(cells: list[CellExplanation], publication_id: str = "") -> str:
-    """One static page (no script, opens offline) with a section per published cell."""
-    sections = []
+class _Interned:
+    """Each distinct value once in a list; rows refer to it by index (the page's data stays small:
+    a file's path, sha256 and URL, or a model's step, are shared by thousands of originals)."""
+
+    def __init__(self):
+        self.values: list = []
+        self._index: dict = {}
+
+    def __call__(self, value) -> int:
+        if value not in self._index:
+            self._index[value] = len(self.values)
+            self.values.append(value)
+        return self._index[value]
+
+
+def _printed_differs(original: dict) -> bool:
+    """Whether the text printed in the file says more than the number does (a PDF's line, a
+    thousands separator, a decimal as published): otherwise the page shows the number alone."""
+    value, text = original["original_value"], original["original_text"]
+    if value is None or text is None:
+        return text is not None
+    plain = str(int(value)) if float(value).is_integer() else repr(value)
+    return text != plain
+
+
+def lineage_data(cells: list[CellExplanation], publication_id: str = "") -> dict:
+    """What the page renders, compact: shared strings (files, steps, series, roles, names) once,
+    each cell's originals and release history as short rows of indexes and formatted numbers."""
+    files, steps, series, roles, names = _Interned(), _Interned(), _Interned(), _Interned(), _Interned()
+    data: dict = {"publication": publication_id, "cells": {}}
     for explanation in cells:
         cell = explanation.cell
-        anchor = cell_anchor(*explanation.key)
-        originals = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                ROLE_TEXT.get(o["role"], o["role"]), format_number(o["original_value"]), o["original_text"],
-                f"{o['series_id']} {o['original_year']}", o["file_path"], o["location"], o["source_vintage"]))
-            + f"<td><a href=\"{html.escape(o['source_url'] or '')}\">URL</a></td></tr>"
-            for o in explanation.originals)
-        steps = sorted({o["step"] for o in explanation.originals if o["role"] != "denominator"})
-        history = "".join(f"<li>{html.escape(r['series_id'])} {r['year']}: {html.escape(str(r['vintage']))}: "
-                          f"{format_number(r['value'])}{' (published)' if r['is_latest_vintage'] else ''}</li>"
-                          for r in explanation.revisions)
-        sections.append(
-            f'<section id="{anchor}"><h2>{html.escape(cell["country_name"])}, {html.escape(cell["kpi_name"])}, '
-            f'{cell["year"]}: {format_number(cell["value"])} {html.escape(cell["unit"])}</h2>'
-            f'<p>Source {html.escape(cell["source_id"])}, release {html.escape(str(cell["source_vintage"]))}.</p>'
-            + (f"<p>{'<br>'.join(html.escape(step) for step in steps)}</p>" if steps
-               else "<p>No lineage is recorded yet for this source.</p>")
-            + (f"<table><thead><tr><th>Role</th><th>Value</th><th>Printed</th><th>Series, year</th><th>File</th>"
-               f"<th>Location</th><th>Release</th><th>Fetched from</th></tr></thead><tbody>{originals}</tbody></table>"
-               if originals else "")
-            + (f"<ul>{history}</ul>" if history else "")
-            + "</section>")
+        originals = [[
+            roles(ROLE_TEXT.get(o["role"], o["role"])),
+            format_number(o["original_value"]),
+            o["original_text"] if _printed_differs(o) else None,
+            series(o["series_id"]),
+            o["original_year"],
+            files((o["file_path"], o["file_sha256"], o["source_url"] or "", str(o["source_vintage"]), o["fetch_id"])),
+            o["location"],
+        ] for o in explanation.originals]
+        history = [[series(r["series_id"]), r["year"], str(r["vintage"]), format_number(r["value"]),
+                    1 if r["is_latest_vintage"] else 0] for r in explanation.revisions]
+        cell_steps = sorted({o["step"] for o in explanation.originals if o["role"] != "denominator"})
+        per_100k = cell.get("value_per_100k")
+        data["cells"][cell_anchor(*explanation.key).removeprefix("cell-")] = [
+            names(cell["country_name"]), names(cell["kpi_name"]), format_number(cell["value"]), names(cell["unit"]),
+            None if per_100k is None else format_number(per_100k), names(cell["source_id"]),
+            names(str(cell["source_vintage"])), [steps(step) for step in cell_steps], originals, history,
+        ]
+    data.update(files=files.values, steps=steps.values, series=series.values, roles=roles.values, names=names.values)
+    return data
+
+
+# Renders the cell named by the address's #cell-<ISO3>-<kpi_id>-<year> (the report's links), or an
+# index of every cell; text goes in through textContent only, so nothing in the data is markup.
+_RENDER_SCRIPT = """
+const data = JSON.parse(document.getElementById("lineage-data").textContent);
+const out = document.getElementById("cell");
+function el(tag, text, parent) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+function table(head, rows, parent) {
+  const t = el("table", null, parent), tr = el("tr", null, el("thead", null, t)), body = el("tbody", null, t);
+  head.forEach(h => el("th", h, tr));
+  rows.forEach(cells => { const r = el("tr", null, body); cells.forEach(c => c instanceof Node ? el("td", null, r).appendChild(c) : el("td", c, r)); });
+  return t;
+}
+function link(href, text) { const a = el("a", text); if (/^https?:/.test(href)) a.href = href; return a; }
+function show() {
+  out.textContent = "";
+  const key = decodeURIComponent(location.hash.replace(/^#cell-/, ""));
+  const cell = data.cells[key];
+  if (!cell) {
+    el("h2", location.hash ? "No published value " + location.hash : "Every published value", out);
+    const byKpi = {};
+    Object.keys(data.cells).forEach(k => { const c = data.cells[k]; (byKpi[data.names[c[1]]] = byKpi[data.names[c[1]]] || []).push(k); });
+    Object.keys(byKpi).sort().forEach(name => {
+      const p = el("p", null, out); el("b", name + ": ", p);
+      byKpi[name].forEach(k => { const a = link("", k.split("-").filter((_, i, a) => i === 0 || i === a.length - 1).join(" ")); a.href = "#cell-" + k; p.appendChild(a); p.append(" "); });
+    });
+    return;
+  }
+  const [country, kpi, value, unit, per100k, source, release, steps, originals, history] = cell;
+  el("h2", data.names[country] + ", " + data.names[kpi] + ", " + key.split("-").pop() + ": " + value + " " + data.names[unit], out);
+  el("p", "Source " + data.names[source] + ", release " + data.names[release] + "." + (per100k ? " Per 100,000 people: " + per100k + "." : ""), out);
+  steps.forEach(s => el("p", data.steps[s], out));
+  table(["Role", "Value", "Printed", "Series, year", "File", "sha256", "Location", "Release", "Fetched from"],
+        originals.map(([role, v, printed, series, year, file, loc]) => {
+          const [path, sha, url, vintage] = data.files[file];
+          return [data.roles[role], v, printed === null ? "" : printed, data.series[series] + " " + year, path, sha, loc, vintage, link(url, "URL")];
+        }), out);
+  if (history.length) {
+    el("h3", "Release history (marts.kpi_revisions)", out);
+    const ul = el("ul", null, out);
+    history.forEach(([series, year, vintage, v, latest]) => el("li", data.series[series] + " " + year + ": " + vintage + ": " + v + (latest ? " (published)" : ""), ul));
+  }
+}
+window.addEventListener("hashchange", show);
+show();
+"""
+
+
+def lineage_page(cells: list[CellExplanation], publication_id: str = "") -> str:
+    """One offline page: the cells' data as one compact JSON block, and a few lines of inline
+    script that render the cell the address names (the report links each value to
+    ``#cell-<ISO3>-<kpi_id>-<year>``). Nothing is fetched; without script, the page says how to get
+    the same explanation from ``python -m orchestration.cli explain``."""
+    # "<" escaped inside the JSON: no "</script>" or "<!--" in a publisher's text can end the block
+    blob = json.dumps(lineage_data(cells, publication_id), ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>KPI warehouse: where each published value comes from</title>
 <style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:80em}}table{{border-collapse:collapse;font-size:.85em}}
-td,th{{border:1px solid #ccc;padding:.2em .4em;text-align:left}}section{{margin-bottom:1.5em}}section:target{{background:#fff6d5}}</style>
+td,th{{border:1px solid #ccc;padding:.2em .4em;text-align:left}}p a{{margin-right:.3em}}</style>
 </head><body><h1>Where each published value comes from</h1>
 <p>Publication {html.escape(publication_id)}. Each value of marts.kpi_annual with the publisher's originals it is made
-from (marts.kpi_lineage): the archived file (relative to the landing archive or the bundled snapshot), the value's place in it,
-the text printed there, and the releases that published it (marts.kpi_revisions).</p>
-{''.join(sections)}
+from (marts.kpi_lineage): the archived file (relative to the landing archive or the bundled snapshot) and its sha256, the
+value's place in it, the text printed there, and the releases that published it (marts.kpi_revisions).</p>
+<noscript><p>This page shows a value's explanation with a few lines of inline script (offline, nothing is fetched).
+Without script, <code>python -m orchestration.cli explain &lt;ISO3&gt; &lt;kpi_id&gt; &lt;year&gt;</code> prints the same.</p></noscript>
+<div id="cell"></div>
+<script type="application/json" id="lineage-data">{blob}</script>
+<script>{_RENDER_SCRIPT}</script>
 </body></html>
 """
 

@@ -27,22 +27,15 @@ from orchestration.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 
-# the sources whose cells marts.kpi_lineage explains so far (None: every KPI of the source), and the
-# roles of each KPI's originals (default: one published value)
-COVERED = {
-    "worldbank_wdi": None,
-    "dhs_ohss_enforcement": None,
-    "unhcr_population": {"refugees_by_origin", "asylum_seekers_by_origin", "idps"},
-    "unodc_drug_seizures": None,
-    "dhs_ohss_encounters": None,
-    "foreign_assistance_gov": None,
-}
+# the roles of each KPI's originals (default: one published value)
 ROLES = {
     "employment": ["factor", "percent_deducted"],
     "jobs_created": ["minuend.factor", "minuend.percent_deducted", "subtrahend.factor", "subtrahend.percent_deducted"],
 }
-# one summand per country of asylum; per published seizure row of a cocaine-type drug
-SUMMED = {"refugees_by_origin", "asylum_seekers_by_origin", "cocaine_seized_kg"}
+# one summand per country of asylum; per new-application row; per published seizure row of a
+# cocaine-type drug; per nationality's NIV Grand Total; per H-2 class cell; NIV Grand Total + Table III
+SUMMED = {"refugees_by_origin", "asylum_seekers_by_origin", "asylum_applications_usa", "cocaine_seized_kg",
+          "visas_nonimmigrant", "visas_temporary_work", "visas_issued"}
 SAMPLES_PER_SOURCE = 40
 
 
@@ -104,11 +97,20 @@ def read_back(path: Path, location: str):
 
 # --- tests ---------------------------------------------------------------------------------------
 
-def test_every_published_cell_of_a_covered_source_lists_its_originals_in_their_roles(serving):
-    cells = [cell for cell in rows(serving, "select country_iso3, kpi_id, year, value, value_per_100k, source_id "
-                                            "from marts.kpi_annual")
-             if cell["source_id"] in COVERED and (COVERED[cell["source_id"]] is None or cell["kpi_id"] in COVERED[cell["source_id"]])]
-    assert len(cells) > 500 and {cell["source_id"] for cell in cells} == set(COVERED)
+def test_every_published_cell_has_its_originals(serving):
+    """The issue's target: no published value without at least one original of its own source (a
+    population denominator alone explains nothing)."""
+    cells = rows(serving, "select country_iso3, kpi_id, year, source_id from marts.kpi_annual")
+    assert len(cells) > 2000
+    lineage = originals_by_cell(serving)
+    unexplained = [cell for cell in cells
+                   if not any(o["role"] != "denominator" and o["source_id"] == cell["source_id"]
+                              for o in lineage.get((cell["country_iso3"], cell["kpi_id"], cell["year"]), []))]
+    assert unexplained == []
+
+
+def test_every_published_cell_lists_its_originals_in_their_roles(serving):
+    cells = rows(serving, "select country_iso3, kpi_id, year, value, value_per_100k, source_id from marts.kpi_annual")
     lineage = originals_by_cell(serving)
     for cell in cells:
         originals = lineage.get((cell["country_iso3"], cell["kpi_id"], cell["year"]), [])
@@ -167,7 +169,7 @@ def test_sampled_originals_are_in_the_archived_files_where_the_lineage_says(serv
     by_source: dict[str, list[dict]] = {}
     for original in lineage:
         by_source.setdefault(original["source_id"], []).append(original)
-    assert set(by_source) == set(COVERED)
+    assert set(by_source) == {row["source_id"] for row in rows(serving, "select distinct source_id from marts.kpi_annual")}
     hashes: dict[str, str] = {}
     for source_id, originals in by_source.items():
         for original in sampler.sample(originals, min(SAMPLES_PER_SOURCE, len(originals))):
@@ -178,7 +180,11 @@ def test_sampled_originals_are_in_the_archived_files_where_the_lineage_says(serv
             assert hashes[path] == original["file_sha256"], what
             found = read_back(path, original["location"])
             if original["location"].startswith("page="):
-                assert original["original_text"] in found, what
+                # the row's whole line (its label and numbers) is on the page; its last number, the
+                # total, is the value (the number printed with thousands separators)
+                label, *numbers = re.fullmatch(r"(\D.*?)((?:\s+[\d,]+)+)", original["original_text"]).group(1, 2)
+                assert label.strip() and original["original_text"] in [line.strip() for line in found.splitlines()], what
+                assert numbers[0].split()[-1] == f"{int(original['original_value']):,}", what
             else:
                 assert float(found) == original["original_value"], what
                 assert original["original_text"] == (str(int(found)) if float(found).is_integer() else str(found)), what
@@ -205,26 +211,44 @@ class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
         self.hrefs: list[str] = []
-        self.ids: set[str] = set()
+        self.fetched: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "a" and attrs.get("href"):
             self.hrefs.append(attrs["href"])
-        if attrs.get("id"):
-            self.ids.add(attrs["id"])
+        if attrs.get("src") or (tag == "link" and attrs.get("href")):
+            self.fetched.append(attrs.get("src") or attrs["href"])
 
 
-def test_the_report_links_every_value_to_its_explanation_offline(serving, built_warehouse):
+def page_data(page: str) -> dict:
+    return json.loads(page.split('<script type="application/json" id="lineage-data">', 1)[1].split("</script>", 1)[0])
+
+
+def test_the_report_links_every_value_to_its_explanation_offline(serving, built_warehouse, tmp_path):
+    from tests.integration.test_report import chromium, ensure_chromium
+
     root, _, _ = built_warehouse
-    report, page = _Links(), _Links()
+    report = _Links()
     report.feed((root / "serving" / "kpi_report.html").read_text(encoding="utf-8"))
-    lineage_page = (root / "serving" / "docs" / "kpi_lineage.html").read_text(encoding="utf-8")
-    page.feed(lineage_page)
-    links = [href for href in report.hrefs if href.startswith("docs/kpi_lineage.html#")]
+    page_path = root / "serving" / "docs" / "kpi_lineage.html"
+    lineage_page = page_path.read_text(encoding="utf-8")
+    links = [href for href in report.hrefs if href.startswith("docs/kpi_lineage.html#cell-")]
     published = serving.execute("select count(*) from marts.kpi_annual where value is not null").fetchone()[0]
     assert len(links) == published  # every value of the report's tables
-    assert {href.split("#", 1)[1] for href in links} <= page.ids  # and each lands on its section
-    section = lineage_page.split('id="cell-HND-removals-2019"', 1)[1].split("</section>", 1)[0]
-    assert "40,760" in section and "sheet=DHS Removals by Citizenship;cell=F69" in section
-    assert "<script" not in lineage_page  # a static page: opens from a file, offline
+    cells = page_data(lineage_page)["cells"]
+    assert {href.split("#cell-", 1)[1] for href in links} <= set(cells)  # and the page has each one's data
+    page = _Links()
+    page.feed(lineage_page)
+    assert page.fetched == []  # offline: nothing to fetch, the data and the script are in the page
+    # a browser opening a report link shows that cell: its value, each original's place and file
+    shown = chromium(ensure_chromium(), tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom",
+                     page_path.as_uri() + "#cell-HND-removals-2019")
+    assert shown.returncode == 0, shown.stderr
+    rendered = shown.stdout.split('<div id="cell">', 1)[1].split("</div>", 1)[0]
+    assert "Honduras, Removals from the US by DHS, 2019: 40,760 removals" in rendered
+    assert "<td>sheet=DHS Removals by Citizenship;cell=F69</td>" in rendered and "<td>SP.POP.TOTL 2019</td>" in rendered
+    assert "removals 2019: 2024-08: 40,760 (published)" in rendered
+    visas = chromium(ensure_chromium(), tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom",
+                     page_path.as_uri() + "#cell-HND-visas_issued-2019").stdout.split('<div id="cell">', 1)[1]
+    assert "<td>page=5</td>" in visas and "<td>Honduras 4,390 15 1,598 28 14 6,045</td>" in visas

@@ -416,3 +416,29 @@ def test_link_helpers():
     assert sd.rebase_url("https://travel.state.gov/content/x.pdf?a=1", "http://localhost:1234") == "http://localhost:1234/content/x.pdf?a=1"
     links = ["/a/FY11AnnualReport-Table%20III.pdf", "/a/FY11AnnualReport-TableII.pdf", "/a/FY99_Table_III.pdf"]
     assert sd.table_iii_links(links, 2000, "x") == ["/a/FY11AnnualReport-Table%20III.pdf"]
+
+
+# ----------------------------------------------------------------------------- where each value is (kpi_lineage)
+
+def test_each_row_names_its_archived_file_and_cell_or_page(frames):
+    """NIV rows name the class cell and the Grand Total cell (checked with openpyxl, not the parser's
+    calamine); Table III rows the page whose text (pypdf, page by page) holds the row's line."""
+    import re
+
+    from pypdf import PdfReader
+
+    niv, iv = frames[sd.NIV_DATASET], frames[sd.IV_DATASET]
+    assert set(niv.source_file) == {"state_dept/niv-detail-table-fy97-fy24/FYs97-24_NIVDetailTable.xlsx"}
+    workbook = openpyxl.load_workbook(WORKBOOK, data_only=True)
+    honduras_2019 = niv[(niv.country_iso3 == "HND") & (niv.fiscal_year == 2019)]
+    for row in honduras_2019.itertuples():
+        for location, value, text in ((row.source_location, row.issuances, row.original_text),
+                                      (row.grand_total_location, row.nationality_grand_total, row.grand_total_text)):
+            sheet, cell = re.fullmatch(r"sheet=(.*);cell=([A-Z]+\d+)", location).groups()
+            assert workbook[sheet][cell].value == value and text == str(value), location
+    assert set(honduras_2019.grand_total_location) == {"sheet=FY19;cell=CI178"}
+    [honduras] = iv[(iv.country_iso3 == "HND") & (iv.fiscal_year == 2019)].to_dict("records")
+    assert (honduras["source_location"], honduras["original_text"]) == ("page=5", "Honduras 4,390 15 1,598 28 14 6,045")
+    page = PdfReader(TABLE_III_LANDING / "FY19_Table_III.pdf").pages[4].extract_text()
+    assert honduras["original_text"] in [line.strip() for line in page.splitlines()]
+    assert iv.source_location.str.fullmatch(r"page=\d+").all() and iv.file_sha256.notna().all()

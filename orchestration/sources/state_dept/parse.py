@@ -43,6 +43,7 @@ import pandas as pd
 from orchestration.core.countries import iso3_for_name
 from orchestration.core.errors import SourceFormatError
 from orchestration.fetch.archive import Landing, LandedFile
+from orchestration.fetch.cells import LINEAGE_COLUMNS, file_columns, printed_text, workbook_cell
 from orchestration.fetch.http import check_body_kind
 
 SOURCE = "state_dept"
@@ -52,12 +53,16 @@ LICENCE = "US Government work (public domain)"
 NIV_DATASET = "state_dept_niv_issuances"
 IV_DATASET = "state_dept_iv_issuances"
 
+# the lineage columns last (orchestration/fetch/cells.py): a NIV row's location is its class cell; the
+# nationality's Grand Total (visas_nonimmigrant) is another cell of the row, so it has its own pair
 NIV_COLUMNS = ["fiscal_year", "nationality", "country_iso3", "visa_class", "issuances", "nationality_grand_total",
-               "sheet_name", "vintage", "source_url", "fetch_id"]
+               "sheet_name", "vintage", "source_url", "fetch_id", *LINEAGE_COLUMNS, "grand_total_location",
+               "grand_total_text"]
 IV_CATEGORIES = ["immediate_relatives", "special_immigrants", "family_preference", "employment_preference",
                  "schedule_a_workers", "diversity_immigrants"]
+# a Table III row's location is its page (page=<n>, 1-based), its original_text the row's line as printed
 IV_COLUMNS = ["fiscal_year", "foreign_state", "country_iso3", *IV_CATEGORIES, "total", "special_immigrants_heading",
-              "vintage", "source_url", "fetch_id"]
+              "vintage", "source_url", "fetch_id", *LINEAGE_COLUMNS]
 
 # --------------------------------------------------------------------------------------------
 # NIV Detail Table workbook
@@ -163,6 +168,8 @@ class NivSheet:
     sheet_name: str
     classes: list[str]
     nationalities: pd.DataFrame  # index: nationality as published; columns: classes + Grand Total
+    rows: pd.Series  # nationality -> its 0-based row in the sheet (read from A1)
+    columns: dict[str, int]  # class label or Grand Total -> its 0-based column in the sheet
 
 
 def parse_niv_sheet(sheet_name: str, sheet: pd.DataFrame, location: str) -> NivSheet:
@@ -198,7 +205,9 @@ def parse_niv_sheet(sheet_name: str, sheet: pd.DataFrame, location: str) -> NivS
             raise SourceFormatError(SOURCE, location, f"sheet {sheet_name!r}: classes other than BCC do not add up to 'Total Visas'")
     if values.index.duplicated().any():
         raise SourceFormatError(SOURCE, location, f"sheet {sheet_name!r}: nationality listed twice: {sorted(set(values.index[values.index.duplicated()]))}")
-    return NivSheet(fiscal_year, sheet_name, classes, values[[*classes, GRAND_TOTAL_COLUMN]])
+    rows = pd.Series(nationality_rows.index, index=values.index)
+    columns = {label: position for position, label in enumerate(body.columns) if position}
+    return NivSheet(fiscal_year, sheet_name, classes, values[[*classes, GRAND_TOTAL_COLUMN]], rows, columns)
 
 
 def check_niv_years(sheets: list[NivSheet], location: str) -> None:
@@ -243,9 +252,11 @@ def long_by_class(wide: pd.DataFrame) -> pd.DataFrame:
 
 
 def niv_rows(sheets: list[NivSheet], countries: tuple[str, ...], first_year: int, last_year: int,
-             vintage: str, source_url: str, fetch_id: str, location: str) -> pd.DataFrame:
-    """Long rows (one per nationality x class) for the configured countries and years; a blank
-    cell is no row."""
+             vintage: str, source_url: str, fetch_id: str, location: str,
+             archived: dict[str, str] | None = None) -> pd.DataFrame:
+    """Long rows (one per nationality x class) for the configured countries and years, each with its
+    class cell and its Grand Total cell; a blank cell is no row. ``archived``: the file's
+    ``source_file`` and ``file_sha256`` (orchestration/fetch/cells.py)."""
     wanted = set(countries)
     parts = []
     for sheet in sheets:
@@ -261,10 +272,18 @@ def niv_rows(sheets: list[NivSheet], countries: tuple[str, ...], first_year: int
         long["country_iso3"] = long["nationality"].map(iso3)
         long["fiscal_year"] = sheet.fiscal_year
         long["sheet_name"] = sheet.sheet_name
+        sheet_rows = long["nationality"].map(sheet.rows)
+        long["source_location"] = [workbook_cell(sheet.sheet_name, row, sheet.columns[label])
+                                   for row, label in zip(sheet_rows, long["visa_class"])]
+        long["original_text"] = long["issuances"].map(printed_text)
+        grand_total_column = sheet.columns[GRAND_TOTAL_COLUMN]
+        long["grand_total_location"] = [workbook_cell(sheet.sheet_name, row, grand_total_column) for row in sheet_rows]
+        long["grand_total_text"] = long["nationality_grand_total"].map(printed_text)
         parts.append(long)
     if not parts:
         return pd.DataFrame(columns=NIV_COLUMNS)
-    frame = pd.concat(parts, ignore_index=True).assign(vintage=vintage, source_url=source_url, fetch_id=fetch_id)
+    archived = archived or {"source_file": None, "file_sha256": None}
+    frame = pd.concat(parts, ignore_index=True).assign(vintage=vintage, source_url=source_url, fetch_id=fetch_id, **archived)
     for column in ("fiscal_year", "issuances", "nationality_grand_total"):
         frame[column] = frame[column].astype("int64")
     return frame[NIV_COLUMNS]
@@ -283,13 +302,18 @@ _RETURNING_RESIDENTS = "Returning Residents and Armed Forces Special Immigrants"
 
 def table_iii_text(body: bytes, location: str) -> str:
     """The PDF's text layer, pages joined; a body that is not a whole PDF raises."""
+    return "\n".join(table_iii_pages(body, location))
+
+
+def table_iii_pages(body: bytes, location: str) -> list[str]:
+    """The text layer of each page; a body that is not a whole PDF raises."""
     check_body_kind(SOURCE, location, body, "pdf")
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(body))
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
+        return [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError) as exc:
         raise SourceFormatError(SOURCE, location, f"cannot read the PDF: {type(exc).__name__}: {str(exc)[:200]}") from None
 
@@ -346,16 +370,23 @@ def table_iii_rows(text: str, columns: list[str], countries: tuple[str, ...], lo
         if iso3 in rows:
             raise SourceFormatError(SOURCE, location, f"{iso3} appears twice ({rows[iso3]['foreign_state']!r} and {name!r})")
         values = [parse_number(token) for token in numbers]
-        rows[iso3] = {"foreign_state": name, "country_iso3": iso3, **dict(zip(columns, values[:-1])), "total": values[-1]}
+        rows[iso3] = {"foreign_state": name, "country_iso3": iso3, **dict(zip(columns, values[:-1])), "total": values[-1],
+                      "original_text": line.strip()}
     return list(rows.values())
 
 
 def parse_table_iii(body: bytes, location: str, countries: tuple[str, ...]) -> tuple[int, str, list[dict]]:
-    """(fiscal year, special immigrants heading, rows) of one Table III PDF."""
-    text = table_iii_text(body, location)
+    """(fiscal year, special immigrants heading, rows) of one Table III PDF; each row's
+    ``source_location`` is the page its line is printed on (``page=<n>``, 1-based)."""
+    pages = table_iii_pages(body, location)
+    text = "\n".join(pages)
     fiscal_year = table_iii_fiscal_year(text, location)
     columns, heading = table_iii_layout(text, location)
     rows = table_iii_rows(text, columns, countries, location)
+    page_lines = [{line.strip() for line in page.splitlines()} for page in pages]
+    for row in rows:
+        row["source_location"] = next(f"page={number}" for number, lines in enumerate(page_lines, 1)
+                                      if row["original_text"] in lines)
     return fiscal_year, heading, rows
 
 
@@ -491,14 +522,14 @@ def parse_landings(landings: list[Landing], countries: tuple[str, ...], first_ye
                 if suffix == ".xlsx":
                     sheets = read_niv_workbook(landed.read_bytes(), _location(landed))
                     niv_parts.append(niv_rows(sheets, countries, first_year, last_year, niv_vintage(sheets), landed.url,
-                                               landing.fetch_id, _location(landed)))
+                                               landing.fetch_id, _location(landed), file_columns(landed)))
                 elif suffix == ".pdf":
                     fiscal_year, heading, rows = next(table_iii_parses)
                     check_table_iii_is_the_one_requested(landed, fiscal_year, table_iii_years)
                     if first_year <= fiscal_year <= last_year:
                         iv_records += [{**row, "fiscal_year": fiscal_year, "special_immigrants_heading": heading,
                                         "vintage": iv_vintage(fiscal_year), "source_url": landed.url,
-                                        "fetch_id": landing.fetch_id} for row in rows]
+                                        "fetch_id": landing.fetch_id, **file_columns(landed)} for row in rows]
                 elif suffix != ".html":
                     raise SourceFormatError(SOURCE, _location(landed), "unexpected file: expected an .xlsx workbook, a Table III .pdf or an index .html")
     niv = pd.concat(niv_parts, ignore_index=True) if niv_parts else pd.DataFrame(columns=NIV_COLUMNS)

@@ -33,21 +33,16 @@ latest as (
 )
 
 select
-    cast(country_iso3 as varchar) as country_iso3,
-    cast('cocaine_seized_kg' as varchar) as kpi_id,
-    cast(year as integer) as year,
-    cast('unodc_drug_seizures' as varchar) as source_id,
-    cast('World Drug Report annex 7.1, ' || vintage as varchar) as source_vintage,
-    cast(fetch_id as varchar) as fetch_id,
-    cast(file_sha256 as varchar) as file_sha256,
-    cast(source_file as varchar) as file_path,
-    cast(source_url as varchar) as source_url,
-    cast(source_location as varchar) as location,
-    cast(original_text as varchar) as original_text,
-    cast(kilograms as double precision) as original_value,
-    cast('cocaine_seized_kg' as varchar) as series_id,
-    cast(year as integer) as original_year,
-    cast('summand' as varchar) as role,
-    cast('int_unodc__cocaine_seized: kilograms of every row of a drug the seed unodc_drug_names counts as cocaine, summed'
-        as varchar) as step
+    {{ kpi_lineage_columns(
+        country_iso3='country_iso3',
+        kpi_id="'cocaine_seized_kg'",
+        year='year',
+        source_id="'unodc_drug_seizures'",
+        source_vintage="'World Drug Report annex 7.1, ' || vintage",
+        original_value='kilograms',
+        series_id="'cocaine_seized_kg'",
+        original_year='year',
+        role="'summand'",
+        step="'int_unodc__cocaine_seized: kilograms of every row of a drug the seed unodc_drug_names counts as cocaine, summed'"
+    ) }}
 from latest

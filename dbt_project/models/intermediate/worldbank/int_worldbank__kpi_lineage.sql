@@ -78,20 +78,16 @@ unioned as (
 )
 
 select
-    cast(country_iso3 as varchar) as country_iso3,
-    cast(kpi_id as varchar) as kpi_id,
-    cast(cell_year as integer) as year,
-    cast('worldbank_wdi' as varchar) as source_id,
-    cast(vintage as varchar) as source_vintage,
-    cast(fetch_id as varchar) as fetch_id,
-    cast(file_sha256 as varchar) as file_sha256,
-    cast(source_file as varchar) as file_path,
-    cast(source_url as varchar) as source_url,
-    cast(source_location as varchar) as location,
-    cast(original_text as varchar) as original_text,
-    cast(value as double precision) as original_value,
-    cast(indicator_id as varchar) as series_id,
-    cast(year as integer) as original_year,
-    cast(role as varchar) as role,
-    cast(step as varchar) as step
+    {{ kpi_lineage_columns(
+        country_iso3='country_iso3',
+        kpi_id='kpi_id',
+        year='cell_year',
+        source_id="'worldbank_wdi'",
+        source_vintage='vintage',
+        original_value='value',
+        series_id='indicator_id',
+        original_year='year',
+        role='role',
+        step='step'
+    ) }}
 from unioned

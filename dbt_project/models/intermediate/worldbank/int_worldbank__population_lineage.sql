@@ -1,17 +1,18 @@
 -- Where each population figure (SP.POP.TOTL, the denominator of kpi_annual.value_per_100k) is in
--- its archived file: the same newest-vintage rows int_worldbank__population reads.
+-- its archived file: the same newest-vintage rows int_worldbank__population reads, in the common
+-- lineage shape; marts.kpi_lineage sets the kpi_id of each cell it divides.
 select
-    cast(country_iso3 as varchar) as country_iso3,
-    cast(year as integer) as year,
-    cast('worldbank_wdi' as varchar) as source_id,
-    cast(vintage as varchar) as source_vintage,
-    cast(fetch_id as varchar) as fetch_id,
-    cast(file_sha256 as varchar) as file_sha256,
-    cast(source_file as varchar) as file_path,
-    cast(source_url as varchar) as source_url,
-    cast(source_location as varchar) as location,
-    cast(original_text as varchar) as original_text,
-    cast(value as double precision) as original_value,
-    cast(indicator_id as varchar) as series_id
+    {{ kpi_lineage_columns(
+        country_iso3='country_iso3',
+        kpi_id='null',
+        year='year',
+        source_id="'worldbank_wdi'",
+        source_vintage='vintage',
+        original_value='value',
+        series_id='indicator_id',
+        original_year='year',
+        role="'denominator'",
+        step="'kpi_annual: value_per_100k = value / SP.POP.TOTL x 100000'"
+    ) }}
 from {{ ref('int_worldbank__latest_indicator_values') }}
 where indicator_id = 'SP.POP.TOTL'

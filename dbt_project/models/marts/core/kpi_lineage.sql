@@ -32,6 +32,7 @@ cell_originals as (
 
 ),
 
+-- the population row of the cell's year, as the cell's denominator
 per_100k_denominators as (
 
     select
@@ -48,9 +49,9 @@ per_100k_denominators as (
         population.original_text,
         population.original_value,
         population.series_id,
-        population.year as original_year,
-        'denominator' as role,
-        'kpi_annual: value_per_100k = value / SP.POP.TOTL x 100000' as step
+        population.original_year,
+        population.role,
+        population.step
     from published
     inner join population
         on published.country_iso3 = population.country_iso3

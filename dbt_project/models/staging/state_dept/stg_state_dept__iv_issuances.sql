@@ -32,6 +32,10 @@ select
     special_immigrants_heading,
     vintage as source_vintage,
     source_url,
-    fetch_id
+    fetch_id,
+    cast(source_file as varchar) as source_file,
+    cast(file_sha256 as varchar) as file_sha256,
+    cast(source_location as varchar) as source_location,
+    cast(original_text as varchar) as original_text
 from ranked
 where release_rank = 1

@@ -26,6 +26,12 @@ select
     sheet_name,
     vintage as source_vintage,
     source_url,
-    fetch_id
+    fetch_id,
+    cast(source_file as varchar) as source_file,
+    cast(file_sha256 as varchar) as file_sha256,
+    cast(source_location as varchar) as source_location,
+    cast(original_text as varchar) as original_text,
+    cast(grand_total_location as varchar) as grand_total_location,
+    cast(grand_total_text as varchar) as grand_total_text
 from ranked
 where is_newest_release

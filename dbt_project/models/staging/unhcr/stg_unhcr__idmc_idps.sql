@@ -11,6 +11,9 @@ select
     cast(vintage as varchar) as vintage,
     source_url,
     fetch_id,
+    cast(source_file as varchar) as source_file,
+    cast(file_sha256 as varchar) as file_sha256,
+    cast(source_location as varchar) as source_location,
     load_id,
     loaded_at
 from source
