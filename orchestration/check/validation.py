@@ -20,7 +20,6 @@ from typing import Iterable
 
 import pandas as pd
 
-from orchestration.core.errors import ValidationFailed
 from orchestration.core.settings import DEFAULT_VALIDATION_DIR, EXPECTATIONS_DIR
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
@@ -90,10 +89,6 @@ class ValidationReport:
             "failures": [failure.describe() for failure in self.failures],
         }
 
-    def raise_for_failure(self) -> None:
-        if not self.success:
-            raise ValidationFailed(self.message())
-
 
 def suite_path(dataset: str) -> Path:
     """``expectations/suites/<dataset>.json``: the suite's file in the GX project's expectations store."""
@@ -121,7 +116,7 @@ def checkpoint_for(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR):
 
 def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEFAULT_VALIDATION_DIR) -> ValidationReport:
     """Run the dataset's checkpoint on ``frame``; its result is stored under ``validation_dir``.
-    Never raises for failed expectations (see raise_for_failure)."""
+    Never raises for failed expectations: the caller reads ``success``."""
     checkpoint_result = checkpoint_for(dataset, validation_dir).run(batch_parameters={"dataframe": frame})
     ((result_key, result),) = checkpoint_result.run_results.items()
     failures = []

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
 from orchestration.config import load_settings
-from orchestration.core.errors import ValidationFailed
 from orchestration.sources import worldbank
 from orchestration.fetch.archive import list_landings
 from orchestration.check.validation import validate_frame
@@ -22,7 +23,6 @@ def test_the_real_snapshot_passes(values):
     report = validate_frame(DATASET, values)
     assert report.success, report.message()
     assert report.evaluated >= 15
-    report.raise_for_failure()
 
 
 def _corrupt(values, **changes):
@@ -36,8 +36,7 @@ def _corrupt(values, **changes):
 def test_negative_homicide_rate_fails_naming_dataset_and_expectation(values):
     report = validate_frame(DATASET, _corrupt(values, value=-5.0))
     assert not report.success
-    with pytest.raises(ValidationFailed, match=r"worldbank_indicator_values: .*expect_column_values_to_be_between on column 'value'.*-5\.0"):
-        report.raise_for_failure()
+    assert re.search(r"worldbank_indicator_values: .*expect_column_values_to_be_between on column 'value'.*-5\.0", report.message())
 
 
 def test_unknown_indicator_fails(values):
@@ -62,8 +61,7 @@ def test_future_year_fails(values):
     report = validate_frame(DATASET, _corrupt(values, year=2101))
     assert not report.success
     assert {f.expectation for f in report.failures} == {"expect_column_values_to_be_between"}
-    with pytest.raises(ValidationFailed, match=r"worldbank_indicator_values: .*expect_column_values_to_be_between on column 'year'.*2101"):
-        report.raise_for_failure()
+    assert re.search(r"worldbank_indicator_values: .*expect_column_values_to_be_between on column 'year'.*2101", report.message())
 
 
 def test_renamed_column_fails(values):
