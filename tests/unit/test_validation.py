@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -67,3 +68,26 @@ def test_future_year_fails(values):
 def test_renamed_column_fails(values):
     report = validate_frame(DATASET, values.rename(columns={"value": "obs_value"}))
     assert "expect_table_columns_to_match_ordered_list" in {f.expectation for f in report.failures}
+
+
+def test_each_suite_keeps_its_newest_stored_results_and_their_pages(tmp_path):
+    from orchestration.check.validation import prune_stored_results
+
+    def stored(suite: str, run_time: str) -> tuple[Path, Path]:
+        result = tmp_path / "results" / suite / "__none__" / run_time / "kpi_warehouse-load.json"
+        page = tmp_path / "data_docs" / "validations" / suite / "__none__" / run_time / "kpi_warehouse-load.html"
+        for path in (result, page):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}")
+        return result, page
+
+    # run times as GX names them; written out of order, so file order is not time order
+    runs = [f"20261206T05{minute:02d}07.025681Z" for minute in (7, 3, 11, 0, 9, 1, 5, 2, 10, 4, 8, 6)]
+    worldbank = {run: stored("worldbank_indicators", run) for run in runs}
+    cbp = [stored("cbp_sbo_encounters_monthly", run) for run in runs[:3]]
+    prune_stored_results(tmp_path, keep=10)
+    oldest = sorted(runs)[:2]
+    for run, (result, page) in worldbank.items():
+        assert result.exists() == page.exists() == (run not in oldest), run
+    assert not (tmp_path / "results" / "worldbank_indicators" / "__none__" / oldest[0]).exists()  # no empty directory left
+    assert all(result.exists() and page.exists() for result, page in cbp)  # another suite's count is its own
