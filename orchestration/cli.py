@@ -112,6 +112,7 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     from orchestration.platform.alerts import record_failure, step_failure_messages
     from orchestration.publish.publication import ACCEPT_SHRINK_TAG
     from orchestration.platform.schedules import transform_request_after
+    from orchestration.platform.source_assets import raw_assets_to_transform
     from orchestration.load.engines import warehouse_for
     from orchestration.load.lock import WarehouseBusy, warehouse_writer
     from orchestration.load.upgrade import UpgradeRefused, check_writable
@@ -137,8 +138,7 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
                               log=lambda message: print(f"  {message}", flush=True)):
             check_writable(warehouse)  # a warehouse of a newer version: refused before any step starts
             result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file)
-            changed = sorted({event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
-                              if event.asset_key.path[0] == "raw"})
+            changed = raw_assets_to_transform(result.all_events)
             if result.success and not force:
                 request = transform_request_after(result.dagster_run, changed)
                 if isinstance(request, dg.RunRequest):

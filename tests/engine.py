@@ -8,7 +8,7 @@ Dagster run with dbt costs 20-60 s, this costs about a second.
   memoised per release set; validation is the GX suites' job and is tested elsewhere, so a
   pass-through validator keeps the sequences fast);
 - transform: the dbt project's compiled SQL on DuckDB, as bench/floor.py runs it, for the models
-  ``orchestration.transform.plan.nodes_to_rebuild`` selects (downstream of the sources that changed)
+  dbt's own ``source:<name>+`` selection picks (``orchestration.transform.plan.source_selection``)
   and the range of years from ``orchestration.transform.plan.incremental_range`` (as the dbt asset)
   and the ``replace_range`` strategy of dbt_project/macros/incremental_years.sql (delete the range,
   insert the batch's rows of the range); then ``record_transform_build``, as the dbt asset does;
@@ -21,6 +21,7 @@ process killed there would stop: DuckDB transactions roll back, files already re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -40,7 +41,8 @@ from orchestration.platform.jobs import SOURCES
 from orchestration.publish.publication import current_publication, published_load_seq
 from orchestration.core.settings import DBT_PROJECT_DIR, Settings
 from orchestration.core.sql import identifier
-from orchestration.transform.plan import changed_sources, incremental_range, nodes_to_rebuild
+from orchestration.transform.dbt_runner import list_nodes
+from orchestration.transform.plan import changed_sources, incremental_range, source_selection
 from orchestration.check.validation import ValidationReport
 from orchestration.load.warehouse import last_load_seq, last_transform_build, load_history, record_source_contracts, record_transform_build
 from orchestration.transform.contracts import source_contract_rows
@@ -140,7 +142,7 @@ def _build_incremental(conn: duckdb.DuckDBPyConnection, node: dict, sql: str, ye
     """dbt's incremental materialization with the project's replace_range strategy."""
     first, last = years if years is not None else (1, 0)  # dbt_vars(None): an empty range
     batch = sql.replace(MIN_PLACEHOLDER, str(first)).replace(MAX_PLACEHOLDER, str(last))
-    column = identifier(node["config"]["range_column"])
+    column = identifier(node["config"]["meta"]["range_column"])
     columns = ", ".join(identifier(name) for (name,) in conn.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
         [node["schema"], node["alias"]]).fetchall())
@@ -151,6 +153,12 @@ def _build_incremental(conn: duckdb.DuckDBPyConnection, node: dict, sql: str, ye
     conn.execute("COMMIT")
 
 
+@functools.cache
+def _downstream_of(sources: frozenset[str] | None) -> frozenset[str] | None:
+    """What dbt's ``source:<name>+`` selects for these sources (None: everything), as the dbt asset passes it."""
+    return None if sources is None else frozenset(list_nodes(source_selection(sources), ("model", "seed", "snapshot")))
+
+
 def transform(settings: Settings, project: CompiledProject, run_range: tuple[int, int] | None, kill: Kill) -> None:
     """What the dbt asset does, with the compiled SQL in place of dbt's runtime."""
     publication = current_publication(settings.serving_dir)
@@ -158,7 +166,7 @@ def transform(settings: Settings, project: CompiledProject, run_range: tuple[int
     load_seq = last_load_seq(settings.warehouse_path)
     years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
     # the models downstream of the sources that changed, as the dbt asset selects them (None: all)
-    rebuild = nodes_to_rebuild(project.manifest, changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES}), SOURCES)
+    rebuild = _downstream_of(changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES}))
     record_source_contracts(settings.warehouse_path, source_contract_rows(SOURCES))
     with duckdb.connect(str(settings.warehouse_path)) as conn:
         if rebuild is None:

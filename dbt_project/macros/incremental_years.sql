@@ -13,12 +13,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- incremental_strategy='replace_range' (config range_column='year' or 'fiscal_year'): delete EVERY
+{#- incremental_strategy='replace_range' (meta={'range_column': 'year'} or 'fiscal_year', in meta as dbt
+    asks of custom configuration; read with config.meta_require): delete EVERY
     row of the range, then insert the new batch. dbt's delete+insert deletes only the keys present
     in the batch, so a year of the range that no longer has rows would keep its old ones. Plain SQL,
     the same on DuckDB and PostgreSQL. -#}
 {% macro get_incremental_replace_range_sql(arg_dict) -%}
-    {%- set range_column = adapter.quote(config.require('range_column')) -%}
+    {%- set range_column = adapter.quote(config.meta_require('range_column')) -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ arg_dict['target_relation'] }}
     where {{ range_column }} between {{ incremental_min_year() }} and {{ incremental_max_year() }};

@@ -20,7 +20,6 @@ from typing import Iterable
 
 import pandas as pd
 
-from orchestration.core.errors import ValidationFailed
 from orchestration.core.settings import DEFAULT_VALIDATION_DIR, EXPECTATIONS_DIR
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
@@ -90,10 +89,6 @@ class ValidationReport:
             "failures": [failure.describe() for failure in self.failures],
         }
 
-    def raise_for_failure(self) -> None:
-        if not self.success:
-            raise ValidationFailed(self.message())
-
 
 def suite_path(dataset: str) -> Path:
     """``expectations/suites/<dataset>.json``: the suite's file in the GX project's expectations store."""
@@ -121,7 +116,7 @@ def checkpoint_for(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR):
 
 def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEFAULT_VALIDATION_DIR) -> ValidationReport:
     """Run the dataset's checkpoint on ``frame``; its result is stored under ``validation_dir``.
-    Never raises for failed expectations (see raise_for_failure)."""
+    Never raises for failed expectations: the caller reads ``success``."""
     checkpoint_result = checkpoint_for(dataset, validation_dir).run(batch_parameters={"dataframe": frame})
     ((result_key, result),) = checkpoint_result.run_results.items()
     failures = []
@@ -168,13 +163,45 @@ def write_checkpoint(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR
                                                     result_format=result_format))
 
 
+# Stored results (and their Data Docs pages) kept per suite: every load adds one per dataset, and each
+# publication copies the site, so the store must not grow with every load for ever.
+KEPT_RESULTS_PER_SUITE = 10
+
+
 def build_data_docs(reports: Iterable[ValidationReport], validation_dir: Path = DEFAULT_VALIDATION_DIR) -> Path:
     """Render the pages of ``reports``' stored results (and the index of every stored result) into the
-    Data Docs site under ``validation_dir``; returns the site's directory (``index.html`` inside)."""
+    Data Docs site under ``validation_dir``, after removing each suite's results beyond its newest
+    ``KEPT_RESULTS_PER_SUITE`` with their pages; returns the site's directory (``index.html`` inside)."""
     keys = [report.result_key for report in reports if report.result_key is not None]
+    prune_stored_results(validation_dir, KEPT_RESULTS_PER_SUITE)
     context = gx_context(validation_dir)
     context.build_data_docs(resource_identifiers=keys)
     return data_docs_dir(validation_dir)
+
+
+def results_beyond(result_files: Iterable[Path], results_dir: Path, keep: int) -> list[Path]:
+    """The stored results (``<suite>/<run name>/<run time>/<batch>.json`` under ``results_dir``) older
+    than each suite's newest ``keep``, by run time (GX names run times so that they sort in time order)."""
+    by_suite: dict[str, list[Path]] = {}
+    for path in result_files:
+        by_suite.setdefault(path.relative_to(results_dir).parts[0], []).append(path)
+    older = []
+    for paths in by_suite.values():
+        newest_first = sorted(paths, key=lambda path: path.relative_to(results_dir).parts[2], reverse=True)
+        older += newest_first[keep:]
+    return older
+
+
+def prune_stored_results(validation_dir: Path, keep: int) -> None:
+    results_dir = validation_dir / "results"
+    pages_dir = data_docs_dir(validation_dir) / "validations"
+    for result in results_beyond(results_dir.rglob("*.json"), results_dir, keep):
+        page = (pages_dir / result.relative_to(results_dir)).with_suffix(".html")
+        for path in (result, page):
+            path.unlink(missing_ok=True)
+            for directory in path.parents[:2]:  # <run time>/ and <run name>/, once empty
+                if directory.is_dir() and not any(directory.iterdir()):
+                    directory.rmdir()
 
 
 def data_docs_dir(validation_dir: Path = DEFAULT_VALIDATION_DIR) -> Path:

@@ -1,4 +1,4 @@
-"""Operations: a record (and optional webhook post) of every failed run, and freshness policies per source."""
+"""Operations: a record (and optional webhook post) of every failed run."""
 
 from __future__ import annotations
 
@@ -12,14 +12,6 @@ import requests
 from orchestration.config import load_settings
 from orchestration.core.errors import SettingsError
 from orchestration.core.settings import PROJECT_ROOT, Settings
-from orchestration.sources import discover
-
-WEBHOOK_ENV = "KPI_ALERT_WEBHOOK_URL"  # a secret (it usually carries a token): never logged
-
-# How long a source's raw tables may go without a new load: each source's SPEC.cadence, sized to
-# its publisher's release cadence. Dagster evaluates these freshness policies itself and shows
-# stale assets in the UI.
-FRESHNESS_BY_SOURCE = {spec.name: spec.freshness_policy for spec in discover()}
 
 
 def step_failure_messages(events) -> list[str]:

@@ -32,13 +32,11 @@ from orchestration.platform.jobs import SOURCES
 from orchestration.platform.partitions import run_partition_range
 from orchestration.publish.publication import current_publication, published_load_seq
 from orchestration.transform.plan import (
-    changed_sources, dbt_select_args, dbt_vars, incremental_range, nodes_to_rebuild,
+    changed_sources, dbt_vars, incremental_range, source_selection,
 )
 from orchestration.core.settings import DBT_PROJECT_DIR
 from orchestration.load.engines import warehouse_for
 from orchestration.load.upgrade import rebuild_changed_relations
-
-INCREMENTAL_SELECTOR = "tag:incremental"
 
 
 class KpiDbtTranslator(DagsterDbtTranslator):
@@ -71,14 +69,9 @@ def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str]
     if sources is None:
         context.log.info("models: every model (never published, a changed dbt project, every source changed, or nothing pending)")
         return None
-    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
-
-    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-    selected = nodes_to_rebuild(manifest, sources, SOURCES)
-    models = sum(1 for unique_id in selected if unique_id.startswith("model."))
-    context.log.info(f"models: the {models} downstream of the source(s) that changed since the live publication "
+    context.log.info(f"models: those downstream of the source(s) that changed since the live publication "
                      f"({', '.join(sorted(sources))}); the others keep what the last build left (their inputs did not change)")
-    return dbt_select_args(manifest, selected)
+    return source_selection(sources)
 
 
 def _manifest(context: dg.AssetExecutionContext) -> Mapping[str, Any]:

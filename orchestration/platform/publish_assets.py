@@ -28,14 +28,16 @@ def models_every_build_rebuilds() -> list[dg.AssetKey]:
     every source). A build for the sources that changed materializes only their models, and
     Dagster skips a step when an output it depends on was not produced; a failed model or test
     anywhere fails the whole dbt step, and then publishing does not run either."""
-    from dagster_dbt import get_asset_key_for_model
-    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+    import json
 
-    from orchestration.transform.plan import rebuilt_by_every_build
+    from dagster_dbt import build_dbt_asset_selection
 
-    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([kpi_dbt_models])
-    return [get_asset_key_for_model([kpi_dbt_models], manifest["nodes"][unique_id]["name"])
-            for unique_id in rebuilt_by_every_build(manifest)]
+    from orchestration.transform.manifest import ensure_manifest
+    from orchestration.transform.plan import dbt_source_names, every_source_selector
+
+    sources = dbt_source_names(json.loads(ensure_manifest().read_text()))
+    selection = build_dbt_asset_selection([kpi_dbt_models], dbt_select=every_source_selector(sources))
+    return sorted(selection.resolve([kpi_dbt_models]), key=lambda key: key.to_user_string())
 
 
 def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
@@ -52,6 +54,11 @@ def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
         if evaluation is None and record is not None and record.run_id == context.run_id:
             # planned in this run but not run: its models were not rebuilt (their inputs did not change)
             results.append(skipped_check_result(key, _last_evaluated(storage, key)))
+            continue
+        if evaluation is None and record is not None and record.status.value == "PLANNED" and _run_finished(context, record.run_id):
+            # planned in a finished run that did not run it: a load suite with nothing new to validate
+            results.append(skipped_check_result(key, _last_evaluated(storage, key), why="nothing new to validate in run "
+                                                f"{record.run_id[:8]}"))
             continue
         if evaluation is None:
             status = "not run" if record is None else record.status.value.lower()
@@ -85,11 +92,16 @@ def _last_evaluated(storage, key: dg.AssetCheckKey):
     return records[0] if records else None
 
 
-def skipped_check_result(key: dg.AssetCheckKey, last) -> dict:
-    """A check this run planned but did not run, with what it said when it last ran."""
+def _run_finished(context: dg.AssetExecutionContext, run_id: str) -> bool:
+    run = context.instance.get_run_by_id(run_id)
+    return run is not None and run.is_finished
+
+
+def skipped_check_result(key: dg.AssetCheckKey, last, why: str = "its model was not rebuilt in this run (inputs unchanged)") -> dict:
+    """A check a run planned but did not run, with what it said when it last ran."""
     evaluation = _evaluation(last)
     outcome = None if evaluation is None else _status(evaluation)
-    details = ("not rerun: its model was not rebuilt in this run (inputs unchanged); "
+    details = (f"not rerun: {why}; "
                + ("no earlier evaluation" if evaluation is None else f"{outcome} in run {last.run_id[:8]}"))
     return {"asset": key.asset_key.to_user_string(), "check": key.name, "status": "skipped", "last": outcome,
             "severity": evaluation.severity.value if evaluation is not None and evaluation.severity else "", "details": details}

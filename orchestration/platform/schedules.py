@@ -9,6 +9,7 @@ import dagster as dg
 
 from orchestration.config import load_settings
 from orchestration.platform.partitions import FORCE_TAG, YEARLY
+from orchestration.platform.source_assets import raw_assets_to_transform
 from orchestration.core.settings import Settings
 
 
@@ -60,11 +61,10 @@ def build_transform_after_load_sensor(load_job, transform_job) -> dg.SensorDefin
         description="Starts dbt and publishing after a successful load run that changed at least one raw table.",
     )
     def kpi_transform_after_load(context: dg.RunStatusSensorContext):
-        records = context.instance.get_records_for_run(
-            context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-        ).records
-        changed = [record.event_log_entry.dagster_event.asset_key.to_user_string() for record in records]
-        return transform_request_after(context.dagster_run, changed)
+        events = [record.event_log_entry.dagster_event
+                  for event_type in (dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_OBSERVATION)
+                  for record in context.instance.get_records_for_run(context.dagster_run.run_id, of_type=event_type).records]
+        return transform_request_after(context.dagster_run, raw_assets_to_transform(events))
 
     return kpi_transform_after_load
 

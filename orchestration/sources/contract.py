@@ -126,20 +126,6 @@ class SourceSpec:
         return env
 
 
-class _SourcePackage(types.ModuleType):
-    """A source package standing in for the single module the source used to be.
-
-    Assigning one of its re-exported names (as a test's ``monkeypatch.setattr`` does) assigns it in
-    every submodule that binds the name too, since that is where the code looks it up.
-    """
-
-    def __setattr__(self, name: str, value) -> None:
-        for module in self.__dict__.get("_reexported_from", ()):
-            if name in vars(module):
-                setattr(module, name, value)
-        super().__setattr__(name, value)
-
-
 def reexport(package_name: str, *modules: types.ModuleType) -> None:
     """Make every public name of ``modules`` importable from the package ``package_name`` (so
     ``from orchestration.sources.worldbank import parse_landing`` keeps working), names of later
@@ -149,5 +135,3 @@ def reexport(package_name: str, *modules: types.ModuleType) -> None:
         for name, value in vars(module).items():
             if not name.startswith("_") and not isinstance(value, types.ModuleType):
                 setattr(package, name, value)
-    package._reexported_from = modules
-    package.__class__ = _SourcePackage

@@ -10,6 +10,8 @@ the dbt asset and the tests (tests/engine.py) both use it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from orchestration.load.warehouse import LoadRecord
 
 
@@ -62,54 +64,19 @@ def changed_sources(publication: dict | None, pending: list[LoadRecord], project
     return None if not sources or sources >= set(every_source) else sources
 
 
-def downstream_of_tables(manifest: dict, tables: set[str] | frozenset[str]) -> list[str]:
-    """The unique ids of the dbt sources reading ``tables`` (raw table names) and of every model,
-    seed or snapshot downstream of them, in the manifest's order (tests are left to dbt's indirect
-    selection)."""
-    starts = [unique_id for unique_id, source in manifest["sources"].items() if source["name"] in tables]
-    missing = set(tables) - {manifest["sources"][unique_id]["name"] for unique_id in starts}
-    if missing:
-        raise ValueError(f"no dbt source reads the raw table(s) {sorted(missing)}: declare them in the source's YAML")
-    selected, stack = set(starts), list(starts)
-    while stack:
-        for child in manifest["child_map"].get(stack.pop(), ()):
-            node = manifest["nodes"].get(child)
-            if child not in selected and node is not None and node["resource_type"] in ("model", "seed", "snapshot"):
-                selected.add(child)
-                stack.append(child)
-    ordered = [*manifest["sources"], *manifest["nodes"]]
-    return [unique_id for unique_id in ordered if unique_id in selected]
+def source_selection(sources: Iterable[str]) -> list[str]:
+    """dbt's ``--select`` for what a build for ``sources`` rebuilds: each source's tables and every
+    node downstream of them, found by dbt's own graph selection (``source:<name>+``; a source's dbt
+    source name is its SourceSpec name). Tests come along with dbt's eager indirect selection."""
+    return ["--select", *(f"source:{name}+" for name in sorted(sources))]
 
 
-def nodes_to_rebuild(manifest: dict, sources: frozenset[str] | None, specs) -> list[str] | None:
-    """The dbt sources and nodes downstream of the raw tables of ``sources`` (names of SourceSpecs
-    among ``specs``); None (everything) when ``sources`` is None."""
-    if sources is None:
-        return None
-    return downstream_of_tables(manifest, {dataset.name for spec in specs if spec.name in sources for dataset in spec.datasets})
+def every_source_selector(source_names: Iterable[str]) -> str:
+    """The dbt selector of the models downstream of every one of ``source_names`` (dbt's
+    intersection, ``source:a+,source:b+,...``): those every build rebuilds, whichever source changed."""
+    return ",".join([*(f"source:{name}+" for name in sorted(source_names)), "resource_type:model"])
 
 
-def dbt_select_args(manifest: dict, unique_ids: list[str]) -> list[str]:
-    """``--select`` arguments naming exactly these sources and nodes (by fully qualified name)."""
-    selectors = []
-    for unique_id in unique_ids:
-        if unique_id in manifest["sources"]:
-            source = manifest["sources"][unique_id]
-            selectors.append(f"source:{source['source_name']}.{source['name']}")
-        else:
-            selectors.append("fqn:" + ".".join(manifest["nodes"][unique_id]["fqn"]))
-    return ["--select", *selectors]
-
-
-def rebuilt_by_every_build(manifest: dict) -> list[str]:
-    """The models every build rebuilds, whichever source changed (those downstream of every raw
-    table, such as kpi_annual): publishing depends on these, since Dagster skips a step when an
-    output it depends on was not produced, and a build for one source produces only its models."""
-    tables_by_source: dict[str, set[str]] = {}
-    for source in manifest["sources"].values():  # a source's loads replace all of its tables at once
-        tables_by_source.setdefault(source["source_name"], set()).add(source["name"])
-    common: set[str] | None = None
-    for tables in tables_by_source.values():
-        models = {unique_id for unique_id in downstream_of_tables(manifest, tables) if unique_id.startswith("model.")}
-        common = models if common is None else common & models
-    return [unique_id for unique_id in manifest["nodes"] if unique_id in (common or set())]
+def dbt_source_names(manifest: dict) -> set[str]:
+    """The names of the project's dbt sources (each source's loads replace all of its tables at once)."""
+    return {source["source_name"] for source in manifest["sources"].values()}

@@ -16,6 +16,7 @@ generous bounds.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import re
 import threading
@@ -37,6 +38,10 @@ from tests.conftest import SNAPSHOT_DIR, copy_of_built, run_job, warehouse_env
 from tests.faults import LivePublishers, Status, Trickle, live_settings
 from tests.hostile import MIB, EndlessBody, fetch_in_child, gzip_bomb
 from tests.standins import standin_publishers
+
+# the modules that read PAGE_SIZE and PAGING (the package's own `fetch` is the fetch function)
+unhcr_fetch = importlib.import_module("orchestration.sources.unhcr.fetch")
+unhcr_parse = importlib.import_module("orchestration.sources.unhcr.parse")
 
 pytestmark = pytest.mark.integration
 
@@ -172,8 +177,10 @@ class PagedUnhcr:
 def _unhcr_fetch(httpserver, tmp_path, monkeypatch, api: PagedUnhcr):
     for endpoint in unhcr.ENDPOINT_ORDER:
         httpserver.expect_request(f"/population/v1/{endpoint}/").respond_with_handler(api)
-    monkeypatch.setattr(unhcr, "PAGE_SIZE", PAGE_SIZE)
-    monkeypatch.setattr(unhcr, "PAGING", dataclasses.replace(unhcr.PAGING, requested_page_size=PAGE_SIZE))
+    paging = dataclasses.replace(unhcr.PAGING, requested_page_size=PAGE_SIZE)
+    for module in (unhcr_fetch, unhcr_parse):  # where the fetch and the parse read them
+        monkeypatch.setattr(module, "PAGE_SIZE", PAGE_SIZE)
+        monkeypatch.setattr(module, "PAGING", paging)
     settings = load_settings(warehouse_env(tmp_path, KPI_SOURCE_MODE="live", KPI_COUNTRIES="HND",
                                            KPI_UNHCR_BASE_URL=httpserver.url_for("/population/v1")))
     landings = acquire_source(unhcr.SPEC, settings)

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from orchestration.platform.schedules import transform_request_after
+from orchestration.platform.source_assets import raw_assets_to_transform
 from orchestration.sources import discover
 from orchestration.fetch.archive import list_landings
 from tests.conftest import SNAPSHOT_DIR, all_years, copy_of_built, run_job, warehouse_env
@@ -70,8 +71,7 @@ def daily(env, first_year, last_year, instance):
     """What the schedule and its sensor do: a load run, then transform and publish if it changed something."""
     load = run_job(env, first_year, last_year, force=False, instance=instance, job="kpi_load")
     assert load.success, [str(event.message) for event in load.all_events if event.is_failure]
-    changed = sorted({e.asset_key.to_user_string() for e in load.get_asset_materialization_events()})
-    request = transform_request_after(load.dagster_run, changed)
+    request = transform_request_after(load.dagster_run, raw_assets_to_transform(load.all_events))
     transform = None
     if isinstance(request, dg.RunRequest):
         transform = run_job(env, first_year, last_year, instance=instance, job="kpi_transform_publish", tags=request.tags)
@@ -87,8 +87,16 @@ def test_an_unchanged_source_leaves_everything_downstream_unmaterialized(built_w
     assert materialized(load) == set()  # no raw load
     assert isinstance(request, dg.SkipReason) and "changed nothing" in request.skip_message
     assert transform is None  # no dbt model rebuilt, no publication
-    checks = load.get_asset_check_evaluations()
-    assert checks and all(check.metadata["evaluated"].value is False for check in checks)
+    # no suite ran, and none is reported as passed: each is planned in the run, without a result
+    assert load.get_asset_check_evaluations() == []
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    raw = dg.AssetKey(["raw", "worldbank_indicator_values"])
+    keys = [dg.AssetCheckKey(raw, "gx_worldbank_indicator_values"), dg.AssetCheckKey(raw, "gx_plausibility_check")]
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    assert set(records) == set(keys)
+    for key, record in records.items():
+        assert record.run_id == load.run_id and record.status == AssetCheckExecutionRecordStatus.PLANNED, key
 
 
 def test_the_sensor_follows_a_changing_load_with_one_transform_run(built_warehouse, tmp_path):

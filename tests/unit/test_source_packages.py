@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 
 import pytest
 
@@ -12,7 +10,7 @@ from orchestration.config import load_settings
 from orchestration.core.errors import SettingsError
 from orchestration.core.settings import EXPECTATIONS_DIR, PROJECT_ROOT
 from orchestration.sources import discover, source_package_names
-from orchestration.sources.contract import Cadence, SourceSetting, reexport, with_input_year
+from orchestration.sources.contract import Cadence, SourceSetting, with_input_year
 
 SOURCES_DIR = PROJECT_ROOT / "orchestration" / "sources"
 DBT_MODELS = PROJECT_ROOT / "dbt_project" / "models"
@@ -56,20 +54,6 @@ def test_old_import_paths_keep_working():
     from orchestration.sources.worldbank import indicator_url, parse_landing  # noqa: F401
 
     assert callable(fetch) and fetch.__module__ == "orchestration.sources.state_dept.fetch"
-
-
-def test_assigning_a_reexported_name_assigns_it_where_the_code_reads_it(monkeypatch):
-    implementation = types.ModuleType("fake_source.checks")
-    implementation.threshold = lambda: 1
-    implementation.check = lambda: implementation.threshold() + 1
-    package = types.ModuleType("fake_source")
-    monkeypatch.setitem(sys.modules, "fake_source", package)
-    reexport("fake_source", implementation)
-    assert package.check() == 2
-    monkeypatch.setattr(package, "threshold", lambda: 10)
-    assert package.check() == 11
-    monkeypatch.undo()
-    assert implementation.check() == 2
 
 
 def test_new_sources_settings_are_parsed_once_with_the_variable_named_in_errors():

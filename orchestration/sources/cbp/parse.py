@@ -52,8 +52,6 @@ from orchestration.fetch.http import check_body_kind
 
 SOURCE = "cbp"
 SOURCE_ID = "dhs_ohss_encounters"  # the KPI's source (seeds/dim_kpi_definitions.csv)
-OHSS_SOURCE_ID = "dhs_ohss_encounters"
-CBP_SOURCE_ID = "cbp_sbo_encounters"
 LICENCE = "US Government work (public domain)"
 FIRST_FISCAL_YEAR = 2000
 

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='replace_range', range_column='fiscal_year',
+{{ config(materialized='incremental', incremental_strategy='replace_range', meta={'range_column': 'fiscal_year'},
           on_schema_change='fail', tags=['incremental']) }}
 
 -- Border encounters per country of citizenship and fiscal month, one publisher and one definition:

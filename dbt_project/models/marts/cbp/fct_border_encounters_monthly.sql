@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='replace_range', range_column='fiscal_year',
+{{ config(materialized='incremental', incremental_strategy='replace_range', meta={'range_column': 'fiscal_year'},
           on_schema_change='fail', tags=['incremental']) }}
 
 -- Encounters per country and month (fct_border_encounters' one series) against the same month a

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='replace_range', range_column='fiscal_year',
+{{ config(materialized='incremental', incremental_strategy='replace_range', meta={'range_column': 'fiscal_year'},
           on_schema_change='fail', tags=['incremental']) }}
 
 -- Visas issued per country, fiscal year, visa type and normalised class: a sum of visa_count over

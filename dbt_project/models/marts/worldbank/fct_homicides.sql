@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='replace_range', range_column='year',
+{{ config(materialized='incremental', incremental_strategy='replace_range', meta={'range_column': 'year'},
           on_schema_change='fail', tags=['incremental']) }}
 
 with homicides as (
