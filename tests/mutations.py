@@ -90,6 +90,22 @@ MUTATIONS = (
              '            log(f"alert webhook answered HTTP {status}")\n',
              '            log(f"alert webhook {url} answered HTTP {status}")  # mutation: the secret URL logged\n',
              "tests/integration/test_secrets_everywhere.py"),
+    # (dropping the steps' lock altogether also breaks every Dagster run of the shared full build, so the
+    # test would fail in its fixture, proving nothing about it: this break spares runs nobody else holds)
+    Mutation("P31-runs-ignore-a-held-lock", "31: runs the UI and the schedule launch wait for a held writer lock",
+             "orchestration/load/lock.py",
+             '    if holder is not None and holder.get("run_id") == run_id:\n',
+             "    if holder is not None:  # mutation: a run's step goes on whoever holds the lock\n",
+             "tests/integration/test_writers_through_the_daemon.py"),
+    Mutation("P31-live-opened-read-write", "31: readers of the serving copy never wait for a writer",
+             "orchestration/publish/audit.py",
+             "AS live (READ_ONLY)", "AS live",  # mutation: the publisher opens the live publication read-write
+             "tests/integration/test_readers_never_wait.py"),
+    Mutation("P28-flag-ignored", "28: --accept-shrink publishes what the audit refused",
+             "orchestration/cli.py",
+             'ACCEPT_SHRINK_TAG: "true" if accept_shrink else "false"}',
+             'ACCEPT_SHRINK_TAG: "false"}  # mutation: the flag is parsed and ignored',
+             "tests/integration/test_accept_shrink.py"),
     Mutation("P9-unnamed-failure", "9: a failed suite names the dataset and the expectation",
              "orchestration/check/validation.py",
              '        return (f"{self.dataset}: {len(self.failures)} of ',
