@@ -26,7 +26,12 @@ EARLIER_VERSIONS = [
     pytest.param("28bfb9ee9e71e072ec306ad5fc552dbf66e8e07f", id="main-2026-11-28"),
     # 0.1.0: the last main before versions (no version recorded anywhere)
     pytest.param("7726f43391f76a94f828941e23e75ead2827c084", id="0.1.0"),
+    # 0.2.0: versions recorded; before the legacy tables, the lineage of every cell, GX's file context
+    pytest.param("d3267cdb4e6a9e470a19b66ecdf336843aff50d0", id="0.2.0"),
 ]
+# the version each earlier commit's warehouse and publication say they are (None: none recorded)
+RECORDED_VERSION = {"28bfb9ee9e71e072ec306ad5fc552dbf66e8e07f": None, "7726f43391f76a94f828941e23e75ead2827c084": None,
+                    "d3267cdb4e6a9e470a19b66ecdf336843aff50d0": "0.2.0"}
 
 
 def recorded_versions(warehouse_file) -> list[tuple]:
@@ -41,7 +46,8 @@ def test_an_upgrade_over_an_earlier_versions_warehouse_publishes_what_a_fresh_bu
     fresh = built_warehouse[2].build_root / "first_publication" / "kpi.duckdb"  # today's code, a fresh full build
     build = earlier_build(commit) / "build"
     earlier_publication = json.loads((build / "serving" / "publication.json").read_text())
-    assert "version" not in earlier_publication  # built by the earlier code, not today's
+    assert earlier_publication.get("version") == RECORDED_VERSION[commit]  # built by the earlier code, not today's
+    earlier_config_differs = (build / "dagster_home" / "dagster.yaml").read_bytes() != (REPO_ROOT / "dagster.yaml").read_bytes()
     copy_build(build, tmp_path)
     env = run_env(tmp_path)
     serving = tmp_path / "serving"
@@ -50,10 +56,11 @@ def test_an_upgrade_over_an_earlier_versions_warehouse_publishes_what_a_fresh_bu
     assert daily.returncode == 0, daily.stdout[-4000:] + daily.stderr[-4000:]
     assert publication_differences(fresh, serving / "kpi.duckdb") == []
     versions = recorded_versions(tmp_path / "warehouse" / "kpi.duckdb")
-    assert versions[0][:2] == (project_version(), "0.1.0")  # upgraded from the unversioned warehouse, recorded
-    # the repository's dagster.yaml is the one in force (the earlier version's copy was replaced and kept)
+    # upgraded from the earlier version (an unversioned warehouse counts as 0.1.0), recorded
+    assert versions[-1][:2] == (project_version(), RECORDED_VERSION[commit] or "0.1.0")
+    # the repository's dagster.yaml is the one in force (an earlier version's different copy was replaced and kept)
     assert (tmp_path / "dagster_home" / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
-    assert (tmp_path / "dagster_home" / f"dagster.yaml.before-{project_version()}").is_file()
+    assert (tmp_path / "dagster_home" / f"dagster.yaml.before-{project_version()}").is_file() == earlier_config_differs
 
     full, full_seconds = cli(REPO_ROOT, env, "run")
     assert full.returncode == 0, full.stdout[-4000:] + full.stderr[-4000:]
