@@ -30,6 +30,9 @@
     relation of (vintage, vintage_date) for sources whose release date is read from the release's
     content (e.g. the last month it covers); `vintage_date` then names its column. -#}
 {% macro newest_vintage_rows(relation, keys, vintage_date, vintage='vintage', vintage_dates=none) -%}
+    {%- if vintage_date is not defined or vintage_date is none or vintage_date == '' -%}
+        {{ exceptions.raise_compiler_error("newest_vintage_rows(" ~ relation ~ "): give the release date expression (vintage_date), e.g. 'cast(vintage as date)'") }}
+    {%- endif %}
     select {{ relation }}.*
     from {{ relation }}
     inner join (

@@ -56,8 +56,10 @@ def test_an_upgrade_over_an_earlier_versions_warehouse_publishes_what_a_fresh_bu
     assert daily.returncode == 0, daily.stdout[-4000:] + daily.stderr[-4000:]
     assert publication_differences(fresh, serving / "kpi.duckdb") == []
     versions = recorded_versions(tmp_path / "warehouse" / "kpi.duckdb")
-    # upgraded from the earlier version (an unversioned warehouse counts as 0.1.0), recorded
-    assert versions[-1][:2] == (project_version(), RECORDED_VERSION[commit] or "0.1.0")
+    # upgraded from the earlier version (an unversioned warehouse counts as 0.1.0), recorded: the first
+    # record today's version wrote (the earlier version's own records come before it)
+    upgrade = next(version for version in versions if version[0] == project_version())
+    assert upgrade[:2] == (project_version(), RECORDED_VERSION[commit] or "0.1.0"), versions
     # the repository's dagster.yaml is the one in force (an earlier version's different copy was replaced and kept)
     assert (tmp_path / "dagster_home" / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
     assert (tmp_path / "dagster_home" / f"dagster.yaml.before-{project_version()}").is_file() == earlier_config_differs
