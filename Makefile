@@ -47,7 +47,7 @@ daily: setup ## what the daily schedule runs: the revision window; new releases 
 # Tests run on every core (pytest-xdist); the shared full build and compiled project are made once
 # per run and reused by the workers (tests/conftest.py shared_dir); modules whose tests share state run
 # on one worker in file order (conftest SERIAL_MODULES). PYTEST_ARGS adds arguments.
-test: setup ## the test suite on every core (about 11 minutes on 2 cores; installs test clients when missing)
+test: setup ## the test suite on every core (about 30 minutes on 2 cores; installs test clients when missing)
 	@$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The speed benchmarks (issue 8): minutes; prints one table of figures, references and ratios
