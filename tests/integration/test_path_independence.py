@@ -216,11 +216,10 @@ def test_random_sequences_publish_what_one_full_build_publishes(batch, tmp_path,
         shutil.rmtree(world.root)
 
 
-def test_the_new_release_regression_through_the_engine(tmp_path, project, release_store):
+def test_the_new_release_regression_through_the_engine(tmp_path, built_world, shared):
     """The issue's scenario: a new homicide release reaches the warehouse by the daily run, whose
     window is three years; the release is loaded whole and kpi_annual keeps every year."""
-    world = new_world(tmp_path / "world", release_store, project, {})
-    assert world.engine.run(all_years(world), forced=True)
+    world = clone(built_world, tmp_path / "world")  # a full build of the first releases
     before = homicide_years(world.engine.settings.serving_dir)
     world.arrive("worldbank", LATE_RELEASES["worldbank"][1])
     last = world.engine.settings.last_year
@@ -229,7 +228,7 @@ def test_the_new_release_regression_through_the_engine(tmp_path, project, releas
     for country, years in before.items():
         assert set(years) <= set(after[country]), country
         assert {2023, 2024} <= set(after[country]), country
-    assert published_marts(world.engine.settings.serving_dir) == Reference(tmp_path / "ref", release_store, project, {}).of(world)[0]
+    assert published_marts(world.engine.settings.serving_dir) == shared[1].of(world)[0]
 
 
 def homicide_years(serving: Path) -> dict[str, list[int]]:
@@ -239,9 +238,8 @@ def homicide_years(serving: Path) -> dict[str, list[int]]:
     return dict(rows)
 
 
-def test_a_new_release_is_loaded_whole_whatever_the_run_range(tmp_path, project, release_store):
-    world = new_world(tmp_path / "world", release_store, project, {})
-    world.engine.run(all_years(world), forced=True)
+def test_a_new_release_is_loaded_whole_whatever_the_run_range(tmp_path, built_world):
+    world = clone(built_world, tmp_path / "world")  # a full build of the first releases
     world.arrive("worldbank", LATE_RELEASES["worldbank"][1])
     from orchestration.load.step import run_load
     from orchestration.platform.jobs import SOURCES
