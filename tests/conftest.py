@@ -144,6 +144,15 @@ def made_once(target: Path, make: Callable[[Path], None]) -> Path:
     return target
 
 
+def machine_cache_dir(name: str) -> Path:
+    """A directory kept across runs and clones on this machine: ``$XDG_CACHE_HOME`` (default
+    ~/.cache) ``/kpi-warehouse-tests/<name>``, for what tests make once from inputs that never change
+    under a name that says them all (an earlier commit and the lock of the venv that built it), so
+    that a new clone, or CI restoring that directory, does not make it again."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "kpi-warehouse-tests" / name
+
+
 def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
     """A directory made once per ``pytest`` run and shared by its xdist workers (``made_once``)."""
     base = tmp_path_factory.getbasetemp()
