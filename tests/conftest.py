@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dagster._core.execution.execution_result import ExecutionResult
+
+from orchestration.platform.dagster_internals import ExecutionResult
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = REPO_ROOT / "snapshot"
@@ -152,7 +153,7 @@ EVENTS_FILE = "events.json"
 
 
 def _full_build(root: Path) -> None:
-    from dagster._serdes import serialize_value
+    from dagster import serialize_value
 
     from orchestration.publish.publication import current_publication
 
@@ -173,7 +174,7 @@ def built_warehouse(tmp_path_factory):
     backfill of the same bytes does), or work on a copy of their own (test_operation_paths.py's
     ``copy_of_built``).
     """
-    from dagster._serdes import deserialize_value
+    from dagster import deserialize_value
 
     shared = shared_dir(tmp_path_factory, "full-build", _full_build)
     root = tmp_path_factory.mktemp("built")

@@ -77,9 +77,9 @@ def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str]
 
 
 def _manifest(context: dg.AssetExecutionContext) -> Mapping[str, Any]:
-    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+    from orchestration.transform.dbt_internals import manifest_and_translator
 
-    return get_manifest_and_translator_from_dbt_assets([context.assets_def])[0]
+    return manifest_and_translator(context.assets_def)[0]
 
 
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)

@@ -88,7 +88,7 @@ def _evaluation(record):
 
 def _last_evaluated(storage, key: dg.AssetCheckKey):
     """The newest record of ``key`` that has an evaluation (an earlier run's), or None."""
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+    from orchestration.platform.dagster_internals import AssetCheckExecutionRecordStatus
 
     records = storage.get_asset_check_execution_history(
         key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED})

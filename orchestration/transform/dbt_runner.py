@@ -22,6 +22,9 @@ from typing import Any
 import dagster as dg
 
 from orchestration.core.settings import DBT_PROJECT_DIR
+from orchestration.transform.dbt_internals import (
+    asset_utils, close_duckdb_environment, duckdb_path_not_in_profile_hash, event_message, manifest_and_translator,
+)
 
 # dbt's structured events that carry a node's result; the only ones Dagster needs
 RESULT_EVENT_NAMES = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
@@ -114,38 +117,12 @@ def profiles_dir(project_dir: Path, profile: Mapping[str, str] | None) -> Iterat
         yield Path(directory)
 
 
-@contextmanager
-def _warehouse_path_not_in_profile_hash():
-    """dbt re-parses the whole project (about 8 s here) when the profile's connection keys differ from
-    the saved partial-parse state's, and dbt-duckdb counts the warehouse's ``path`` among them, so
-    every new warehouse (each test, each fresh checkout's first run, the bench) paid a full parse.
-    Parsing never reads the path (the database name, from the file name, stays in the hash).
-    Private API of dbt-duckdb (``DuckDBCredentials._connection_keys``); measured: a first build in
-    a new directory: the dbt step 25.4 s with a full parse, 18.1 s reusing the state. tests/integration/
-    test_dbt_runner.py fails if an upgrade stops the state being reused across warehouse paths."""
-    try:
-        from dbt.adapters.duckdb.credentials import DuckDBCredentials
-    except ImportError:
-        yield
-        return
-    original = DuckDBCredentials._connection_keys
-
-    def without_path(self):
-        return tuple(key for key in original(self) if key != "path")
-
-    DuckDBCredentials._connection_keys = without_path
-    try:
-        yield
-    finally:
-        DuckDBCredentials._connection_keys = original
-
-
 def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR, profile: Mapping[str, str] | None = None):
     """The project parsed by dbt, once per process and profile (dbt's partial parse makes it quick).
     ``profile``: the profile's values (``Settings.dbt_env()``), see ``profiles_dir``.
 
     dbt keeps its partial-parse state in the target path; one state per profile (without the
-    warehouse's directory, see ``_warehouse_path_not_in_profile_hash``) lives in ``target/parse-*``.
+    warehouse's directory, see ``dbt_internals.duckdb_path_not_in_profile_hash``) lives in ``target/parse-*``.
     Each parse works on a private copy and puts the state back by one rename, so processes parsing
     at once (test workers) never read a half-written state. --no-write-json: target/manifest.json
     stays the one the definitions were built from."""
@@ -163,7 +140,7 @@ def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR, profile: Mapping[str, s
         if shared_state.is_file():
             shutil.copyfile(shared_state, private / PARTIAL_PARSE_FILE)
         try:
-            with _warehouse_path_not_in_profile_hash(), profiles_dir(project_dir, profile) as profiles:
+            with duckdb_path_not_in_profile_hash(), profiles_dir(project_dir, profile) as profiles:
                 result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json",
                                              *project_args(project_dir, private, profiles)])
             if result.success and (private / PARTIAL_PARSE_FILE).is_file():
@@ -218,14 +195,7 @@ def release_warehouse() -> None:
     Otherwise the warehouse file stays locked by this process (other processes, such as
     ``dbt docs generate`` or a test's reader, cannot open it) until the process ends.
     """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # the duckdb adapter was never loaded
-        return
-    environment = DuckDBConnectionManager._ENV
-    if environment is not None:
-        environment.close()
-    DuckDBConnectionManager.close_all_connections()
+    close_duckdb_environment()
 
 
 def _failures(result, sample_rows: Callable[[str], list[dict]] | None = None) -> list[str]:
@@ -269,24 +239,17 @@ def build(context: dg.AssetExecutionContext, command: Sequence[str],
     Raises ``DbtBuildError`` after the events of the nodes that did run, so a failed build fails
     the step (and nothing downstream, such as publishing, runs on it).
     """
-    from dagster_dbt.asset_utils import (
-        DAGSTER_DBT_EXCLUDE_METADATA_KEY,
-        DAGSTER_DBT_SELECT_METADATA_KEY,
-        DAGSTER_DBT_SELECTOR_METADATA_KEY,
-        get_manifest_and_translator_from_dbt_assets,
-        get_subset_selection_for_context,
-    )
-    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
-    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-    selection, indirect_selection = get_subset_selection_for_context(
+    utils = asset_utils()
+    manifest, translator = manifest_and_translator(context.assets_def)
+    selection, indirect_selection = utils.get_subset_selection_for_context(
         context=context,
         manifest=manifest,
-        select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
-        exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
-        selector=context.op.tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        select=context.op.tags.get(utils.DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=context.op.tags.get(utils.DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        selector=context.op.tags.get(utils.DAGSTER_DBT_SELECTOR_METADATA_KEY),
         dagster_dbt_translator=translator,
         current_dbt_indirect_selection_env=None,
     )
@@ -310,7 +273,7 @@ def build(context: dg.AssetExecutionContext, command: Sequence[str],
         finally:
             release_warehouse()
     for raw_event in result_events:
-        event = DbtCoreCliEventMessage(raw_event=dict(raw_event), event_history_metadata={})
+        event = event_message(dict(raw_event))
         yield from event.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
                                                  context=context, target_path=target_path)
     if not result.success:
