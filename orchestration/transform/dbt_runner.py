@@ -98,6 +98,29 @@ def render_profiles(project_dir: Path, profile: Mapping[str, str]) -> str:
     return yaml.safe_dump(render(yaml.safe_load((project_dir / "profiles.yml").read_text())), sort_keys=False)
 
 
+PROFILE_DIR_PREFIX = "kpi-dbt-profile-"
+
+
+def remove_orphaned_profiles(temp_dir: Path) -> list[Path]:
+    """Remove the profile directories of processes that are gone (a run killed during dbt cannot remove
+    its own): a password left on disk by a crash stays there until the next dbt invocation at most."""
+    import shutil
+
+    removed = []
+    for directory in temp_dir.glob(f"{PROFILE_DIR_PREFIX}*-*"):
+        pid = directory.name.removeprefix(PROFILE_DIR_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+        except PermissionError:  # another user's live process
+            pass
+    return removed
+
+
 @contextmanager
 def profiles_dir(project_dir: Path, profile: Mapping[str, str] | None) -> Iterator[Path]:
     """Where dbt reads its profile for one invocation. ``profile`` None: the project's own profiles.yml,
@@ -110,7 +133,8 @@ def profiles_dir(project_dir: Path, profile: Mapping[str, str] | None) -> Iterat
     if profile is None:
         yield project_dir
         return
-    with tempfile.TemporaryDirectory(prefix="kpi-dbt-profile-") as directory:
+    remove_orphaned_profiles(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=f"{PROFILE_DIR_PREFIX}{os.getpid()}-") as directory:
         descriptor = os.open(Path(directory) / "profiles.yml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(render_profiles(project_dir, profile))

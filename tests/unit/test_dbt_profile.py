@@ -9,7 +9,7 @@ import yaml
 
 from orchestration.config import load_settings
 from orchestration.core.settings import DBT_PROJECT_DIR
-from orchestration.transform.dbt_runner import profiles_dir, render_profiles
+from orchestration.transform.dbt_runner import PROFILE_DIR_PREFIX, profiles_dir, remove_orphaned_profiles, render_profiles
 
 
 def test_the_profile_is_the_projects_rendered_with_the_settings_values():
@@ -33,3 +33,17 @@ def test_the_profile_file_is_private_and_goes_with_the_invocation():
     assert "KPI_PG_PASSWORD" not in os.environ
     with profiles_dir(DBT_PROJECT_DIR, None) as directory:  # no profile given: dbt reads the project's, by hand
         assert directory == DBT_PROJECT_DIR
+
+
+def test_a_profile_a_killed_process_left_goes_at_the_next_invocation(tmp_path):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f"{PROFILE_DIR_PREFIX}{int(gone.stdout)}-abc"
+    live = tmp_path / f"{PROFILE_DIR_PREFIX}{os.getppid()}-def"  # a process that is running: its profile stays
+    for directory in (orphan, live):
+        directory.mkdir()
+        (directory / "profiles.yml").write_text("password: s3cret")
+    assert remove_orphaned_profiles(tmp_path) == [orphan]
+    assert not orphan.exists() and live.exists()
