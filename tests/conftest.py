@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dagster._core.execution.execution_result import ExecutionResult
+
+from orchestration.platform.dagster_internals import ExecutionResult
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = REPO_ROOT / "snapshot"
@@ -100,26 +101,20 @@ def schedule_away_from_now() -> dict[str, str]:
 
 def run_job(env: dict[str, str], first_year: int, last_year: int, force: bool = True, instance=None,
             asset_selection=None, job: str = "kpi_full_build", tags: dict[str, str] | None = None):
-    """One run of ``job`` over a range of yearly partitions, with ``env`` as settings."""
+    """One run of ``job`` over a range of yearly partitions, with ``env``'s values as the code location's
+    resources (built with explicit values: no environment variable is set)."""
     import dagster as dg
 
     from orchestration.cli import partition_range_tags
+    from orchestration.definitions import build_definitions
+    from orchestration.platform.resources import resources_from_mapping
 
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        from orchestration.definitions import defs
-        from orchestration.load.lock import release_run_holds
-
-        try:
-            return defs.resolve_job_def(job).execute_in_process(
-                instance=instance or dg.DagsterInstance.ephemeral(),
-                tags=tags or partition_range_tags(first_year, last_year, force),
-                asset_selection=asset_selection,
-                raise_on_error=False,
-            )
-        finally:
-            release_run_holds()  # as a run's own process would at its end
+    return build_definitions(resources_from_mapping(env)).resolve_job_def(job).execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        tags=tags or partition_range_tags(first_year, last_year, force),
+        asset_selection=asset_selection,
+        raise_on_error=False,
+    )
 
 
 def all_years() -> tuple[int, int]:
@@ -197,7 +192,7 @@ EVENTS_FILE = "events.json"
 
 
 def _full_build(root: Path) -> None:
-    from dagster._serdes import serialize_value
+    from dagster import serialize_value
 
     from orchestration.publish.publication import current_publication
 
@@ -218,7 +213,7 @@ def built_warehouse(tmp_path_factory):
     backfill of the same bytes does), or work on a copy of their own (test_operation_paths.py's
     ``copy_of_built``).
     """
-    from dagster._serdes import deserialize_value
+    from dagster import deserialize_value
 
     shared = shared_dir(tmp_path_factory, "full-build", _full_build)
     root = tmp_path_factory.mktemp("built")
