@@ -117,7 +117,7 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
 
     Nothing is written when a suite fails: the outcome's ``failed`` lists the reports. ``parse``
     replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX checkpoints (whose results
-    are stored under ``settings.validation_dir`` and rendered as Data Docs once the suites ran). ``fetched``
+    are stored under ``settings.validation_dir``, rendered as Data Docs by the publication, or at once when they fail). ``fetched``
     gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
     ``outdated_publication``: why the live publication is not this version's (see ``plan_load``).
     """
@@ -150,9 +150,9 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
                                    else validate_frame(name, frame, settings.validation_dir))
         else:
             outcome.empty_suites.append(name)
-    if validate is None and outcome.reports:
-        build_data_docs(outcome.reports, settings.validation_dir)  # failed or not: the docs show why
     if outcome.failed:
+        if validate is None:
+            build_data_docs(settings.validation_dir)  # no publication follows: the docs show why now
         return outcome
     if before_write is not None:
         before_write()  # e.g. the writer lock is still ours (orchestration/load/lock.py check_still_writer)
