@@ -197,7 +197,7 @@ def unrendered_results(validation_dir: Path) -> list[Path]:
         return []
     return sorted((path for path in results_dir.rglob("*.json")
                    if not (pages_dir / path.relative_to(results_dir)).with_suffix(".html").is_file()),
-                  key=lambda path: path.relative_to(results_dir).parts[2])
+                  key=lambda path: path.relative_to(results_dir).parts[-2])
 
 
 def results_beyond(result_files: Iterable[Path], results_dir: Path, keep: int) -> list[Path]:
