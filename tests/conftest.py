@@ -21,10 +21,40 @@ COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 SERIAL_MODULES = frozenset({"tests/integration/test_crashes.py", "tests/integration/test_postgres_deployment.py"})
 
 
+# The tests that drive real runs end to end for minutes, longest first (by `--durations` of a full
+# run): they start first, so that the two workers end together on short tests instead of one worker
+# running a five-minute test alone at the end. A prefix of a test id; the rest keep their file order.
+LONG_RUNNING_FIRST = (
+    "tests/integration/test_postgres_deployment.py",  # its module fixture: a full build through three processes
+    "tests/integration/test_upgrades.py::test_an_upgrade_over_an_earlier_versions_postgres_warehouse",
+    "tests/integration/test_upgrades.py::test_an_upgrade_over_an_earlier_versions_warehouse",
+    "tests/integration/test_path_independence.py",
+    "tests/integration/test_writers_through_the_daemon.py",
+    "tests/integration/test_writers.py",
+    "tests/integration/test_ui_backfill.py",
+    "tests/integration/test_surge_signals.py",
+    "tests/integration/test_crashes.py",
+)
+
+
+def long_running_rank(nodeid: str) -> int:
+    """Where a test starts: its prefix's place in LONG_RUNNING_FIRST, or after all of them."""
+    return next((rank for rank, prefix in enumerate(LONG_RUNNING_FIRST) if nodeid.startswith(prefix)),
+                len(LONG_RUNNING_FIRST))
+
+
+def pytest_collection_modifyitems(config, items):
+    # a stable sort: within a rank (a module whose tests share state among them) the file order holds
+    items.sort(key=lambda item: long_running_rank(item.nodeid))
+
+
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's load-scope scheduling with each test a scope of its own, but SERIAL_MODULES whole.
+    """xdist's load-scope scheduling with each test a scope of its own, but SERIAL_MODULES whole, in
+    the collection's order.
     (xdist's own --dist loadgroup relies on a pytest attribute pytest 9 no longer has.)"""
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # the collection's order (LONG_RUNNING_FIRST), not the scopes' sizes
 
     class SerialModulesScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
@@ -112,6 +142,15 @@ def made_once(target: Path, make: Callable[[Path], None]) -> Path:
             make(target)
             (target / ".complete").touch()
     return target
+
+
+def machine_cache_dir(name: str) -> Path:
+    """A directory kept across runs and clones on this machine: ``$XDG_CACHE_HOME`` (default
+    ~/.cache) ``/kpi-warehouse-tests/<name>``, for what tests make once from inputs that never change
+    under a name that says them all (an earlier commit and the lock of the venv that built it), so
+    that a new clone, or CI restoring that directory, does not make it again."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "kpi-warehouse-tests" / name
 
 
 def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:

@@ -207,10 +207,10 @@ def _old_client(python: Path, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
+def test_a_duckdb_1_1_client_opens_the_serving_copy(build, tmp_path):
     root, _ = build
     serving = root / "serving"
-    python = client_python(request.config.cache, "duckdb11")  # duckdb==1.1.3, hash-pinned
+    python = client_python("duckdb11")  # duckdb==1.1.3, hash-pinned
     answer = _old_client(python, str(serving / SERVING_FILE), str(serving / "parquet" / "kpi_annual.parquet"))
     assert answer["version"] == "1.1.3"
     assert "error" not in answer, answer["error"]
