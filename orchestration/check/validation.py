@@ -112,10 +112,13 @@ def checkpoint_for(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR):
     return gx_context(validation_dir).checkpoints.get(dataset)
 
 
-def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEFAULT_VALIDATION_DIR) -> ValidationReport:
-    """Run the dataset's checkpoint on ``frame``; its result is stored under ``validation_dir``.
-    Never raises for failed expectations: the caller reads ``success``."""
-    checkpoint_result = checkpoint_for(dataset, validation_dir).run(batch_parameters={"dataframe": frame})
+def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEFAULT_VALIDATION_DIR,
+                   parameters: dict[str, object] | None = None) -> ValidationReport:
+    """Run the dataset's checkpoint on ``frame`` (``parameters``: the values of the suite's
+    ``$PARAMETER`` kwargs); its result is stored under ``validation_dir``. Never raises for failed
+    expectations: the caller reads ``success``."""
+    checkpoint_result = checkpoint_for(dataset, validation_dir).run(batch_parameters={"dataframe": frame},
+                                                                     expectation_parameters=parameters or None)
     (result,) = checkpoint_result.run_results.values()
     failures = []
     for item in result.results:

@@ -145,11 +145,12 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
         raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
     # a release that jumps from the previous one, or exceeds population, is never loaded
     check_frames.update(plausibility_check_frames(frames, warehouse, spec.plausibility))
+    parameters = spec.expectation_parameters()
     # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
     for name, frame in {**frames, **check_frames}.items():
         if len(frame):
             outcome.reports.append(validate(name, frame) if validate is not None
-                                   else validate_frame(name, frame, settings.validation_dir))
+                                   else validate_frame(name, frame, settings.validation_dir, parameters))
         else:
             outcome.empty_suites.append(name)
     if outcome.failed:
