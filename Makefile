@@ -46,7 +46,9 @@ daily: setup ## what the daily schedule runs: the revision window; new releases 
 
 # Tests run on every core (pytest-xdist); the shared full build and compiled project are made once
 # per run and reused by the workers (tests/conftest.py shared_dir); modules whose tests share state run
-# on one worker in file order (conftest SERIAL_MODULES). PYTEST_ARGS adds arguments.
+# on one worker in file order (conftest SERIAL_MODULES); the longest tests start first (conftest
+# LONG_RUNNING_FIRST) so both workers end together; earlier versions' builds and the BI clients'
+# virtualenvs are kept in ~/.cache/kpi-warehouse-tests for later runs and clones. PYTEST_ARGS adds arguments.
 test: setup ## the test suite on every core (about 30 minutes on 2 cores; installs test clients when missing)
 	@$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 

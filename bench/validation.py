@@ -33,15 +33,16 @@ def main() -> None:
     from orchestration.sources import discover
 
     settings = load_settings({})
-    frames = {}
+    frames, parameters = {}, {}
     for spec in discover():
+        parameters.update(spec.expectation_parameters())
         parsed = spec.parse(list_landings(settings.snapshot_dir, spec.name), settings)
         frames.update({dataset.name: parsed[dataset.name] for dataset in spec.datasets})
         frames.update(spec.check_frames({dataset.name: parsed[dataset.name] for dataset in spec.datasets}))
     frames = {name: frame for name, frame in frames.items() if len(frame)}
     stores_results = "validation_dir" in inspect.signature(validation.validate_frame).parameters
     with tempfile.TemporaryDirectory() as results:
-        extra = {"validation_dir": Path(results)} if stores_results else {}
+        extra = {"validation_dir": Path(results), "parameters": parameters} if stores_results else {}
         for attempt in ("first pass", "second pass"):
             started = time.perf_counter()
             reports = [validation.validate_frame(name, frame, **extra) for name, frame in frames.items()]

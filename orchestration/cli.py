@@ -70,18 +70,18 @@ def partition_range_tags(first_year: int, last_year: int, force: bool) -> dict[s
     }
 
 
-def _definitions_for(job_name: str):
-    from orchestration.platform.jobs import LOAD_JOB_NAME, load_definitions
+def _definitions_for(job_name: str, resources: dict):
+    from orchestration.platform.jobs import LOAD_JOB_NAME, build_load_definitions
 
     if job_name == LOAD_JOB_NAME:  # a load-only run never needs dbt: skip importing it
-        return load_definitions
-    from orchestration.definitions import defs
+        return build_load_definitions(resources)
+    from orchestration.definitions import build_definitions
 
-    return defs
+    return build_definitions(resources)
 
 
-def _execute(job_name: str, tags: dict[str, str], log_file: Path):
-    defs = _definitions_for(job_name)
+def _execute(job_name: str, tags: dict[str, str], log_file: Path, resources: dict):
+    defs = _definitions_for(job_name, resources)
 
     # dbt's own output goes to stdout (Dagster captures it as compute logs); here, into the log file
     with open(log_file, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
@@ -103,11 +103,16 @@ def _failure_message(result) -> str:
     return " | ".join(step_failure_messages(result.all_events)) or "run failed"
 
 
-def run(settings: Settings, first_year: int, last_year: int, force: bool, label: str, accept_shrink: bool = False) -> int:
+def run(settings: Settings, first_year: int, last_year: int, force: bool, label: str, accept_shrink: bool = False,
+        resources: dict | None = None) -> int:
     """One run of the full build (``force``), or the daily pair: load, then transform and publish
     only if a source reloaded or holds a load the live publication lacks (what the schedule and its
-    sensor do). The whole of it holds the warehouse, so no other writer interleaves."""
+    sensor do). The whole of it holds the warehouse, so no other writer interleaves. ``resources``:
+    the code location's (``build_resources()``, the same function ``orchestration.definitions`` calls),
+    which ``settings`` were validated from."""
     import dagster as dg
+
+    from orchestration.platform.resources import build_resources
 
     from orchestration.platform.alerts import record_failure, step_failure_messages
     from orchestration.publish.publication import ACCEPT_SHRINK_TAG
@@ -117,6 +122,7 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
     from orchestration.load.lock import WarehouseBusy, warehouse_writer
     from orchestration.load.upgrade import UpgradeRefused, check_writable
 
+    resources = build_resources() if resources is None else resources
     log_file = _log_file(settings.log_dir)
     print(f"KPI warehouse {project_version()}: {label}, years {first_year}-{last_year}, {settings.source_mode} mode, "
           f"countries {','.join(settings.countries)}")
@@ -137,13 +143,13 @@ def run(settings: Settings, first_year: int, last_year: int, force: bool, label:
         with warehouse_writer(warehouse.writer_lock(), settings.warehouse_lock_timeout_seconds, what=f"orchestration.cli {label}",
                               log=lambda message: print(f"  {message}", flush=True)):
             check_writable(warehouse)  # a warehouse of a newer version: refused before any step starts
-            result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file)
+            result = _execute("kpi_full_build" if force else "kpi_load", tags, log_file, resources)
             changed = raw_assets_to_transform(result.all_events)
             if result.success and not force:
                 request = transform_request_after(result.dagster_run, changed)
                 if isinstance(request, dg.RunRequest):
                     result = _execute("kpi_transform_publish", {**request.tags, ACCEPT_SHRINK_TAG: tags[ACCEPT_SHRINK_TAG]},
-                                      log_file)
+                                      log_file, resources)
             summary = summary_rows(settings) if result.success else []  # read while no other writer can start
     except UpgradeRefused as exc:
         print(f"\n{label} did not start: {exc}", file=sys.stderr)
@@ -306,18 +312,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "explain":
             return explain(settings, args.country, args.kpi_id, args.year)
         accept_shrink = args.accept_shrink
+        # the run's settings are those of the code location's resources (the same values, read through them)
+        from orchestration.platform.resources import build_resources, settings_of
+
+        resources = build_resources()
+        settings = settings_of(*resources.values())
         if args.command == "run":
-            return run(settings, first, last, force=True, label="full build", accept_shrink=accept_shrink)
+            return run(settings, first, last, force=True, label="full build", accept_shrink=accept_shrink,
+                       resources=resources)
         if args.command == "backfill":
             if not first <= args.first_year <= args.last_year <= last:
                 raise SettingsError(f"backfill years must be within {first}-{last} and FROM <= TO (got {args.first_year}-{args.last_year})")
-            return run(settings, args.first_year, args.last_year, force=True, label="backfill", accept_shrink=accept_shrink)
+            return run(settings, args.first_year, args.last_year, force=True, label="backfill", accept_shrink=accept_shrink,
+                       resources=resources)
         from orchestration.platform.schedules import revision_window
 
         if args.window_years is not None and args.window_years < 1:
             raise SettingsError(f"--window-years must be >= 1 (got {args.window_years})")
         window = revision_window(dt.date.today(), args.window_years or settings.revision_window_years)
-        return run(settings, *window, force=False, label="daily run", accept_shrink=accept_shrink)
+        return run(settings, *window, force=False, label="daily run", accept_shrink=accept_shrink, resources=resources)
     except KpiWarehouseError as exc:  # settings errors and the like: one clear line, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,9 +12,10 @@ from orchestration.platform.executor import warehouse_executor
 from orchestration.platform.jobs import SOURCES, load_job, source_assets
 from orchestration.platform.alerts import kpi_run_failure_record
 from orchestration.platform.progress_log import concise_progress_logger
+from orchestration.platform.resources import build_resources
 from orchestration.platform.schedules import build_daily_schedule, build_transform_after_load_sensor
 
-__all__ = ["SOURCES", "defs"]
+__all__ = ["SOURCES", "build_definitions", "defs"]
 
 full_build_job = dg.define_asset_job(
     "kpi_full_build",
@@ -28,11 +29,20 @@ transform_job = dg.define_asset_job(
     description="dbt build (models and tests) and publishing, after a load that changed something.",
 )
 
-defs = dg.Definitions(
-    assets=[*source_assets, source_contracts, kpi_dbt_models, published_marts],
-    jobs=[full_build_job, load_job, transform_job],
-    schedules=[build_daily_schedule(load_job)],
-    sensors=[kpi_run_failure_record, build_transform_after_load_sensor(load_job, transform_job)],
-    executor=warehouse_executor,
-    loggers={"concise": concise_progress_logger},
-)
+
+
+def build_definitions(resources: dict | None = None) -> dg.Definitions:
+    """The code location with ``resources`` (default: ``build_resources()``, the environment through
+    ``dg.EnvVar``); the CLI passes the ones it built, tests ones with explicit values."""
+    return dg.Definitions(
+        assets=[*source_assets, source_contracts, kpi_dbt_models, published_marts],
+        jobs=[full_build_job, load_job, transform_job],
+        schedules=[build_daily_schedule(load_job)],
+        sensors=[kpi_run_failure_record, build_transform_after_load_sensor(load_job, transform_job)],
+        executor=warehouse_executor,
+        loggers={"concise": concise_progress_logger},
+        resources=build_resources() if resources is None else resources,
+    )
+
+
+defs = build_definitions()

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dagster._core.execution.execution_result import ExecutionResult
+
+from orchestration.platform.dagster_internals import ExecutionResult
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = REPO_ROOT / "snapshot"
@@ -21,10 +22,40 @@ COUNTRIES = ("HND", "GTM", "SLV", "NIC", "MEX")
 SERIAL_MODULES = frozenset({"tests/integration/test_crashes.py", "tests/integration/test_postgres_deployment.py"})
 
 
+# The tests that drive real runs end to end for minutes, longest first (by `--durations` of a full
+# run): they start first, so that the two workers end together on short tests instead of one worker
+# running a five-minute test alone at the end. A prefix of a test id; the rest keep their file order.
+LONG_RUNNING_FIRST = (
+    "tests/integration/test_postgres_deployment.py",  # its module fixture: a full build through three processes
+    "tests/integration/test_upgrades.py::test_an_upgrade_over_an_earlier_versions_postgres_warehouse",
+    "tests/integration/test_upgrades.py::test_an_upgrade_over_an_earlier_versions_warehouse",
+    "tests/integration/test_path_independence.py",
+    "tests/integration/test_writers_through_the_daemon.py",
+    "tests/integration/test_writers.py",
+    "tests/integration/test_ui_backfill.py",
+    "tests/integration/test_surge_signals.py",
+    "tests/integration/test_crashes.py",
+)
+
+
+def long_running_rank(nodeid: str) -> int:
+    """Where a test starts: its prefix's place in LONG_RUNNING_FIRST, or after all of them."""
+    return next((rank for rank, prefix in enumerate(LONG_RUNNING_FIRST) if nodeid.startswith(prefix)),
+                len(LONG_RUNNING_FIRST))
+
+
+def pytest_collection_modifyitems(config, items):
+    # a stable sort: within a rank (a module whose tests share state among them) the file order holds
+    items.sort(key=lambda item: long_running_rank(item.nodeid))
+
+
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's load-scope scheduling with each test a scope of its own, but SERIAL_MODULES whole.
+    """xdist's load-scope scheduling with each test a scope of its own, but SERIAL_MODULES whole, in
+    the collection's order.
     (xdist's own --dist loadgroup relies on a pytest attribute pytest 9 no longer has.)"""
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # the collection's order (LONG_RUNNING_FIRST), not the scopes' sizes
 
     class SerialModulesScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
@@ -70,26 +101,20 @@ def schedule_away_from_now() -> dict[str, str]:
 
 def run_job(env: dict[str, str], first_year: int, last_year: int, force: bool = True, instance=None,
             asset_selection=None, job: str = "kpi_full_build", tags: dict[str, str] | None = None):
-    """One run of ``job`` over a range of yearly partitions, with ``env`` as settings."""
+    """One run of ``job`` over a range of yearly partitions, with ``env``'s values as the code location's
+    resources (built with explicit values: no environment variable is set)."""
     import dagster as dg
 
     from orchestration.cli import partition_range_tags
+    from orchestration.definitions import build_definitions
+    from orchestration.platform.resources import resources_from_mapping
 
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        from orchestration.definitions import defs
-        from orchestration.load.lock import release_run_holds
-
-        try:
-            return defs.resolve_job_def(job).execute_in_process(
-                instance=instance or dg.DagsterInstance.ephemeral(),
-                tags=tags or partition_range_tags(first_year, last_year, force),
-                asset_selection=asset_selection,
-                raise_on_error=False,
-            )
-        finally:
-            release_run_holds()  # as a run's own process would at its end
+    return build_definitions(resources_from_mapping(env)).resolve_job_def(job).execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        tags=tags or partition_range_tags(first_year, last_year, force),
+        asset_selection=asset_selection,
+        raise_on_error=False,
+    )
 
 
 def all_years() -> tuple[int, int]:
@@ -112,6 +137,15 @@ def made_once(target: Path, make: Callable[[Path], None]) -> Path:
             make(target)
             (target / ".complete").touch()
     return target
+
+
+def machine_cache_dir(name: str) -> Path:
+    """A directory kept across runs and clones on this machine: ``$XDG_CACHE_HOME`` (default
+    ~/.cache) ``/kpi-warehouse-tests/<name>``, for what tests make once from inputs that never change
+    under a name that says them all (an earlier commit and the lock of the venv that built it), so
+    that a new clone, or CI restoring that directory, does not make it again."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "kpi-warehouse-tests" / name
 
 
 def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
@@ -158,7 +192,7 @@ EVENTS_FILE = "events.json"
 
 
 def _full_build(root: Path) -> None:
-    from dagster._serdes import serialize_value
+    from dagster import serialize_value
 
     from orchestration.publish.publication import current_publication
 
@@ -179,7 +213,7 @@ def built_warehouse(tmp_path_factory):
     backfill of the same bytes does), or work on a copy of their own (test_operation_paths.py's
     ``copy_of_built``).
     """
-    from dagster._serdes import deserialize_value
+    from dagster import deserialize_value
 
     shared = shared_dir(tmp_path_factory, "full-build", _full_build)
     root = tmp_path_factory.mktemp("built")

@@ -279,8 +279,9 @@ def parse_and_validate(spec: SourceSpec, landings: list[Landing], settings: Sett
     key = (spec.name, "".join(sorted(landing.sha256 for landing in landings)))
     if key not in _VALIDATED:
         frames = spec.parse(landings, settings)
-        reports = [validate_frame(dataset.name, frames[dataset.name]) for dataset in spec.datasets]
-        reports += [validate_frame(suite, frame) for suite, frame in spec.check_frames(frames).items()]
+        parameters = spec.expectation_parameters()
+        reports = [validate_frame(dataset.name, frames[dataset.name], parameters=parameters) for dataset in spec.datasets]
+        reports += [validate_frame(suite, frame, parameters=parameters) for suite, frame in spec.check_frames(frames).items()]
         assert all(len(frames[dataset.name]) for dataset in spec.datasets), {d.name: len(frames[d.name]) for d in spec.datasets}
         _VALIDATED[key] = reports
     return _VALIDATED[key]

@@ -32,17 +32,13 @@ def run_publish(env: dict[str, str]):
     """One Dagster run of the publishing assets only (serving/kpi_marts, serving/kpi_report) on a built warehouse."""
     import dagster as dg
 
-    with environment(env):
-        from orchestration.definitions import defs
-        from orchestration.load.lock import release_run_holds
+    from orchestration.definitions import build_definitions
+    from orchestration.platform.resources import resources_from_mapping
 
-        try:
-            return defs.resolve_job_def("kpi_full_build").execute_in_process(
-                instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                asset_selection=[dg.AssetKey(["serving", "kpi_marts"]), dg.AssetKey(["serving", "kpi_report"])],
-            )
-        finally:
-            release_run_holds()
+    return build_definitions(resources_from_mapping(env)).resolve_job_def("kpi_full_build").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        asset_selection=[dg.AssetKey(["serving", "kpi_marts"]), dg.AssetKey(["serving", "kpi_report"])],
+    )
 
 
 # --- reader processes ------------------------------------------------------------------------------

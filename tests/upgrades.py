@@ -3,12 +3,15 @@
 Each earlier version is the repository's tree at a commit (``git archive``: the same files as a
 ``git worktree`` of it, without registering a worktree in the clone's shared .git), run with the
 current .venv exactly as a user ran it (`make run`: ``python -m orchestration.cli run`` in its own
-checkout, on the snapshot it shipped). Built once per commit under ``.cache/upgrades/<commit>/``
-(git-ignored) and reused by every later test run; a fresh clone (CI) builds it once.
+checkout, on the snapshot it shipped). Built once per commit, engine and lock of that .venv, in the
+machine's test cache (``~/.cache/kpi-warehouse-tests/upgrades/``, conftest ``machine_cache_dir``):
+the commit's files and the installed packages are all it depends on, so every later test run, and
+every other clone on the machine, reuses it; a machine's first run builds each (one to two minutes).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,9 +20,9 @@ import tarfile
 import time
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT, made_once, warehouse_env
+from tests.conftest import REPO_ROOT, machine_cache_dir, made_once, warehouse_env
 
-CACHE_DIR = REPO_ROOT / ".cache" / "upgrades"
+CACHE_DIR = machine_cache_dir("upgrades")
 
 
 def export_commit(commit: str, target: Path) -> None:
@@ -58,9 +61,17 @@ def cli(checkout: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Com
     return result, time.monotonic() - started
 
 
+def venv_digest() -> str:
+    """What the earlier version ran with besides its own files: the packages of requirements.lock on
+    this Python (a lock change may change what it built: a new key, built again)."""
+    digest = hashlib.sha256(REPO_ROOT.joinpath("requirements.lock").read_bytes()).hexdigest()[:12]
+    return f"{digest}-py{sys.version_info.major}{sys.version_info.minor}"
+
+
 def earlier_build(commit: str, make_build=None, engine: str = "duckdb") -> Path:
-    """``.cache/upgrades/<commit>[-<engine>]/``: ``source/`` (the tree) and ``build/`` (its `make run`:
-    warehouse, serving, dagster_home), made once per commit and engine for every process that asks."""
+    """``<CACHE_DIR>/<commit>[-<engine>]-<venv_digest>/``: ``source/`` (the tree) and ``build/`` (its
+    `make run`: warehouse, serving, dagster_home), made once per commit, engine and venv for every
+    process that asks, on this machine."""
 
     def make(target: Path) -> None:
         export_commit(commit, target / "source")
@@ -68,7 +79,8 @@ def earlier_build(commit: str, make_build=None, engine: str = "duckdb") -> Path:
         build.mkdir()
         (make_build or _duckdb_build)(target / "source", build)
 
-    return made_once(CACHE_DIR / (commit if engine == "duckdb" else f"{commit}-{engine}"), make)
+    name = commit if engine == "duckdb" else f"{commit}-{engine}"
+    return made_once(CACHE_DIR / f"{name}-{venv_digest()}", make)
 
 
 def _duckdb_build(source: Path, build: Path) -> None:

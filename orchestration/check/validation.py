@@ -4,7 +4,7 @@ The project versions its suites (``expectations/suites/``), one validation defin
 checkpoint per suite (``expectations/validation_definitions/``, ``expectations/checkpoints/``); the
 context is loaded once per process. Each load's DataFrames run their checkpoint in memory before
 anything is written; the results go to the results store under the data directory (``KPI_VALIDATION_DIR``),
-and ``build_data_docs`` renders them as Data Docs, which each publication copies. dagster-ge only
+and ``build_data_docs``, once per publication, renders them as Data Docs, which the publication copies. dagster-ge only
 supports pre-1.0 GX, so this is the glue that summarises a result for Dagster asset checks.
 DataFrames are validated rather than the DuckDB tables because GX's SQL datasource on a DuckDB
 file returns no metric rows (GX issues 10738 and 11579; tests/unit/test_validation.py watches it).
@@ -13,7 +13,7 @@ file returns no metric rows (GX issues 10738 and 11579; tests/unit/test_validati
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -65,8 +65,6 @@ class ValidationReport:
     rows: int
     evaluated: int
     failures: tuple[FailedExpectation, ...]
-    # the key of the result in the context's results store (what Data Docs renders); not compared
-    result_key: object = field(default=None, compare=False, repr=False)
 
     @property
     def success(self) -> bool:
@@ -114,11 +112,14 @@ def checkpoint_for(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR):
     return gx_context(validation_dir).checkpoints.get(dataset)
 
 
-def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEFAULT_VALIDATION_DIR) -> ValidationReport:
-    """Run the dataset's checkpoint on ``frame``; its result is stored under ``validation_dir``.
-    Never raises for failed expectations: the caller reads ``success``."""
-    checkpoint_result = checkpoint_for(dataset, validation_dir).run(batch_parameters={"dataframe": frame})
-    ((result_key, result),) = checkpoint_result.run_results.items()
+def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEFAULT_VALIDATION_DIR,
+                   parameters: dict[str, object] | None = None) -> ValidationReport:
+    """Run the dataset's checkpoint on ``frame`` (``parameters``: the values of the suite's
+    ``$PARAMETER`` kwargs); its result is stored under ``validation_dir``. Never raises for failed
+    expectations: the caller reads ``success``."""
+    checkpoint_result = checkpoint_for(dataset, validation_dir).run(batch_parameters={"dataframe": frame},
+                                                                     expectation_parameters=parameters or None)
+    (result,) = checkpoint_result.run_results.values()
     failures = []
     for item in result.results:
         if item.success:
@@ -141,8 +142,7 @@ def validate_frame(dataset: str, frame: pd.DataFrame, validation_dir: Path = DEF
                 rows=tuple(_plain(row) for row in outcome.get("partial_unexpected_index_list") or [] if isinstance(row, dict)),
             )
         )
-    return ValidationReport(dataset, suite_path(dataset).name, len(frame), len(result.results), tuple(failures),
-                            result_key=result_key)
+    return ValidationReport(dataset, suite_path(dataset).name, len(frame), len(result.results), tuple(failures))
 
 
 def write_checkpoint(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR) -> None:
@@ -168,15 +168,39 @@ def write_checkpoint(dataset: str, validation_dir: Path = DEFAULT_VALIDATION_DIR
 KEPT_RESULTS_PER_SUITE = 10
 
 
-def build_data_docs(reports: Iterable[ValidationReport], validation_dir: Path = DEFAULT_VALIDATION_DIR) -> Path:
-    """Render the pages of ``reports``' stored results (and the index of every stored result) into the
-    Data Docs site under ``validation_dir``, after removing each suite's results beyond its newest
-    ``KEPT_RESULTS_PER_SUITE`` with their pages; returns the site's directory (``index.html`` inside)."""
-    keys = [report.result_key for report in reports if report.result_key is not None]
+def build_data_docs(validation_dir: Path = DEFAULT_VALIDATION_DIR) -> Path:
+    """Render the Data Docs pages of every stored result that has none yet, and the index of every
+    stored result, into the site under ``validation_dir``, after removing each suite's results beyond
+    its newest ``KEPT_RESULTS_PER_SUITE`` with their pages; returns the site's directory.
+
+    Called once per publication (and by a load whose suites failed, so its docs show why), not after
+    every load: rendering is the part of GX that grows with the results, and a run's loads are all
+    rendered by one call. Nothing is imported or rendered when every stored result has its page.
+    """
     prune_stored_results(validation_dir, KEPT_RESULTS_PER_SUITE)
-    context = gx_context(validation_dir)
-    context.build_data_docs(resource_identifiers=keys)
+    unrendered = unrendered_results(validation_dir)
+    if unrendered:
+        from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+
+        results_dir = validation_dir / "results"
+        # a result's path is its key's tuple: <suite>/<run name>/<run time>/<batch>.json
+        keys = [ValidationResultIdentifier.from_tuple(path.relative_to(results_dir).with_suffix("").parts)
+                for path in unrendered]
+        gx_context(validation_dir).build_data_docs(resource_identifiers=keys)
+    elif not (data_docs_dir(validation_dir) / "index.html").is_file() and any((validation_dir / "results").rglob("*.json")):
+        gx_context(validation_dir).build_data_docs()  # a site removed by hand: every stored result again
     return data_docs_dir(validation_dir)
+
+
+def unrendered_results(validation_dir: Path) -> list[Path]:
+    """The stored results (``results/<suite>/<run name>/<run time>/<batch>.json``) without their page
+    (``data_docs/validations/.../<batch>.html``), oldest first."""
+    results_dir, pages_dir = validation_dir / "results", data_docs_dir(validation_dir) / "validations"
+    if not results_dir.is_dir():
+        return []
+    return sorted((path for path in results_dir.rglob("*.json")
+                   if not (pages_dir / path.relative_to(results_dir)).with_suffix(".html").is_file()),
+                  key=lambda path: path.relative_to(results_dir).parts[-2])
 
 
 def results_beyond(result_files: Iterable[Path], results_dir: Path, keep: int) -> list[Path]:

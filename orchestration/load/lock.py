@@ -5,7 +5,8 @@ DuckDB lets one process open a file read-write, and refuses a second one at once
 therefore also takes an OS-level lock (``flock``) on ``<warehouse>.writer.lock``, whoever started
 it: ``make run/daily/backfill`` (the CLI holds it for its whole run, load and transform), a
 ``dagster job execute`` or ``dagster asset materialize``, a run launched from the UI or by the
-schedule (its steps take it; the run's process holds it until it ends). A second writer waits,
+schedule (its first writing step takes it; Dagster's teardown of the run's ``WarehouseResource``
+gives it back when the run ends, orchestration/platform/resources.py). A second writer waits,
 says who holds the warehouse and since when, and fails after ``KPI_WAREHOUSE_LOCK_TIMEOUT_SECONDS``.
 The kernel releases the lock when its process dies, so a killed run never leaves it stale.
 Readers of the serving copy never take it: BI tools never open the warehouse.
@@ -75,7 +76,6 @@ class _Held:
     lock: WriterLock
     holder: dict
     depth: int = 0  # nested ``warehouse_writer`` blocks of this process
-    run_id: str | None = None  # the run whose steps took it (None: held by an enclosing block)
 
 
 _held: dict[str, _Held] = {}
@@ -308,35 +308,27 @@ def warehouse_writer(warehouse: "Path | WriterLock", timeout_seconds: float, wha
         yield held.holder
     finally:
         held.depth -= 1
-        if held.depth == 0 and held.run_id is None:
+        if held.depth == 0:
             _release(lock.key)
 
 
-def hold_for_run(warehouse: "Path | WriterLock", timeout_seconds: float, run_id: str, what: str,
-                 log: Callable[[str], None] = print) -> None:
-    """For a writing step of a Dagster run: hold the warehouse until this process ends or runs
-    another run, so the run's steps (load, dbt, publish) are one writer from first to last.
-
-    A run launched by the daemon or the UI has a process of its own, which ends with the run; a
-    run executed in-process inside a ``warehouse_writer`` block (the CLI) finds the lock held; a
-    step of a multiprocess run finds its run's process holding it (orchestration/platform/executor.py).
-    """
+@contextlib.contextmanager
+def holding_for_run(warehouse: "Path | WriterLock", timeout_seconds: float, run_id: str, what: str,
+                    log: Callable[[str], None] = print) -> Iterator[dict]:
+    """For a Dagster run: hold the warehouse for the block (the run's WarehouseResource opens it at its
+    first writing step and closes it when the run ends). Inside an enclosing ``warehouse_writer`` of this
+    process (the CLI) it is re-entrant; a step of a multiprocess run finds its run's own process holding
+    it (orchestration/platform/executor.py) and goes ahead without taking it."""
     lock = as_lock(warehouse)
     with _registry_lock:
-        held = _held.get(lock.key)
-    if held is not None:
-        if held.depth == 0 and held.run_id != run_id:
-            # runs of one process are sequential: the previous run is over, this one takes it over
-            held.run_id = run_id
-            held.holder = _holder(what, run_id)
-            held.lock.write_holder(held.holder)
-        return
-    holder = lock.holder_if_held()
-    if holder is not None and holder.get("run_id") == run_id:
-        return  # this run's own process holds it for the whole run
-    _acquire(lock, timeout_seconds, _holder(what, run_id), log)
-    with _registry_lock:
-        _held[lock.key] = _Held(lock, _holder(what, run_id), run_id=run_id)
+        held_here = lock.key in _held
+    if not held_here:
+        holder = lock.holder_if_held()
+        if holder is not None and holder.get("run_id") == run_id:
+            yield holder
+            return
+    with warehouse_writer(lock, timeout_seconds, what, run_id=run_id, log=log) as holder:
+        yield holder
 
 
 def check_still_writer(warehouse: "Path | WriterLock", run_id: str | None = None) -> None:
@@ -351,8 +343,6 @@ def check_still_writer(warehouse: "Path | WriterLock", run_id: str | None = None
         problem = held.lock.lost()
         if problem is None:
             return
-        if held.depth == 0:
-            _release(lock.key)  # a run's hold: this process no longer holds anything there
     else:
         try:
             holder = lock.holder_if_held()
@@ -366,14 +356,6 @@ def check_still_writer(warehouse: "Path | WriterLock", run_id: str | None = None
     raise WriterLockLost(f"the writer lock on {lock.name} was lost during the run: {problem}. Stopped before the "
                          "next write, so no other writer's work is interleaved with this run's; what this run wrote "
                          "before stays as one whole load each (the next run picks up from there).")
-
-
-def release_run_holds() -> None:
-    """Release every lock a run's steps took in this process (tests that run jobs in-process)."""
-    with _registry_lock:
-        keys = [key for key, held in _held.items() if held.depth == 0]
-    for key in keys:
-        _release(key)
 
 
 def _release(key: str) -> None:

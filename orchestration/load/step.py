@@ -27,6 +27,7 @@ from orchestration.load.fetch_phase import acquire_source
 from orchestration.fetch.archive import Landing, describe_landings, landings_fingerprint
 from orchestration.check.validation import ValidationReport, build_data_docs, validate_frame
 from orchestration.load.engines import warehouse_for
+from orchestration.load.parse_cache import parse_with_cache
 from orchestration.load.plausibility_inputs import plausibility_check_frames
 from orchestration.load.warehouse import LoadRecord, RawLoad, loaded_releases, new_load_id, release_key
 
@@ -116,9 +117,10 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     """Fetch (or replay) one source, decide, and load what the plan says.
 
     Nothing is written when a suite fails: the outcome's ``failed`` lists the reports. ``parse``
-    replaces ``spec.parse`` (tests memoise it); ``validate`` replaces the GX checkpoints (whose results
-    are stored under ``settings.validation_dir`` and rendered as Data Docs once the suites ran). ``fetched``
-    gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
+    replaces ``spec.parse`` (tests memoise it), whose frames are otherwise kept per release
+    (orchestration/load/parse_cache.py); ``validate`` replaces the GX checkpoints (whose results are
+    stored under ``settings.validation_dir`` and rendered as Data Docs by the publication, or at once
+    when they fail). ``fetched`` gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
     ``outdated_publication``: why the live publication is not this version's (see ``plan_load``).
     """
     landings = acquire(spec, settings, fetched)
@@ -135,7 +137,7 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     if plan.action != LOAD:
         return outcome
     log(f"{spec.name}: parsing {len(landings)} landing(s) for {plan.years[0]}-{plan.years[1]} ({settings.source_mode} mode)")
-    parsed = (parse or spec.parse)(landings, settings)
+    parsed = parse(landings, settings) if parse is not None else parse_with_cache(spec, landings, settings, log)
     frames = {dataset.name: in_years(parsed[dataset.name], dataset.year_column, plan.years) for dataset in spec.datasets}
     del parsed  # rows outside the years are freed before validation and loading
     check_frames = spec.check_frames(frames)
@@ -143,16 +145,17 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
         raise RuntimeError(f"{spec.name}: check_frames returned {sorted(check_frames)}, SPEC.check_suites declares {sorted(spec.check_suites)}")
     # a release that jumps from the previous one, or exceeds population, is never loaded
     check_frames.update(plausibility_check_frames(frames, warehouse, spec.plausibility))
+    parameters = spec.expectation_parameters()
     # a range of years the publisher has nothing for (e.g. the current year) is empty, not invalid
     for name, frame in {**frames, **check_frames}.items():
         if len(frame):
             outcome.reports.append(validate(name, frame) if validate is not None
-                                   else validate_frame(name, frame, settings.validation_dir))
+                                   else validate_frame(name, frame, settings.validation_dir, parameters))
         else:
             outcome.empty_suites.append(name)
-    if validate is None and outcome.reports:
-        build_data_docs(outcome.reports, settings.validation_dir)  # failed or not: the docs show why
     if outcome.failed:
+        if validate is None:
+            build_data_docs(settings.validation_dir)  # no publication follows: the docs show why now
         return outcome
     if before_write is not None:
         before_write()  # e.g. the writer lock is still ours (orchestration/load/lock.py check_still_writer)

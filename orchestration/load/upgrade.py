@@ -1,7 +1,7 @@
 """A new version over a warehouse built by an older one: what an upgrade does, in one place.
 
-Every step that writes the warehouse calls ``prepare_warehouse`` first (``hold_warehouse`` in
-orchestration/assets/sources.py), so the first write of a new version finds the warehouse as this
+The first writing step of a run calls ``prepare_warehouse`` when it takes the writer lock
+(``WarehouseResource.hold`` in orchestration/platform/resources.py), so the first write of a new version finds the warehouse as this
 version expects it, on either engine:
 
 - the version that last wrote the warehouse is in ``meta.warehouse_versions`` (a warehouse that

@@ -9,9 +9,9 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from orchestration.config import load_settings
 from orchestration.core.errors import SettingsError
 from orchestration.core.settings import PROJECT_ROOT, Settings
+from orchestration.platform.resources import AlertingResource
 
 
 def step_failure_messages(events) -> list[str]:
@@ -78,11 +78,13 @@ def record_failure(settings: Settings | None, run_id: str, job_name: str, messag
 
 
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Writes data/failures/<time>-<run>.json for every failed run and posts it to KPI_ALERT_WEBHOOK_URL when set.")
-def kpi_run_failure_record(context: dg.RunFailureSensorContext):
+def kpi_run_failure_record(context: dg.RunFailureSensorContext, alerting: AlertingResource):
+    from orchestration.platform.resources import settings_of
+
     step_failures = context.get_step_failure_events()
     failed_steps = [event.step_key for event in step_failures if event.step_key]
     try:
-        settings = load_settings()
+        settings = settings_of(alerting)  # where records go and the webhook: the alerting resource's
     except SettingsError:
         settings = None
     message = " | ".join(step_failure_messages(step_failures)) or context.failure_event.message or "run failed"

@@ -5,7 +5,10 @@ licence is written once, in its source's package."""
 import dagster as dg
 
 from orchestration.platform.jobs import SOURCES
-from orchestration.platform.source_assets import WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
+from orchestration.platform.resources import (
+    AlertingResource, HttpResource, ServingResource, SourcesResource, WarehouseResource, settings_for_step,
+)
+from orchestration.platform.source_assets import WAREHOUSE_POOL, confirm_writer
 from orchestration.load.engines import warehouse_for
 from orchestration.transform.contracts import source_contract_rows
 
@@ -15,9 +18,10 @@ SOURCE_CONTRACTS_KEY = dg.AssetKey(["meta", "source_contracts"])
 @dg.asset(key=SOURCE_CONTRACTS_KEY, group_name="reference", pool=WAREHOUSE_POOL, kinds={"duckdb"},
           description="Every source's title, licence and cadence from its SPEC (orchestration/sources/<source>/), "
                       "replaced whole before each dbt build: dim_kpi reads each KPI's licence from here.")
-def source_contracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = settings_for_step()
-    hold_warehouse(context, settings)
+def source_contracts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource,
+                     http: HttpResource, serving: ServingResource, alerting: AlertingResource) -> dg.MaterializeResult:
+    settings = settings_for_step(warehouse, sources, http, serving, alerting)
+    warehouse.hold(context, settings)
     rows = source_contract_rows(SOURCES)
     confirm_writer(context, settings)
     warehouse_for(settings).record_source_contracts(rows)

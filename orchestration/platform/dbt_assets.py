@@ -18,14 +18,16 @@ run with nothing pending builds everything.
 """
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
+from orchestration.platform.resources import (
+    AlertingResource, HttpResource, ServingResource, SourcesResource, WarehouseResource, settings_for_step,
+)
+from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, confirm_writer
 from orchestration.transform.manifest import ensure_manifest, project_fingerprint
 from orchestration.transform.dbt_runner import build
 from orchestration.platform.jobs import SOURCES
@@ -75,27 +77,26 @@ def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str]
 
 
 def _manifest(context: dg.AssetExecutionContext) -> Mapping[str, Any]:
-    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+    from orchestration.transform.dbt_internals import manifest_and_translator
 
-    return get_manifest_and_translator_from_dbt_assets([context.assets_def])[0]
+    return manifest_and_translator(context.assets_def)[0]
 
 
 @dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=TRANSLATOR, pool=WAREHOUSE_POOL)
-def kpi_dbt_models(context: dg.AssetExecutionContext):
-    settings = settings_for_step()
-    hold_warehouse(context, settings)
-    # profiles.yml reads the warehouse path and target from the environment: the validated settings
-    os.environ.update(settings.dbt_env())
-    warehouse = warehouse_for(settings)
+def kpi_dbt_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource,
+                     http: HttpResource, serving: ServingResource, alerting: AlertingResource):
+    settings = settings_for_step(warehouse, sources, http, serving, alerting)
+    warehouse.hold(context, settings)
+    store = warehouse_for(settings)
     publication = current_publication(settings.serving_dir)
-    pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
+    pending = store.load_history(after_seq=published_load_seq(settings.serving_dir))
     fingerprint = project_fingerprint()
-    load_seq = warehouse.last_load_seq()
+    load_seq = store.last_load_seq()
     years = incremental_range(publication, pending, run_partition_range(context.run.tags), fingerprint,
                               (settings.first_year, settings.last_year))
     # seeds and incremental models whose columns changed (an upgrade) are dropped, so this build
     # reloads and rebuilds them whole, and everything downstream of them: every model, every year
-    rebuilt_whole = rebuild_changed_relations(warehouse, _manifest(context), DBT_PROJECT_DIR, log=context.log.info)
+    rebuilt_whole = rebuild_changed_relations(store, _manifest(context), DBT_PROJECT_DIR, log=context.log.info)
     if rebuilt_whole:
         years = (settings.first_year, settings.last_year)
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
@@ -103,5 +104,6 @@ def kpi_dbt_models(context: dg.AssetExecutionContext):
     narrow_to = None if rebuilt_whole else changed_selection(
         context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
     confirm_writer(context, settings)
-    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=warehouse.sample_rows, narrow_to=narrow_to)
-    warehouse.record_transform_build(load_seq, fingerprint, context.run_id, years)
+    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=store.sample_rows, narrow_to=narrow_to,
+                     profile=settings.dbt_env())  # the profile's values go to dbt alone, never to os.environ
+    store.record_transform_build(load_seq, fingerprint, context.run_id, years)

@@ -17,10 +17,7 @@ tests) always runs in-process.
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.definitions.executor_definition import MULTI_PROC_CONFIG
-from dagster._core.executor.in_process import InProcessExecutor
-from dagster._core.executor.multiprocess import MultiprocessExecutor
-from dagster._core.execution.retries import RetryMode
+from orchestration.platform.dagster_internals import MULTI_PROC_CONFIG, InProcessExecutor, MultiprocessExecutor, RetryMode
 
 from orchestration.config import load_settings
 from orchestration.load.engines import warehouse_for

@@ -11,6 +11,7 @@ import dagster as dg
 
 from orchestration.platform.source_assets import RAW_GROUP, build_source_asset
 from orchestration.platform.progress_log import concise_progress_logger
+from orchestration.platform.resources import build_resources
 from orchestration.sources import discover
 
 SOURCES = discover()  # every package under orchestration/sources
@@ -27,9 +28,14 @@ load_job = dg.define_asset_job(
     description="Fetch, validate and load every source; unchanged sources are skipped.",
 )
 
-load_definitions = dg.Definitions(
-    assets=source_assets,
-    jobs=[load_job],
-    executor=dg.in_process_executor,
-    loggers={"concise": concise_progress_logger},
-)
+
+
+def build_load_definitions(resources: dict | None = None) -> dg.Definitions:
+    """The loading half with ``resources`` (default: ``build_resources()``), as ``build_definitions``."""
+    return dg.Definitions(
+        assets=source_assets,
+        jobs=[load_job],
+        executor=dg.in_process_executor,
+        loggers={"concise": concise_progress_logger},
+        resources=build_resources() if resources is None else resources,
+    )

@@ -11,7 +11,10 @@ import dagster as dg
 
 from orchestration.platform.dbt_assets import kpi_dbt_models
 from orchestration.platform.jobs import source_assets
-from orchestration.platform.source_assets import WAREHOUSE_POOL, confirm_writer, hold_warehouse, settings_for_step
+from orchestration.platform.resources import (
+    AlertingResource, HttpResource, ServingResource, SourcesResource, WarehouseResource, settings_for_step,
+)
+from orchestration.platform.source_assets import WAREHOUSE_POOL, confirm_writer
 from orchestration.publish.publication import (
     ACCEPT_SHRINK_TAG, RELEASES_DIR, REPORT_FILE, SERVING_FILE, PublicationRejected, dbt_docs, publish,
     validation_summary_html,
@@ -85,7 +88,7 @@ def _evaluation(record):
 
 def _last_evaluated(storage, key: dg.AssetCheckKey):
     """The newest record of ``key`` that has an evaluation (an earlier run's), or None."""
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+    from orchestration.platform.dagster_internals import AssetCheckExecutionRecordStatus
 
     records = storage.get_asset_check_execution_history(
         key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED})
@@ -160,9 +163,10 @@ def observe_surge_alerts(context: dg.AssetExecutionContext, settings, record: di
     pool=WAREHOUSE_POOL,
     name="publish_marts",
 )
-def published_marts(context: dg.AssetExecutionContext):
-    settings = settings_for_step()
-    hold_warehouse(context, settings)
+def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource,
+                     http: HttpResource, serving: ServingResource, alerting: AlertingResource):
+    settings = settings_for_step(warehouse, sources, http, serving, alerting)
+    warehouse.hold(context, settings)
     docs = dbt_docs(settings)
     checks = last_check_results(context)
     build = warehouse_for(settings).last_transform_build() or {}

@@ -9,8 +9,7 @@ import contextlib
 
 import dagster as dg
 
-from orchestration.config import load_settings
-from orchestration.core.errors import KpiWarehouseError, SettingsError
+from orchestration.core.errors import KpiWarehouseError
 from orchestration.load.step import LOAD, PENDING, run_load
 from orchestration.platform.partitions import YEARLY, forced, year_range
 from orchestration.check.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
@@ -18,8 +17,11 @@ from orchestration.publish.publication import outdated_publication, published_lo
 from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
-from orchestration.load.lock import WarehouseBusy, WriterLockLost, check_still_writer, hold_for_run
+from orchestration.load.lock import WriterLockLost, check_still_writer
 from orchestration.load.fetch_phase import FETCH_PHASE_TAG, landings_from, run_phase
+from orchestration.platform.resources import (
+    AlertingResource, HttpResource, ServingResource, SourcesResource, WarehouseResource, settings_for_step,
+)
 
 RAW_PREFIX = "raw"
 RAW_GROUP = "raw"
@@ -90,23 +92,6 @@ def raw_assets_to_transform(events) -> list[str]:
     return sorted(keys)
 
 
-def hold_warehouse(context: dg.AssetExecutionContext, settings: Settings) -> None:
-    """Every step that writes the warehouse holds it for the rest of its run (see warehouse_lock), and
-    finds it upgraded to this version (orchestration/load/upgrade.py)."""
-    try:
-        hold_for_run(warehouse_for(settings).writer_lock(), settings.warehouse_lock_timeout_seconds, context.run_id,
-                     what=f"Dagster run of {context.job_name}", log=context.log.info)
-    except WarehouseBusy as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    # the first write of a new version finds the warehouse as it expects it (or refuses before writing)
-    from orchestration.load.upgrade import UpgradeRefused, prepare_warehouse
-
-    try:
-        prepare_warehouse(warehouse_for(settings), log=context.log.info)
-    except UpgradeRefused as exc:
-        raise dg.Failure(description=f"upgrade refused: {exc}", allow_retries=False) from exc
-
-
 def confirm_writer(context: dg.AssetExecutionContext, settings: Settings) -> None:
     """Right before a step writes: the run still holds the warehouse (a lost PostgreSQL session or
     lock file stops the run here, saying why, instead of writing beside another writer)."""
@@ -114,14 +99,6 @@ def confirm_writer(context: dg.AssetExecutionContext, settings: Settings) -> Non
         check_still_writer(warehouse_for(settings).writer_lock(), context.run_id)
     except WriterLockLost as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
-
-
-def settings_for_step() -> Settings:
-    """The validated settings; a bad setting fails the step at once and is never retried."""
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from exc
 
 
 def specs_in_selection(asset_selection) -> list[SourceSpec]:
@@ -165,10 +142,11 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         retry_policy=dg.RetryPolicy(max_retries=1, delay=30, backoff=dg.Backoff.EXPONENTIAL),
     )
-    def load(context: dg.AssetExecutionContext):
-        settings = settings_for_step()
+    def load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource,
+             http: HttpResource, serving: ServingResource, alerting: AlertingResource):
+        settings = settings_for_step(warehouse, sources, http, serving, alerting)
         fetched = fetch_phase_of_run(context, settings)  # before the lock: fetching never holds it
-        hold_warehouse(context, settings)
+        warehouse.hold(context, settings)
         with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
                                published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info,

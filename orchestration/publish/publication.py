@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.publish.audit import AuditFinding, audit_candidate, describe_findings
-from orchestration.check.validation import data_docs_dir
+from orchestration.check.validation import build_data_docs
 from orchestration.core.errors import KpiWarehouseError
 from orchestration.core.postgres import PostgresTarget, replace_schema
 from orchestration.core.settings import PROJECT_ROOT, Settings
@@ -186,7 +186,7 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
     release_dir.mkdir(parents=True)
     try:
         row_counts, vintages = _build_candidate(settings, release_dir, publication_id, now, run_id)
-        _write_docs(release_dir / DOCS_DIR, docs_dir, extra_docs or {}, data_docs_dir(settings.validation_dir))
+        _write_docs(release_dir / DOCS_DIR, docs_dir, extra_docs or {}, build_data_docs(settings.validation_dir))
         report = _write_report(release_dir)
         live = current_release_dir(serving_dir) or (serving_dir if (serving_dir / SERVING_FILE).is_file() else None)
         findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE) if live is not None else []

@@ -99,6 +99,10 @@ class SourceSpec:
     # each becomes a Dagster asset check.
     check_frames: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] = field(default=lambda frames: {})
     check_suites: tuple[str, ...] = ()
+    # values the suites' expectations read at validation time (``{"$PARAMETER": name}`` in a suite's
+    # kwargs, e.g. a seed's list of known names), so a suite states its rule over the data and the
+    # reference list stays in one place
+    expectation_parameters: Callable[[], dict[str, object]] = field(default=lambda: {})
 
     @property
     def freshness_policy(self) -> "dg.FreshnessPolicy":

@@ -86,11 +86,11 @@ def disagreements(answer: dict) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def bi_answers(built_warehouse, request):
+def bi_answers(built_warehouse):
     root, _, _ = built_warehouse
     serving = root / "serving"
     measures = declared_measures(json.loads((serving / "docs" / "manifest.json").read_text()))
-    result = subprocess.run([str(client_python(request.config.cache, "bi")), "-c", BI_CLIENT, str(serving / SERVING_FILE)],
+    result = subprocess.run([str(client_python("bi")), "-c", BI_CLIENT, str(serving / SERVING_FILE)],
                             input=json.dumps(measures), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)

@@ -158,7 +158,7 @@ def test_a_changed_source_day_rebuilds_only_what_it_feeds_and_publishes_what_a_f
     over every source, runs every test of a rebuilt model (each fact's agreement with kpi_annual
     included), leaves the other sources' models and their own tests alone (planned, not run: Dagster
     shows them skipped, the validation page too), and publishes the marts a full build publishes."""
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+    from orchestration.platform.dagster_internals import AssetCheckExecutionRecordStatus
 
     from orchestration.definitions import defs
 

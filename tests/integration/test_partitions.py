@@ -89,7 +89,7 @@ def test_an_unchanged_source_leaves_everything_downstream_unmaterialized(built_w
     assert transform is None  # no dbt model rebuilt, no publication
     # no suite ran, and none is reported as passed: each is planned in the run, without a result
     assert load.get_asset_check_evaluations() == []
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+    from orchestration.platform.dagster_internals import AssetCheckExecutionRecordStatus
 
     raw = dg.AssetKey(["raw", "worldbank_indicator_values"])
     keys = [dg.AssetCheckKey(raw, "gx_worldbank_indicator_values"), dg.AssetCheckKey(raw, "gx_plausibility_check")]

@@ -121,8 +121,8 @@ def test_the_readme_example_prints_whole_counts(workdir):
     assert "56631.0" in readme and "31.4424316507577" in readme
 
 
-def test_duckdb_cli_recipes(workdir, request):
-    bin_dir = client_python(request.config.cache, "bi").parent  # duckdb-cli==1.5.6 installs the duckdb binary
+def test_duckdb_cli_recipes(workdir):
+    bin_dir = client_python("bi").parent  # duckdb-cli==1.5.6 installs the duckdb binary
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     answer = run(["bash", "-c", recipes()["duckdb-cli"]], workdir, env)
     assert "homicide_rate" in answer.stdout and "31.44" in answer.stdout and "56631.0" in answer.stdout
@@ -132,8 +132,8 @@ def test_duckdb_cli_recipes(workdir, request):
 
 
 @pytest.mark.parametrize("client", ["project", "duckdb11"])
-def test_python_duckdb_recipe(workdir, request, client):
-    python = sys.executable if client == "project" else client_python(request.config.cache, client)
+def test_python_duckdb_recipe(workdir, client):
+    python = sys.executable if client == "project" else client_python(client)
     answer = run_python(python, recipes()["python-duckdb"], workdir)
     publication_id, rows, last = answer.stdout.split(" ", 2)
     assert publication_id == current_publication_id(workdir)
@@ -156,20 +156,20 @@ def test_pandas_and_pyarrow_recipes(workdir):
     assert int(rows) == since_2015 and listed.strip() == str(marts)
 
 
-def test_polars_recipe(workdir, request):
-    answer = run_python(client_python(request.config.cache, "bi"), recipes()["python-polars"], workdir)
+def test_polars_recipe(workdir):
+    answer = run_python(client_python("bi"), recipes()["python-polars"], workdir)
     assert "89475" in answer.stdout and "'kpi_annual'" in answer.stdout  # visas issued to Hondurans, FY2023
 
 
 @pytest.mark.parametrize("client", ["bi", "superset"])  # SQLAlchemy 2.0.58 and 1.4.54
-def test_sqlalchemy_recipe(workdir, request, client):
-    answer = run_python(client_python(request.config.cache, client), recipes()["python-sqlalchemy"], workdir)
+def test_sqlalchemy_recipe(workdir, client):
+    answer = run_python(client_python(client), recipes()["python-sqlalchemy"], workdir)
     assert "('border_encounters', 2024" in answer.stdout and "'value', 'unit'" in answer.stdout
 
 
-def test_sqlalchemy_2_1_column_reflection_fails_as_documented(workdir, request):
+def test_sqlalchemy_2_1_column_reflection_fails_as_documented(workdir):
     """The limit the docs state: when this stops failing, update docs/serving.md's Version limits."""
-    answer = run_python(client_python(request.config.cache, "sqlalchemy21"), recipes()["python-sqlalchemy"], workdir,
+    answer = run_python(client_python("sqlalchemy21"), recipes()["python-sqlalchemy"], workdir,
                         expect_success=False)
     assert answer.returncode != 0 and 'Referenced table "pg_catalog.pg_collation" not found' in answer.stderr, answer.stderr[-2000:]
     assert "SQLAlchemy 2.1 (2.1.9): queries work but column reflection fails" in DOC.read_text()
@@ -190,14 +190,14 @@ print(sorted(tables), columns, rows)
 
 
 @pytest.mark.parametrize("client", ["superset", "bi"])
-def test_superset_uri_reflects_the_marts(workdir, request, client):
+def test_superset_uri_reflects_the_marts(workdir, client):
     """What Superset does with the URI: reflect schemas, tables and columns, then query."""
     uri = workdir / "superset-uri.txt"
     uri.write_text(substitute(recipes()["superset-uri"], workdir))
     assert uri.read_text().startswith(f"duckdb:///{workdir}/data/serving/kpi.duckdb")
     script = workdir / "superset_reflection.py"
     script.write_text(SUPERSET_REFLECTION)
-    answer = run([str(client_python(request.config.cache, client)), str(script), str(uri)], workdir)
+    answer = run([str(client_python(client)), str(script), str(uri)], workdir)
     assert "'kpi_annual'" in answer.stdout and "'status'" in answer.stdout
 
 
@@ -207,7 +207,7 @@ alter default privileges for role kpi_publisher grant select on tables to kpi_re
 """
 
 
-def test_postgres_reader_across_two_publications(workdir, built_warehouse, request, tmp_path):
+def test_postgres_reader_across_two_publications(workdir, built_warehouse, tmp_path):
     _, build_env, _ = built_warehouse
     password = secrets.token_urlsafe(12)
     cluster = start_cluster()
@@ -231,7 +231,7 @@ def test_postgres_reader_across_two_publications(workdir, built_warehouse, reque
         first = publish(settings, postgres=target)["publication_id"]
         psql("kpi_serving", "kpi_publisher", docs["postgres-reader-grants"])
         psql("kpi_serving", "kpi_publisher", OLD_DOCS_GRANTS)
-        bi_python = client_python(request.config.cache, "bi")
+        bi_python = client_python("bi")
         reader_env = {"PGPASSWORD": password}
         for expected in (first, None):
             if expected is None:  # the next publication replaces the schema: the reader keeps reading

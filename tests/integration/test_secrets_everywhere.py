@@ -74,3 +74,38 @@ def test_a_failing_postgres_run_with_a_webhook_leaves_no_secret_anywhere(httpser
     for place, data in places.items():
         for secret, what in ((password, "the PostgreSQL password"), (token, "the webhook's token")):
             assert secret.encode() not in data, f"{what} found in {place}"
+
+
+def test_a_dbt_build_gets_its_profile_without_the_process_environment(built_warehouse, tmp_path):
+    """The dbt step hands dbt its profile (the PostgreSQL password among it) in a private file for the
+    invocation, never through ``os.environ`` (which every process the run starts would inherit): after a
+    run, the process environment is as before, and the password is in none of its events, logs or dbt's
+    artifacts, nor in a profile left behind."""
+    import tempfile
+
+    import dagster as dg
+
+    from tests.conftest import all_years, copy_of_built, run_job
+
+    password = f"pw{secrets.token_hex(12)}"
+    env = {**copy_of_built(built_warehouse, tmp_path), "KPI_PG_PASSWORD": password, "KPI_PG_HOST": "pg.invalid"}
+    kpi_variables_before = {name: value for name, value in os.environ.items() if name.startswith("KPI_")}
+    profiles_before = set(Path(tempfile.gettempdir()).glob("kpi-dbt-profile-*"))
+    (tmp_path / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    result = run_job(env, *all_years(), instance=instance, job="kpi_transform_publish")
+    assert result.success, [event.message for event in result.all_events if event.is_failure]
+    assert any(event.step_key == "kpi_dbt_models" and event.is_step_success for event in result.all_events)
+    assert {name: value for name, value in os.environ.items() if name.startswith("KPI_")} == kpi_variables_before
+    assert not [name for name, value in os.environ.items() if password in value]
+    assert set(Path(tempfile.gettempdir()).glob("kpi-dbt-profile-*")) == profiles_before  # the profile went with dbt
+
+    dbt_artifacts = sorted((DBT_PROJECT_DIR / "target").glob(f"step-*-{result.run_id[:8]}"))
+    assert dbt_artifacts and any((path / "run_results.json").is_file() for path in dbt_artifacts)
+    places = {"event log": "\n".join(dg.serialize_value(record.event_log_entry)
+                                     for record in instance.get_records_for_run(result.run_id).records).encode()}
+    for path in files_under(tmp_path / "dagster_home", *dbt_artifacts):
+        places[str(path)] = path.read_bytes()
+    assert any("dbt (in-process)" in data.decode(errors="replace") for data in places.values())
+    for place, data in places.items():
+        assert password.encode() not in data, f"the PostgreSQL password found in {place}"

@@ -44,7 +44,7 @@ def test_secrets_never_reach_landings_logs_or_run_metadata(httpserver, tmp_path,
         fetch(live.publishers["worldbank"].spec, settings)  # a live fetch on its own...
 
         from orchestration.cli import partition_range_tags  # ...and through the job, as the CLI runs it
-        from orchestration.definitions import defs
+        from orchestration.definitions import build_definitions
         from orchestration.platform.partitions import YEARLY
 
         keys = YEARLY.get_partition_keys()
@@ -52,7 +52,8 @@ def test_secrets_never_reach_landings_logs_or_run_metadata(httpserver, tmp_path,
         log_file.parent.mkdir()
         (tmp_path / "dagster_home").mkdir()
         instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
-        result = defs.resolve_job_def("kpi_full_build").execute_in_process(
+        # the code location's resources, built now from the environment the test set, as a code server's are
+        result = build_definitions().resolve_job_def("kpi_full_build").execute_in_process(
             instance=instance, raise_on_error=False,
             asset_selection=[dg.AssetKey(["raw", "worldbank_indicator_values"])],
             run_config={"loggers": {"concise": {"config": {"log_file": str(log_file)}}}},

@@ -207,10 +207,10 @@ def _old_client(python: Path, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
+def test_a_duckdb_1_1_client_opens_the_serving_copy(build, tmp_path):
     root, _ = build
     serving = root / "serving"
-    python = client_python(request.config.cache, "duckdb11")  # duckdb==1.1.3, hash-pinned
+    python = client_python("duckdb11")  # duckdb==1.1.3, hash-pinned
     answer = _old_client(python, str(serving / SERVING_FILE), str(serving / "parquet" / "kpi_annual.parquet"))
     assert answer["version"] == "1.1.3"
     assert "error" not in answer, answer["error"]
@@ -231,9 +231,9 @@ def test_a_duckdb_1_1_client_opens_the_serving_copy(build, request, tmp_path):
 
 
 def test_a_failed_validation_is_stored_and_appears_in_the_published_data_docs(build, tmp_path):
-    """A load's GX result goes to the results store under KPI_VALIDATION_DIR (not the repository), its
-    Data Docs page is built, and the next publication carries the site, linked from its report."""
-    from orchestration.check.validation import build_data_docs, validate_frame
+    """A load's GX result goes to the results store under KPI_VALIDATION_DIR (not the repository), and
+    the next publication renders its Data Docs page and carries the site, linked from its report."""
+    from orchestration.check.validation import validate_frame
     from orchestration.fetch.archive import list_landings
     from orchestration.sources import worldbank
     from tests.conftest import SNAPSHOT_DIR
@@ -254,7 +254,6 @@ def test_a_failed_validation_is_stored_and_appears_in_the_published_data_docs(bu
     assert {item["expectation_config"]["type"] for item in failed} == {"expect_column_values_to_be_between"}
     assert any(-5.0 in item["result"]["partial_unexpected_list"] for item in failed)
 
-    build_data_docs([report], settings.validation_dir)
     record = publish(settings)
     release = tmp_path / "serving" / RELEASES_DIR / record["publication_id"]
     data_docs = release / "docs" / "data_docs"

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.execution.backfill import BulkActionStatus  # the backfill statuses the UI shows (no public export)
+from orchestration.platform.dagster_internals import BulkActionStatus  # the backfill statuses the UI shows (no public export)
 import duckdb
 import pytest
 

@@ -3,7 +3,7 @@ then today's code's `make daily` and `make run` over them, each publishing what 
 today's code publishes, table for table and row for row.
 
 The earlier versions are real commits of this repository, built once per commit with their own
-code and snapshot (tests/upgrades.py, cached under .cache/upgrades/). When a version is cut, add
+code and snapshot (tests/upgrades.py, cached per machine under ~/.cache/kpi-warehouse-tests/). When a version is cut, add
 its commit to EARLIER_VERSIONS.
 """
 

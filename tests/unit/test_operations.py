@@ -31,9 +31,7 @@ def test_webhook_receives_the_record(httpserver):
     assert request.json["record"]["run_id"] == "abcdef12" and "failed: boom" in request.json["text"]
 
 
-def test_failure_sensor_writes_a_record_for_a_failed_run(tmp_path, monkeypatch):
-    monkeypatch.setenv("KPI_FAILURES_DIR", str(tmp_path / "failures"))
-
+def test_failure_sensor_writes_a_record_for_a_failed_run(tmp_path):
     @dg.op
     def explode():
         raise RuntimeError("publisher sent garbage") from ConnectionResetError("the step's own cause, not its message")
@@ -55,7 +53,9 @@ def test_failure_sensor_writes_a_record_for_a_failed_run(tmp_path, monkeypatch):
         sensor_name="kpi_run_failure_record", dagster_instance=instance, dagster_run=result.dagster_run,
         dagster_event=failure_event,
     ).for_run_failure()
-    kpi_run_failure_record(context)
+    from orchestration.platform.resources import AlertingResource
+
+    kpi_run_failure_record(context, alerting=AlertingResource(failures_dir=str(tmp_path / "failures")))
     [path] = (tmp_path / "failures").iterdir()
     saved = json.loads(path.read_text())
     assert saved["run_id"] == result.run_id and sorted(saved["failed_steps"]) == ["explode", "refuse"]

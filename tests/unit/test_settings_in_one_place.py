@@ -155,14 +155,15 @@ def test_the_settings_command_validates_and_prints_without_secrets():
 ENVIRONMENT_USES_ALLOWED = {
     ("orchestration/cli.py", "_instance", "os.environ.setdefault('DAGSTER_HOME', str(PROJECT_ROOT / 'data' / 'dagster_home'))"):
         "Dagster's own variable: the instance `make dev` shows, defaulted for the CLI's runs",
-    ("orchestration/platform/dbt_assets.py", "kpi_dbt_models", "os.environ.update(settings.dbt_env())"):
-        "a write: dbt's profiles.yml reads the validated settings from the environment",
     ("orchestration/platform/instance_storage.py", "*", "os.environ.setdefault(EVENT_BATCH_SIZE_ENV, str(EVENT_BATCH_SIZE))"):
         "Dagster's own variable (event batching), defaulted",
     ("orchestration/publish/publication.py", "*", "{**os.environ, **settings.dbt_env(), 'DBT_SEND_ANONYMOUS_USAGE_STATS': 'false'}"):
         "the environment handed whole to the dbt docs subprocess, the validated settings over it",
-    ("orchestration/transform/dbt_runner.py", "_profile_key", "os.environ.get(name, '')"):
-        "dbt's profile variables, which the dbt step wrote from the validated settings (dbt_env): the parse cache's key",
+    ("orchestration/transform/dbt_runner.py", "_profile_key", "os.environ"):
+        "dbt's profile variables when no profile is given (dbt run as by hand, reading its environment): the parse cache's key",
+    ("orchestration/platform/resources.py", "from_environment", "os.environ"):
+        "which KPI_* variables are set: each becomes a dg.EnvVar that Dagster reads and the registry validates "
+        "(the sources' declared URLs are read as text, and validated by the registry too)",
     ("orchestration/transform/manifest.py", "*", "os.environ.setdefault('DBT_SEND_ANONYMOUS_USAGE_STATS', 'false')"):
         "dbt's own variable, defaulted",
 }

@@ -61,8 +61,10 @@ def test_every_row_of_a_key_is_kept_and_the_cocaine_rows_sum_as_the_annex_report
 def test_coca_plant_material_is_loaded_but_is_not_cocaine(seizures):
     coca = seizures[(seizures.country_iso3 == "HND") & (seizures.drug_subgroup == "Coca-type")]
     assert coca.set_index(["year", "drug_name"]).kilograms[(2020, "Coca bush")] == 443_500
-    coverage = unodc.drug_name_coverage(seizures, unodc.seed_drug_names())
-    assert coverage.name_missing_from_seed.isna().all()
+    coverage = unodc.drug_name_coverage(seizures)
+    # plant material is a cocaine-type group's name the seed knows (and does not count as cocaine)
+    assert unodc.drug_key("Cocaine-type", "Coca-type", "Coca bush") in set(coverage.drug)
+    assert set(coverage.drug) <= set(unodc.expectation_parameters()[unodc.SEED_DRUGS_PARAMETER])
 
 
 def test_a_country_year_without_rows_has_none(seizures):
@@ -77,13 +79,28 @@ def test_a_row_without_a_weight_is_missing_not_zero(seizures):
 
 def test_every_suite_passes_and_a_new_cocaine_name_fails_the_check(seizures):
     frames = {unodc.DATASET: seizures}
+    parameters = unodc.SPEC.expectation_parameters()
     for name, frame in {**frames, **unodc.SPEC.check_frames(frames)}.items():
-        report = validate_frame(name, frame)
+        report = validate_frame(name, frame, parameters=parameters)
         assert report.success, report.message()
     renamed = seizures.copy()
     renamed.loc[renamed.drug_name == "Cocaine hydrochloride", "drug_name"] = "Cocaine salts"
-    report = validate_frame(unodc.CHECK_DRUG_NAMES, unodc.drug_name_coverage(renamed, unodc.seed_drug_names()))
+    report = validate_frame(unodc.CHECK_DRUG_NAMES, unodc.drug_name_coverage(renamed), parameters=parameters)
     assert not report.success and "Cocaine salts" in report.message()
+    assert report.failures[0].expectation == "expect_column_values_to_be_in_set"
+
+
+def test_the_drug_name_suite_reads_the_seed_not_a_copy_of_it(seizures):
+    """The seed is the one list: without it the suite cannot run, and a seed that drops a name fails."""
+    coverage = unodc.drug_name_coverage(seizures)
+    with pytest.raises(Exception, match=unodc.SEED_DRUGS_PARAMETER):
+        validate_frame(unodc.CHECK_DRUG_NAMES, coverage)
+    known = unodc.expectation_parameters()[unodc.SEED_DRUGS_PARAMETER]
+    dropped = unodc.drug_key("Cocaine-type", "Cocaine", "Cocaine hydrochloride")
+    assert dropped in known
+    report = validate_frame(unodc.CHECK_DRUG_NAMES, coverage,
+                            parameters={unodc.SEED_DRUGS_PARAMETER: [key for key in known if key != dropped]})
+    assert not report.success and "Cocaine hydrochloride" in report.message()
 
 
 def test_a_country_name_that_disagrees_with_its_code_is_an_error():

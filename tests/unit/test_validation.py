@@ -91,3 +91,26 @@ def test_each_suite_keeps_its_newest_stored_results_and_their_pages(tmp_path):
         assert result.exists() == page.exists() == (run not in oldest), run
     assert not (tmp_path / "results" / "worldbank_indicators" / "__none__" / oldest[0]).exists()  # no empty directory left
     assert all(result.exists() and page.exists() for result, page in cbp)  # another suite's count is its own
+
+
+def test_data_docs_render_each_stored_result_once_and_index_them_all(values, tmp_path):
+    """Loads only store their results; one build renders the pages that are missing (never a page
+    again) and the index of every stored result, so a run's loads cost one build, at publication."""
+    from orchestration.check.validation import build_data_docs, unrendered_results
+
+    validate_frame(DATASET, values, tmp_path)
+    validate_frame(DATASET, _corrupt(values, value=-5.0), tmp_path)
+    assert len(unrendered_results(tmp_path)) == 2  # stored, not rendered, by validating
+    site = build_data_docs(tmp_path)
+    first_pages = sorted((site / "validations" / DATASET).rglob("*.html"))
+    assert len(first_pages) == 2 and unrendered_results(tmp_path) == []
+    first_pages[0].write_text("rendered before")  # a page rendered again would lose this
+
+    validate_frame(DATASET, _corrupt(values, year=2101), tmp_path)
+    build_data_docs(tmp_path)
+    pages = sorted((site / "validations" / DATASET).rglob("*.html"))
+    assert len(pages) == 3 and pages[:2] == first_pages
+    assert first_pages[0].read_text() == "rendered before"
+    assert "2101" in pages[2].read_text()
+    index = (site / "index.html").read_text()
+    assert all(page.parent.name in index for page in pages)  # each run time is linked from the index

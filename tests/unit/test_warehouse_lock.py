@@ -10,7 +10,7 @@ import time
 import pytest
 
 from orchestration.load.lock import (
-    WarehouseBusy, current_holder, describe_holder, hold_for_run, release_run_holds, warehouse_writer,
+    WarehouseBusy, current_holder, describe_holder, holding_for_run, warehouse_writer,
 )
 
 HOLD_IN_ANOTHER_PROCESS = """
@@ -29,18 +29,19 @@ def test_a_block_holds_the_warehouse_and_is_re_entrant(tmp_path):
     with warehouse_writer(warehouse, 1, what="outer") as holder:
         with warehouse_writer(warehouse, 1, what="inner"):  # the same process: no wait, no deadlock
             assert current_holder(warehouse)["what"] == "outer"
-        hold_for_run(warehouse, 1, run_id="run-1", what="a step")  # a step inside the CLI's block
+        with holding_for_run(warehouse, 1, run_id="run-1", what="a step"):  # a run inside the CLI's block
+            assert current_holder(warehouse)["what"] == "outer"
         assert holder["pid"] == os.getpid()
     assert current_holder(warehouse) is None
 
 
-def test_a_run_holds_it_until_the_process_runs_another_or_releases(tmp_path):
+def test_a_run_holds_it_for_its_block_and_gives_it_back(tmp_path):
     warehouse = tmp_path / "kpi.duckdb"
-    hold_for_run(warehouse, 1, run_id="run-1", what="first run")
-    assert current_holder(warehouse)["run_id"] == "run-1"
-    hold_for_run(warehouse, 1, run_id="run-2", what="second run")  # runs of one process are sequential
-    assert current_holder(warehouse)["run_id"] == "run-2"
-    release_run_holds()
+    with holding_for_run(warehouse, 1, run_id="run-1", what="first run"):
+        assert current_holder(warehouse)["run_id"] == "run-1"
+    assert current_holder(warehouse) is None  # the run ended: nothing of it stays held in the process
+    with holding_for_run(warehouse, 1, run_id="run-2", what="second run"):
+        assert current_holder(warehouse)["run_id"] == "run-2"
     assert current_holder(warehouse) is None
 
 

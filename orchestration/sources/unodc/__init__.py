@@ -19,7 +19,7 @@ from orchestration.fetch.http import LiveFetcher
 
 reexport(__name__, *(importlib.import_module(f"{__name__}.{part}") for part in ("parse", "fetch", "checks")))
 
-from orchestration.sources.unodc.checks import CHECK_DRUG_NAMES, check_frames  # noqa: E402
+from orchestration.sources.unodc.checks import CHECK_DRUG_NAMES, check_frames, expectation_parameters  # noqa: E402
 from orchestration.sources.unodc.fetch import fetch  # noqa: E402
 from orchestration.sources.unodc.parse import DATASET, LICENCE, SOURCE, SOURCE_ID, parse_landings  # noqa: E402
 
@@ -61,4 +61,5 @@ SPEC = SourceSpec(
     parse=_parse,
     check_frames=check_frames,
     check_suites=(CHECK_DRUG_NAMES,),
+    expectation_parameters=expectation_parameters,
 )
