@@ -26,9 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +44,7 @@ from orchestration.platform.jobs import SOURCES
 from orchestration.publish import publication as publishing
 from orchestration.publish.publication import current_publication, published_load_seq
 from orchestration.transform.contracts import source_contract_rows
-from orchestration.transform.dbt_runner import list_nodes, parsed_manifest, project_args, release_warehouse
+from orchestration.transform.dbt_runner import list_nodes, parsed_manifest, profiles_dir, project_args, release_warehouse
 from orchestration.transform.manifest import ensure_manifest, project_fingerprint
 from orchestration.transform.plan import changed_sources, dbt_vars, incremental_range, source_selection
 
@@ -84,23 +81,6 @@ def passing_validator(dataset, frame) -> ValidationReport:
     return ValidationReport(dataset, f"{dataset}.json", len(frame), 0, ())
 
 
-@contextmanager
-def dbt_environment(settings: Settings) -> Iterator[None]:
-    """profiles.yml reads the warehouse from the environment (the dbt asset sets the same variables);
-    restored afterwards, so other tests of the process never see this warehouse."""
-    values = settings.dbt_env()
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 @dataclass
 class DbtProject:
     """The dbt project parsed once per process, for every warehouse of the process: parsing does not
@@ -109,7 +89,7 @@ class DbtProject:
 
     manifest: dict  # target/manifest.json, as the Dagster definitions read it
     parsed: object  # dbt's own Manifest, handed to every dbtRunner so no invocation parses again
-    parse_settings: Settings  # the profile it was parsed with (dbt_runner keeps one parse per profile)
+    parse_profile: dict  # the profile it was parsed with (dbt_runner keeps one parse per profile)
     fingerprint: str = field(default_factory=project_fingerprint)
 
     def build_order(self) -> list[str]:
@@ -128,9 +108,8 @@ def load_project(settings: Settings) -> DbtProject:
     """The project as the dbt asset sees it, parsed with dbt's own parser (partial parse: quick when
     the project did not change since the last parse on this machine)."""
     manifest = json.loads(ensure_manifest().read_text())
-    with dbt_environment(settings):
-        parsed = parsed_manifest(DBT_PROJECT_DIR)
-    return DbtProject(manifest, parsed, settings)
+    profile = settings.dbt_env()
+    return DbtProject(manifest, parsed_manifest(DBT_PROJECT_DIR, profile), profile)
 
 
 def invoke_dbt(settings: Settings, project: DbtProject, args: list[str]) -> None:
@@ -138,11 +117,12 @@ def invoke_dbt(settings: Settings, project: DbtProject, args: list[str]) -> None
     from dbt.cli.main import dbtRunner
 
     target = settings.warehouse_path.parent / "dbt-target"
-    with dbt_environment(settings):
+    # the profile as the dbt asset hands it over: rendered from the settings, never in the environment
+    with profiles_dir(DBT_PROJECT_DIR, settings.dbt_env()) as profiles:
         try:
             result = dbtRunner(manifest=project.parsed).invoke(
                 ["--quiet", "--log-level", "none", "--log-level-file", "none", *args, "--no-write-json",
-                 *project_args(DBT_PROJECT_DIR, target)])
+                 *project_args(DBT_PROJECT_DIR, target, profiles)])
         finally:
             release_warehouse()  # the load and publishing that follow open the file themselves
     failed = [f"{node.node.unique_id}: {node.status}: {node.message}" for node in getattr(result.result, "results", None) or []
@@ -158,8 +138,8 @@ def _selected_nodes(project: DbtProject, selection: list[str]) -> tuple[str, ...
     """The seeds and models dbt's ``selection`` picks (``dbt ls``, once per selection), in build order."""
     key = tuple(selection)
     if key not in _selections:
-        with dbt_environment(project.parse_settings):  # the profile parsed already: no second parse
-            _selections[key] = frozenset(list_nodes(selection, ("model", "seed", "snapshot")))
+        # the profile parsed already: no second parse
+        _selections[key] = frozenset(list_nodes(selection, ("model", "seed", "snapshot"), DBT_PROJECT_DIR, project.parse_profile))
     return tuple(uid for uid in project.build_order() if uid in _selections[key])
 
 
