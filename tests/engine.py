@@ -1,54 +1,55 @@
 """The pipeline's own load, transform and publish code, driven in-process on a small warehouse.
 
 For the path-independence property (tests/integration/test_path_independence.py), which runs
-dozens of random sequences of full builds, daily runs, backfills, kills and new releases: a
-Dagster run with dbt costs 20-60 s, this costs about a second.
+dozens of random sequences of full builds, daily runs, backfills, kills and new releases without
+a Dagster run per operation (a Dagster process and run costs 10-20 s each); everything that
+writes the warehouse or the serving directory is the pipeline's own code:
 
 - load: ``orchestration.load.step.run_load``, the function the loading asset calls (parses are
   memoised per release set; validation is the GX suites' job and is tested elsewhere, so a
   pass-through validator keeps the sequences fast);
-- transform: the dbt project's compiled SQL on DuckDB, as bench/floor.py runs it, for the models
-  dbt's own ``source:<name>+`` selection picks (``orchestration.transform.plan.source_selection``)
-  and the range of years from ``orchestration.transform.plan.incremental_range`` (as the dbt asset)
-  and the ``replace_range`` strategy of dbt_project/macros/incremental_years.sql (delete the range,
-  insert the batch's rows of the range); then ``record_transform_build``, as the dbt asset does;
+- transform: dbt itself, in-process (``dbtRunner``, as orchestration/transform/dbt_runner.py runs
+  it, on the project parsed once per process), with the ``--select`` and ``--vars`` the dbt asset
+  computes (``orchestration.transform.plan``): the incremental facts go through the project's
+  ``replace_range`` strategy (dbt_project/macros/incremental_years.sql). Data tests are left out
+  (``--exclude-resource-type test``): they write nothing the marts hold, and each one is tested
+  elsewhere; then ``record_transform_build``, as the dbt asset does;
 - publish: ``orchestration.publish.publication.publish``, the function the publishing asset calls.
 
 ``Kill`` raises at a chosen point (between sources, between models, inside publishing), as a
-process killed there would stop: DuckDB transactions roll back, files already renamed stay.
+process killed there would stop: DuckDB transactions roll back, files already renamed stay. A kill
+before the k-th model of a build is one dbt invocation of the seeds and models the build would
+have run before it (in dependency order), then the raise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-import os
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from bench.floor import WAREHOUSE_FILE, compile_manifest, load_seeds, models_in_build_order
+from bench.floor import WAREHOUSE_FILE, models_in_build_order
 from orchestration.config import load_settings
-from orchestration.publish import publication as publishing
-from orchestration.transform.manifest import project_fingerprint
-from orchestration.load.step import SKIP, run_load
-from orchestration.platform.jobs import SOURCES
-from orchestration.publish.publication import current_publication, published_load_seq
 from orchestration.core.settings import DBT_PROJECT_DIR, Settings
 from orchestration.core.sql import identifier
-from orchestration.transform.dbt_runner import list_nodes
-from orchestration.transform.plan import changed_sources, incremental_range, source_selection
 from orchestration.check.validation import ValidationReport
-from orchestration.load.warehouse import last_load_seq, last_transform_build, load_history, record_source_contracts, record_transform_build
+from orchestration.load.engines import warehouse_for
+from orchestration.load.step import SKIP, run_load
+from orchestration.load.upgrade import rebuild_changed_relations
+from orchestration.platform.dbt_assets import dbt_build_args
+from orchestration.platform.jobs import SOURCES
+from orchestration.publish import publication as publishing
+from orchestration.publish.publication import current_publication, published_load_seq
 from orchestration.transform.contracts import source_contract_rows
+from orchestration.transform.dbt_runner import list_nodes, parsed_manifest, profiles_dir, project_args, release_warehouse
+from orchestration.transform.manifest import ensure_manifest, project_fingerprint
+from orchestration.transform.plan import changed_sources, dbt_vars, incremental_range, source_selection
 
-MIN_PLACEHOLDER, MAX_PLACEHOLDER = "__KPI_MIN_YEAR__", "__KPI_MAX_YEAR__"
-COMPILED_MANIFEST = Path("dbt_compile") / "target" / "manifest.json"  # where bench.floor.compile_manifest writes it
+# what the engine leaves out of the dbt asset's build: the data tests write nothing the marts hold
+WITHOUT_TESTS = ("--exclude-resource-type", "test", "unit_test")
 
 
 class Killed(Exception):
@@ -66,9 +67,13 @@ class Kill:
     at: int = 1
     reached: dict = field(default_factory=dict)
 
-    def point(self, phase: str, where: str) -> None:
+    def point(self, phase: str, where: str) -> bool:
+        """Count a kill point; True when the run dies here (the caller raises, after what it must do first)."""
         self.reached[phase] = self.reached.get(phase, 0) + 1
-        if phase == self.phase and self.reached[phase] == self.at:
+        return phase == self.phase and self.reached[phase] == self.at
+
+    def check(self, phase: str, where: str) -> None:
+        if self.point(phase, where):
             raise Killed(where)
 
 
@@ -77,128 +82,108 @@ def passing_validator(dataset, frame) -> ValidationReport:
 
 
 @dataclass
-class CompiledProject:
-    """Every model's SQL, as dbt compiles it for a first build and for an incremental run."""
+class DbtProject:
+    """The dbt project parsed once per process, for every warehouse of the process: parsing does not
+    depend on the warehouse's directory, only on its file name (the catalog), which every engine
+    warehouse shares (``WAREHOUSE_FILE``)."""
 
-    manifest: dict
-    incremental_sql: dict[str, str]  # unique_id -> compiled SQL of the incremental run, range placeholders
+    manifest: dict  # target/manifest.json, as the Dagster definitions read it
+    parsed: object  # dbt's own Manifest, handed to every dbtRunner so no invocation parses again
+    parse_profile: dict  # the profile it was parsed with (dbt_runner keeps one parse per profile)
     fingerprint: str = field(default_factory=project_fingerprint)
 
-    @property
-    def models(self) -> list[dict]:
-        return models_in_build_order(self.manifest)
+    def build_order(self) -> list[str]:
+        """Seeds, then models after the models they select from: an order ``dbt build`` (one thread) may take."""
+        seeds = sorted(uid for uid, node in self.manifest["nodes"].items() if node["resource_type"] == "seed")
+        return [*seeds, *(node["unique_id"] for node in models_in_build_order(self.manifest))]
+
+    def name(self, unique_id: str) -> str:
+        return self.manifest["nodes"][unique_id]["name"]
+
+    def is_model(self, unique_id: str) -> bool:
+        return self.manifest["nodes"][unique_id]["resource_type"] == "model"
 
 
-def _incremental_models(manifest: dict) -> list[dict]:
-    return [node for node in manifest["nodes"].values()
-            if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"]
+def load_project(settings: Settings) -> DbtProject:
+    """The project as the dbt asset sees it, parsed with dbt's own parser (partial parse: quick when
+    the project did not change since the last parse on this machine)."""
+    manifest = json.loads(ensure_manifest().read_text())
+    profile = settings.dbt_env()
+    return DbtProject(manifest, parsed_manifest(DBT_PROJECT_DIR, profile), profile)
 
 
-INCREMENTAL_COMPILE_DIR = "dbt_compile_incremental"
+def invoke_dbt(settings: Settings, project: DbtProject, args: list[str]) -> None:
+    """One in-process dbt invocation on this warehouse; fails the test when dbt fails."""
+    from dbt.cli.main import dbtRunner
+
+    target = settings.warehouse_path.parent / "dbt-target"
+    # the profile as the dbt asset hands it over: rendered from the settings, never in the environment
+    with profiles_dir(DBT_PROJECT_DIR, settings.dbt_env()) as profiles:
+        try:
+            result = dbtRunner(manifest=project.parsed).invoke(
+                ["--quiet", "--log-level", "none", "--log-level-file", "none", *args, "--no-write-json",
+                 *project_args(DBT_PROJECT_DIR, target, profiles)])
+        finally:
+            release_warehouse()  # the load and publishing that follow open the file themselves
+    failed = [f"{node.node.unique_id}: {node.status}: {node.message}" for node in getattr(result.result, "results", None) or []
+              if str(node.status) in ("error", "fail", "runtime error", "skipped")]
+    if not result.success or failed:
+        raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or failed}")
 
 
-def compile_project(work_dir: Path) -> CompiledProject:
-    """Compile the project twice into ``work_dir``: against an empty warehouse (first builds) and
-    against one where the incremental facts exist (their incremental SQL, with placeholders for
-    the range). ``load_compiled_project(work_dir)`` reads it again (in another process, too)."""
-    manifest = json.loads(compile_manifest(work_dir).read_text())
-    incremental = _incremental_models(manifest)
-    compile_dir = work_dir / INCREMENTAL_COMPILE_DIR
-    shutil.rmtree(compile_dir, ignore_errors=True)
-    compile_dir.mkdir(parents=True)
-    with duckdb.connect(str(compile_dir / WAREHOUSE_FILE)) as conn:
-        for node in incremental:  # is_incremental() asks only whether the relation exists
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {identifier(node['schema'])}")
-            conn.execute(f"CREATE TABLE {node['relation_name']} (placeholder INTEGER)")
-    env = {**os.environ, "KPI_WAREHOUSE_PATH": str(compile_dir / WAREHOUSE_FILE), "KPI_DBT_TARGET": "duckdb",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "compile", "--quiet", "--select", "tag:incremental",
-         "--vars", json.dumps({"min_year": MIN_PLACEHOLDER, "max_year": MAX_PLACEHOLDER}),
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(compile_dir / "target"), "--log-path", str(compile_dir / "logs")],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt compile (incremental) failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
-    return load_compiled_project(work_dir)
+_selections: dict[tuple[str, ...], frozenset[str]] = {}
 
 
-def load_compiled_project(work_dir: Path) -> CompiledProject:
-    """The project as ``compile_project`` compiled it into ``work_dir``."""
-    manifest = json.loads((work_dir / COMPILED_MANIFEST).read_text())
-    compiled = json.loads((work_dir / INCREMENTAL_COMPILE_DIR / "target" / "manifest.json").read_text())["nodes"]
-    incremental_sql = {node["unique_id"]: compiled[node["unique_id"]]["compiled_code"] for node in _incremental_models(manifest)}
-    assert all(MIN_PLACEHOLDER in sql for sql in incremental_sql.values()), "incremental SQL without the range filter"
-    return CompiledProject(manifest, incremental_sql)
+def _selected_nodes(project: DbtProject, selection: list[str]) -> tuple[str, ...]:
+    """The seeds and models dbt's ``selection`` picks (``dbt ls``, once per selection), in build order."""
+    key = tuple(selection)
+    if key not in _selections:
+        # the profile parsed already: no second parse
+        _selections[key] = frozenset(list_nodes(selection, ("model", "seed", "snapshot"), DBT_PROJECT_DIR, project.parse_profile))
+    return tuple(uid for uid in project.build_order() if uid in _selections[key])
 
 
-def _exists(conn: duckdb.DuckDBPyConnection, node: dict) -> bool:
-    return conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                        [node["schema"], node["alias"]]).fetchone()[0] > 0
-
-
-def _build_incremental(conn: duckdb.DuckDBPyConnection, node: dict, sql: str, years: tuple[int, int] | None) -> None:
-    """dbt's incremental materialization with the project's replace_range strategy."""
-    first, last = years if years is not None else (1, 0)  # dbt_vars(None): an empty range
-    batch = sql.replace(MIN_PLACEHOLDER, str(first)).replace(MAX_PLACEHOLDER, str(last))
-    column = identifier(node["config"]["meta"]["range_column"])
-    columns = ", ".join(identifier(name) for (name,) in conn.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [node["schema"], node["alias"]]).fetchall())
-    conn.execute("BEGIN TRANSACTION")
-    conn.execute(f"DELETE FROM {node['relation_name']} WHERE {column} BETWEEN ? AND ?", [first, last])
-    conn.execute(f"INSERT INTO {node['relation_name']} ({columns}) SELECT {columns} FROM ({batch}) AS batch "
-                 f"WHERE {column} BETWEEN ? AND ?", [first, last])
-    conn.execute("COMMIT")
-
-
-@functools.cache
-def _downstream_of(sources: frozenset[str] | None) -> frozenset[str] | None:
-    """What dbt's ``source:<name>+`` selects for these sources (None: everything), as the dbt asset passes it."""
-    return None if sources is None else frozenset(list_nodes(source_selection(sources), ("model", "seed", "snapshot")))
-
-
-def transform(settings: Settings, project: CompiledProject, run_range: tuple[int, int] | None, kill: Kill) -> None:
-    """What the dbt asset does, with the compiled SQL in place of dbt's runtime."""
+def transform(settings: Settings, project: DbtProject, run_range: tuple[int, int] | None, kill: Kill) -> None:
+    """What the dbt asset (orchestration/platform/dbt_assets.py) does, without Dagster: the same plan,
+    the same ``dbt build`` arguments, the tests left out."""
+    warehouse = warehouse_for(settings)
+    warehouse.record_source_contracts(source_contract_rows(SOURCES))  # the source_contracts asset, before the build
     publication = current_publication(settings.serving_dir)
-    pending = load_history(settings.warehouse_path, after_seq=published_load_seq(settings.serving_dir))
-    load_seq = last_load_seq(settings.warehouse_path)
+    pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
+    load_seq = warehouse.last_load_seq()
     years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
-    # the models downstream of the sources that changed, as the dbt asset selects them (None: all)
-    rebuild = _downstream_of(changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES}))
-    record_source_contracts(settings.warehouse_path, source_contract_rows(SOURCES))
-    with duckdb.connect(str(settings.warehouse_path)) as conn:
-        if rebuild is None:
-            load_seeds(conn, project.manifest)
-        for node in project.models:
-            if rebuild is not None and node["unique_id"] not in rebuild:
-                continue
-            kill.point("transform", f"transform before {node['name']}")
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {identifier(node['schema'])}")
-            materialized = node["config"]["materialized"]
-            if materialized == "incremental" and _exists(conn, node):
-                _build_incremental(conn, node, project.incremental_sql[node["unique_id"]], years)
-            else:
-                kind = "VIEW" if materialized == "view" else "TABLE"
-                conn.execute(f"CREATE OR REPLACE {kind} {node['relation_name']} AS {node['compiled_code']}")
-    record_transform_build(settings.warehouse_path, load_seq, project.fingerprint, None, years)
+    rebuilt_whole = rebuild_changed_relations(warehouse, project.manifest, DBT_PROJECT_DIR, log=lambda message: None)
+    if rebuilt_whole:
+        years = (settings.first_year, settings.last_year)
+    sources = None if rebuilt_whole else changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES})
+    selection = [] if sources is None else source_selection(sources)
+    args = [*dbt_build_args(dbt_vars(years)), *selection, *WITHOUT_TESTS]
+    nodes = _selected_nodes(project, selection) if selection else tuple(project.build_order())
+    for position, unique_id in enumerate(nodes):
+        if project.is_model(unique_id) and kill.point("transform", f"transform before {project.name(unique_id)}"):
+            done = nodes[:position]
+            if done:  # what dbt built before the process died
+                invoke_dbt(settings, project, [*dbt_build_args(dbt_vars(years)), "--select",
+                                               *(project.name(uid) for uid in done), *WITHOUT_TESTS])
+            raise Killed(f"transform before {project.name(unique_id)}")
+    invoke_dbt(settings, project, args)
+    warehouse.record_transform_build(load_seq, project.fingerprint, None, years)
 
 
 def publish(settings: Settings, kill: Kill, run_id: str) -> dict:
     """What the publishing step does (no dbt docs: they depend on the project, not on the data)."""
-    build = last_transform_build(settings.warehouse_path) or {}
+    build = warehouse_for(settings).last_transform_build() or {}
     original_switch, original_report = publishing._switch, publishing._write_report
 
     def report_then_maybe_die(release_dir):
-        kill.point("publish", "publish: candidate built, before the report")
+        kill.check("publish", "publish: candidate built, before the report")
         written = original_report(release_dir)
-        kill.point("publish", "publish: report written, before the audit and the switch")
+        kill.check("publish", "publish: report written, before the audit and the switch")
         return written
 
     def switch_then_maybe_die(serving_dir, release_dir):
         original_switch(serving_dir, release_dir)
-        kill.point("publish", "publish: switched, before old releases are pruned")
+        kill.check("publish", "publish: switched, before old releases are pruned")
 
     publishing._switch, publishing._write_report = switch_then_maybe_die, report_then_maybe_die
     try:
@@ -214,7 +199,7 @@ class Engine:
     """Runs the operations of a sequence on one warehouse and serving directory."""
 
     settings: Settings
-    project: CompiledProject
+    project: DbtProject
     parse_cache: dict = field(default_factory=dict)
     runs: int = 0
 
@@ -234,7 +219,7 @@ class Engine:
         published_seq = published_load_seq(self.settings.serving_dir)
         changed = False
         for spec in SOURCES:
-            kill.point("load", f"load: before {spec.name}")
+            kill.check("load", f"load: before {spec.name}")
             outcome = run_load(spec, self.settings, years, forced, published_seq, run_id=run_id, log=lambda message: None,
                                validate=passing_validator, parse=self._parse(spec))
             assert not outcome.failed
@@ -242,7 +227,7 @@ class Engine:
         if not (forced or changed):
             return False
         transform(self.settings, self.project, years, kill)
-        kill.point("publish", "publish: before it starts")
+        kill.check("publish", "publish: before it starts")
         publish(self.settings, kill, run_id)
         return True
 

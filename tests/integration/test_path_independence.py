@@ -2,8 +2,9 @@
 releases), backfills of any range and kills at any point, the published marts (and the raw
 tables) equal, row for row, what one full build from the same landings publishes.
 
-Random sequences drive the pipeline's own load, transform and publish code in-process
-(tests/engine.py); a fixed sequence also runs through real Dagster runs with dbt. The seed of the
+Random sequences drive the pipeline's own load code, dbt itself (the project's models and its
+replace_range strategy, with the dbt asset's selection and vars) and the publishing code, in-process
+(tests/engine.py); a fixed sequence also runs through real Dagster runs (test_operation_paths.py). The seed of the
 random sequences is printed on failure; set KPI_PROPERTY_SEED to replay one.
 """
 
@@ -19,14 +20,14 @@ import duckdb
 import pytest
 
 from orchestration.load.step import LOAD
-from tests.conftest import SNAPSHOT_DIR, shared_dir
-from tests.engine import Engine, Kill, Killed, compile_project, engine_settings, load_compiled_project, published_marts
+from tests.conftest import SNAPSHOT_DIR
+from tests.engine import Engine, Kill, Killed, engine_settings, load_project, published_marts
 from tests.releases import new_homicide_release
 
 pytestmark = pytest.mark.integration
 
-# 50 sequences per run, in batches that can run on different cores
-BATCHES, SEQUENCES_PER_BATCH = 5, int(os.environ.get("KPI_PROPERTY_SEQUENCES_PER_BATCH", "10"))
+# 50 sequences per run, in batches that can run on different cores (ten, so that two workers share them evenly)
+BATCHES, SEQUENCES_PER_BATCH = 10, int(os.environ.get("KPI_PROPERTY_SEQUENCES_PER_BATCH", "5"))
 MAX_OPERATIONS = 5
 KILL_POINTS = {"load": 4, "transform": 60, "publish": 4}  # roughly how many each phase reaches
 WINDOW = 3
@@ -40,8 +41,9 @@ LATE_RELEASES = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """The dbt project compiled once per pytest run, whichever worker needs it first (two dbt compiles)."""
-    return load_compiled_project(shared_dir(tmp_path_factory, "compiled-project", compile_project))
+    """The dbt project parsed once per process (every engine warehouse is a kpi.duckdb: one parse serves all)."""
+    root = tmp_path_factory.mktemp("parse")
+    return load_project(engine_settings(root, SNAPSHOT_DIR))
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +60,10 @@ def release_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def built_world(tmp_path_factory, project, release_store, shared):
     """The starting point of every sequence: the warehouse after one full build of the first releases."""
-    parse_cache, _ = shared
+    parse_cache, reference = shared
     world = new_world(tmp_path_factory.mktemp("built") / "world", release_store, project, parse_cache)
     assert world.engine.run(all_years(world), forced=True)
+    reference.remember(world)  # it is one full build of its releases: the reference for them
     return world
 
 
@@ -117,8 +120,13 @@ class Reference:
             for release in sorted(world.arrived - fresh.arrived):
                 fresh.arrive(*release.split("/", 1))
             assert fresh.engine.run(all_years(fresh), forced=True)
-            self.built[key] = (published_marts(fresh.engine.settings.serving_dir), raw_rows(fresh.engine.settings.warehouse_path))
+            self.remember(fresh)
         return self.built[key]
+
+    def remember(self, fresh: World) -> None:
+        """What ``fresh``, one full build and nothing else, published and holds."""
+        self.built[frozenset(fresh.arrived)] = (published_marts(fresh.engine.settings.serving_dir),
+                                                raw_rows(fresh.engine.settings.warehouse_path))
 
 
 def all_years(world: World) -> tuple[int, int]:
@@ -208,11 +216,10 @@ def test_random_sequences_publish_what_one_full_build_publishes(batch, tmp_path,
         shutil.rmtree(world.root)
 
 
-def test_the_new_release_regression_through_the_engine(tmp_path, project, release_store):
+def test_the_new_release_regression_through_the_engine(tmp_path, built_world, shared):
     """The issue's scenario: a new homicide release reaches the warehouse by the daily run, whose
     window is three years; the release is loaded whole and kpi_annual keeps every year."""
-    world = new_world(tmp_path / "world", release_store, project, {})
-    assert world.engine.run(all_years(world), forced=True)
+    world = clone(built_world, tmp_path / "world")  # a full build of the first releases
     before = homicide_years(world.engine.settings.serving_dir)
     world.arrive("worldbank", LATE_RELEASES["worldbank"][1])
     last = world.engine.settings.last_year
@@ -221,7 +228,7 @@ def test_the_new_release_regression_through_the_engine(tmp_path, project, releas
     for country, years in before.items():
         assert set(years) <= set(after[country]), country
         assert {2023, 2024} <= set(after[country]), country
-    assert published_marts(world.engine.settings.serving_dir) == Reference(tmp_path / "ref", release_store, project, {}).of(world)[0]
+    assert published_marts(world.engine.settings.serving_dir) == shared[1].of(world)[0]
 
 
 def homicide_years(serving: Path) -> dict[str, list[int]]:
@@ -231,9 +238,8 @@ def homicide_years(serving: Path) -> dict[str, list[int]]:
     return dict(rows)
 
 
-def test_a_new_release_is_loaded_whole_whatever_the_run_range(tmp_path, project, release_store):
-    world = new_world(tmp_path / "world", release_store, project, {})
-    world.engine.run(all_years(world), forced=True)
+def test_a_new_release_is_loaded_whole_whatever_the_run_range(tmp_path, built_world):
+    world = clone(built_world, tmp_path / "world")  # a full build of the first releases
     world.arrive("worldbank", LATE_RELEASES["worldbank"][1])
     from orchestration.load.step import run_load
     from orchestration.platform.jobs import SOURCES
