@@ -9,6 +9,8 @@ are kept under ``<data dir>/parsed/<source>/<key>.pickle``, where the key is the
 - the parser's version: the code of the source's package, of the module its parse function lives in,
   and of the shared modules parsers read cells with (``orchestration/fetch``, ``orchestration/core``),
   with pandas' version;
+- the reference lists parsers map publishers' labels with: the dbt seeds (country names and aliases,
+  which users edit when a publisher spells a country anew);
 - the settings a parser reads (countries, years, where landings are archived).
 
 An entry is written to a temporary file and renamed into place, so concurrent writers of one key
@@ -41,6 +43,7 @@ CACHE_FORMAT = 1
 # entries kept per source: the newest few (a new release, a changed parser) and never more
 KEPT_ENTRIES_PER_SOURCE = 3
 SHARED_PARSER_CODE = (PROJECT_ROOT / "orchestration" / "fetch", PROJECT_ROOT / "orchestration" / "core")
+REFERENCE_DATA_DIR = PROJECT_ROOT / "dbt_project" / "seeds"
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,12 @@ def parse_cache_dir(settings: Settings) -> Path:
 @lru_cache(maxsize=None)
 def parser_version(parse: Callable, package: str) -> str:
     """The sha256 of the code that parses: the parse function's name and module (a replacement parser
-    is its own version), the source package's files and the shared modules parsers use."""
+    is its own version), the source package's files, the shared modules parsers use and the seeds
+    they map labels with."""
     digest = hashlib.sha256(f"pandas {pd.__version__} {parse.__module__}.{parse.__qualname__}".encode())
     package_dir = PROJECT_ROOT / "orchestration" / "sources" / package
-    files = {*package_dir.rglob("*.py"), *(path for shared in SHARED_PARSER_CODE for path in shared.rglob("*.py"))}
+    files = {*package_dir.rglob("*.py"), *(path for shared in SHARED_PARSER_CODE for path in shared.rglob("*.py")),
+             *REFERENCE_DATA_DIR.rglob("*.csv")}
     source_file = inspect.getsourcefile(parse)
     if source_file is not None:
         files.add(Path(source_file))

@@ -53,6 +53,22 @@ def test_unchanged_landings_are_parsed_once_and_read_back_identical(settings):
     _assert_same(again, worldbank.SPEC.parse(_landings(), settings))  # dtypes and all, as a fresh parse
 
 
+def test_an_edited_country_alias_seed_changes_the_key(settings, tmp_path, monkeypatch):
+    """A user who adds a publisher's spelling to country_aliases.csv gets the landings parsed again."""
+    import shutil
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(parse_cache.REFERENCE_DATA_DIR, seeds)
+    monkeypatch.setattr(parse_cache, "REFERENCE_DATA_DIR", seeds)
+    parse_cache.parser_version.cache_clear()
+    key = cache_key(COUNTED, _landings(), settings)
+    with open(seeds / "country_aliases.csv", "a", encoding="utf-8") as aliases:
+        aliases.write("Republica de Honduras,HND\n")
+    parse_cache.parser_version.cache_clear()
+    assert cache_key(COUNTED, _landings(), settings) != key
+    parse_cache.parser_version.cache_clear()
+
+
 def test_what_the_frames_depend_on_is_in_the_key(settings):
     key = cache_key(COUNTED, _landings(), settings)
     assert cache_key(COUNTED, _landings()[:1], settings) != key  # another set of releases
