@@ -1,12 +1,17 @@
-"""What the private Dagster storage buys: a full build (``python -m orchestration.cli run`` on the
-bundled snapshot, a fresh work directory each time) with the repository's ``dagster.yaml`` (pooled,
-batched SQLite event log: orchestration/platform/instance_storage.py) against the same file with
-Dagster's stock ``storage: sqlite``, alternating, so both see the same machine.
+"""What the private framework names buy (orchestration/platform/dagster_internals.py,
+orchestration/transform/dbt_internals.py), each against the stock way, alternating so both see the
+same machine:
 
-    .venv/bin/python bench/framework_internals.py [--rounds 2]
+- Dagster: a full build (``python -m orchestration.cli run`` on the bundled snapshot, a fresh work
+  directory each time) with the repository's ``dagster.yaml`` (pooled, batched SQLite event log:
+  orchestration/platform/instance_storage.py) against the same file with ``storage: sqlite``;
+- dbt-duckdb: ``dbt parse`` of the project for a warehouse at a new path, beside the partial-parse
+  state another path left, with ``duckdb_path_not_in_profile_hash`` (the state is reused) and
+  without (dbt parses everything again).
 
-The figure goes into orchestration/platform/dagster_internals.py's docstring; run by hand, never in
-the test suite.
+    .venv/bin/python bench/framework_internals.py [--rounds 2] [--skip dagster|dbt]
+
+The figures go into those modules' docstrings; run by hand, never in the test suite.
 """
 
 from __future__ import annotations
@@ -46,10 +51,55 @@ def full_build(instance_config: str) -> float:
         return run.seconds
 
 
+def dbt_parse_seconds(target: Path, warehouse: Path, keep_path_out_of_hash: bool) -> float:
+    """One in-process ``dbt parse`` into ``target`` for a warehouse at ``warehouse``."""
+    import contextlib
+    import time
+
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.config import load_settings
+    from orchestration.core.settings import DBT_PROJECT_DIR
+    from orchestration.transform.dbt_internals import duckdb_path_not_in_profile_hash
+    from orchestration.transform.dbt_runner import profiles_dir, project_args
+
+    profile = load_settings({"KPI_WAREHOUSE_PATH": str(warehouse)}).dbt_env()
+    patch = duckdb_path_not_in_profile_hash() if keep_path_out_of_hash else contextlib.nullcontext()
+    started = time.perf_counter()
+    with patch, profiles_dir(DBT_PROJECT_DIR, profile) as profiles:
+        result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *project_args(DBT_PROJECT_DIR, target, profiles)])
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
+    return time.perf_counter() - started
+
+
+def dbt_figures(rounds: int) -> dict[str, list[float]]:
+    import shutil
+
+    seconds: dict[str, list[float]] = {"dbt parse, new warehouse path, state reused (patch)": [],
+                                       "dbt parse, new warehouse path, stock dbt-duckdb": []}
+    with work_root("kpi-bench-dbt-parse-") as root:
+        state = root / "state"
+        dbt_parse_seconds(state, root / "first" / "kpi.duckdb", keep_path_out_of_hash=True)
+        for round_number in range(rounds):
+            for name, patched in zip(seconds, (True, False)):
+                target = root / f"target-{round_number}-{patched}"
+                shutil.copytree(state, target)
+                seconds[name].append(dbt_parse_seconds(target, root / f"w-{round_number}-{patched}" / "kpi.duckdb", patched))
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip", choices=("dagster", "dbt"), action="append", default=[])
     args = parser.parse_args(argv)
+    if "dbt" not in args.skip:
+        print_rows(["dbt-duckdb", "seconds", "median (s)"],
+                   [[name, " ".join(f"{value:.1f}" for value in values), round(statistics.median(values), 1)]
+                    for name, values in dbt_figures(args.rounds).items()])
+    if "dagster" in args.skip:
+        return 0
     repository_config = (PROJECT_ROOT / "dagster.yaml").read_text()
     configs = {"pooled storage (dagster.yaml)": repository_config, "stock storage: sqlite": stock_storage_config(repository_config)}
     seconds: dict[str, list[float]] = {name: [] for name in configs}
