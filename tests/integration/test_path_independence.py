@@ -10,6 +10,7 @@ random sequences is printed on failure; set KPI_PROPERTY_SEED to replay one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -20,8 +21,8 @@ import duckdb
 import pytest
 
 from orchestration.load.step import LOAD
-from tests.conftest import SNAPSHOT_DIR
-from tests.engine import Engine, Kill, Killed, engine_settings, load_project, published_marts
+from tests.conftest import SNAPSHOT_DIR, shared_dir
+from tests.engine import Engine, Kill, Killed, engine_settings, load_project, marts_differences, raw_differences
 from tests.releases import new_homicide_release
 
 pytestmark = pytest.mark.integration
@@ -37,6 +38,7 @@ LATE_RELEASES = {
     "worldbank": ["2026-04-08__wdi-bulk__API_HND_DS2_es_csv_v2_21843", "2026-06-30__synthetic__VC.IHR.PSRC.P5"],
     "foreign_assistance": ["2-country-summary-release-2025-11"],
 }
+LATE_ARRIVALS = {fetch_id for fetch_ids in LATE_RELEASES.values() for fetch_id in fetch_ids}
 
 
 @pytest.fixture(scope="module")
@@ -48,23 +50,22 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def release_store(tmp_path_factory) -> Path:
-    """Every landing a sequence can see: the bundled snapshot's and the synthetic new release."""
-    store = tmp_path_factory.mktemp("releases")
-    for source_dir in SNAPSHOT_DIR.iterdir():
-        if source_dir.is_dir():
-            shutil.copytree(source_dir, store / source_dir.name, symlinks=True)
-    new_homicide_release(store)
-    return store
+    """Every landing a sequence can see: the bundled snapshot's and the synthetic new release (made
+    once per run, for every worker: the reference builds that workers share link to it)."""
+    def make(target: Path) -> None:
+        for source_dir in SNAPSHOT_DIR.iterdir():
+            if source_dir.is_dir():
+                shutil.copytree(source_dir, target / "store" / source_dir.name, symlinks=True)
+        new_homicide_release(target / "store")
+    return shared_dir(tmp_path_factory, "path-independence-releases", make) / "store"
 
 
 @pytest.fixture(scope="module")
-def built_world(tmp_path_factory, project, release_store, shared):
-    """The starting point of every sequence: the warehouse after one full build of the first releases."""
+def built_world(shared) -> World:
+    """The starting point of every sequence: the warehouse after one full build of the first releases
+    (the reference for them; sequences clone it, nothing writes it)."""
     parse_cache, reference = shared
-    world = new_world(tmp_path_factory.mktemp("built") / "world", release_store, project, parse_cache)
-    assert world.engine.run(all_years(world), forced=True)
-    reference.remember(world)  # it is one full build of its releases: the reference for them
-    return world
+    return reference.first()
 
 
 def clone(world: World, root: Path) -> World:
@@ -96,56 +97,55 @@ class World:
 
 def new_world(root: Path, store: Path, project, parse_cache: dict) -> World:
     root.mkdir(parents=True)
-    late = {fetch_id for fetch_ids in LATE_RELEASES.values() for fetch_id in fetch_ids}
     world = World(root, store, None)  # type: ignore[arg-type]
     for source_dir in sorted(store.iterdir()):
         for landing in sorted(source_dir.iterdir()):
-            if landing.name not in late:
+            if landing.name not in LATE_ARRIVALS:
                 world.arrive(source_dir.name, landing.name)
     world.engine = Engine(engine_settings(root, world.snapshot), project, parse_cache)
     return world
 
 
 class Reference:
-    """One fresh full build per set of arrived releases (memoised)."""
+    """One fresh full build per set of arrived releases, made once per run by whichever worker first
+    needs it (``shared_dir``) and only read after: sequences compare with its files, in SQL."""
 
-    def __init__(self, root: Path, store: Path, project, parse_cache: dict):
-        self.root, self.store, self.project, self.parse_cache = root, store, project, parse_cache
-        self.built: dict[frozenset, tuple[dict, dict]] = {}
+    def __init__(self, tmp_path_factory, store: Path, project, parse_cache: dict):
+        self.tmp_path_factory, self.store, self.project, self.parse_cache = tmp_path_factory, store, project, parse_cache
 
-    def of(self, world: World) -> tuple[dict, dict]:
-        key = frozenset(world.arrived)
-        if key not in self.built:
-            fresh = new_world(self.root / f"reference-{len(self.built)}", self.store, self.project, self.parse_cache)
-            for release in sorted(world.arrived - fresh.arrived):
+    def first(self) -> World:
+        """The full build of the releases there from the start."""
+        return self._built(frozenset())
+
+    def of(self, world: World) -> World:
+        late = {release for release in world.arrived if release.split("/", 1)[1] in LATE_ARRIVALS}
+        return self._built(frozenset(late))
+
+    def _built(self, late: frozenset[str]) -> World:
+        name = "path-independence-reference-" + hashlib.sha256("\n".join(sorted(late)).encode()).hexdigest()[:12]
+
+        def make(target: Path) -> None:
+            fresh = new_world(target / "world", self.store, self.project, self.parse_cache)
+            for release in sorted(late):
                 fresh.arrive(*release.split("/", 1))
             assert fresh.engine.run(all_years(fresh), forced=True)
-            self.remember(fresh)
-        return self.built[key]
 
-    def remember(self, fresh: World) -> None:
-        """What ``fresh``, one full build and nothing else, published and holds."""
-        self.built[frozenset(fresh.arrived)] = (published_marts(fresh.engine.settings.serving_dir),
-                                                raw_rows(fresh.engine.settings.warehouse_path))
+        root = shared_dir(self.tmp_path_factory, name, make) / "world"
+        world = World(root, self.store, Engine(engine_settings(root, root / "snapshot"), self.project, self.parse_cache))
+        world.arrived = {f"{source.name}/{landing.name}" for source in world.snapshot.iterdir() for landing in source.iterdir()}
+        return world
+
+    def differences(self, world: World) -> list[str]:
+        """How ``world``'s raw tables and published marts differ from one full build of its releases."""
+        fresh = self.of(world)
+        assert fresh.arrived == world.arrived
+        return [*raw_differences(world.engine.settings.warehouse_path, fresh.engine.settings.warehouse_path),
+                *marts_differences(world.engine.settings.serving_dir, fresh.engine.settings.serving_dir)]
 
 
 def all_years(world: World) -> tuple[int, int]:
     settings = world.engine.settings
     return settings.first_year, settings.last_year
-
-
-def raw_rows(warehouse: Path) -> dict[str, list]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        tables = [t for (t,) in conn.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name <> 'load_ledger' ORDER BY 1").fetchall()]
-        result = {}
-        for table in tables:
-            columns = [c for (c,) in conn.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = ? "
-                "AND column_name NOT IN ('load_id', 'loaded_at') ORDER BY column_index", [table]).fetchall()]
-            select = ", ".join(f'"{c}"' for c in columns)
-            result[table] = conn.execute(f'SELECT {select} FROM raw."{table}" ORDER BY ALL').fetchall()
-    return result
 
 
 def random_operations(rng: random.Random) -> list[tuple]:
@@ -192,7 +192,7 @@ def apply(world: World, operation: tuple) -> str:
 def shared(tmp_path_factory, project, release_store):
     """Parses and reference builds shared by every batch of this module."""
     parse_cache: dict = {}
-    return parse_cache, Reference(tmp_path_factory.mktemp("references"), release_store, project, parse_cache)
+    return parse_cache, Reference(tmp_path_factory, release_store, project, parse_cache)
 
 
 @pytest.mark.parametrize("batch", range(BATCHES))
@@ -209,10 +209,8 @@ def test_random_sequences_publish_what_one_full_build_publishes(batch, tmp_path,
             if operation[0] == "arrive" or "killed" in log[-1]:
                 continue
             # every run that ended loaded each new release whole and completed what was pending
-            marts, raw = reference.of(world)
             where = f"KPI_PROPERTY_SEED={seed}, sequence {number}: " + " -> ".join(log)
-            assert raw_rows(world.engine.settings.warehouse_path) == raw, f"raw tables differ from a full build after {where}"
-            assert published_marts(world.engine.settings.serving_dir) == marts, f"published marts differ from a full build after {where}"
+            assert not (differences := reference.differences(world)), f"differs from a full build after {where}: {differences}"
         shutil.rmtree(world.root)
 
 
@@ -228,7 +226,7 @@ def test_the_new_release_regression_through_the_engine(tmp_path, built_world, sh
     for country, years in before.items():
         assert set(years) <= set(after[country]), country
         assert {2023, 2024} <= set(after[country]), country
-    assert published_marts(world.engine.settings.serving_dir) == shared[1].of(world)[0]
+    assert not marts_differences(world.engine.settings.serving_dir, shared[1].of(world).engine.settings.serving_dir)
 
 
 def homicide_years(serving: Path) -> dict[str, list[int]]:
