@@ -64,7 +64,7 @@ def release_store(tmp_path_factory) -> Path:
 def built_world(shared) -> World:
     """The starting point of every sequence: the warehouse after one full build of the first releases
     (the reference for them; sequences clone it, nothing writes it)."""
-    parse_cache, reference = shared
+    _, reference = shared
     return reference.first()
 
 
