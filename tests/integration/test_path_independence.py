@@ -199,7 +199,7 @@ def shared(tmp_path_factory, project, release_store):
 def test_random_sequences_publish_what_one_full_build_publishes(batch, tmp_path, built_world, shared):
     seed = int(os.environ.get("KPI_PROPERTY_SEED", random.SystemRandom().randrange(2**32)))
     rng = random.Random(seed)
-    parse_cache, reference = shared
+    _, reference = shared
     for number in range(SEQUENCES_PER_BATCH):
         operations = random_operations(rng)
         world = clone(built_world, tmp_path / f"sequence-{number}")
