@@ -90,7 +90,9 @@ def test_a_dbt_build_gets_its_profile_without_the_process_environment(built_ware
     password = f"pw{secrets.token_hex(12)}"
     env = {**copy_of_built(built_warehouse, tmp_path), "KPI_PG_PASSWORD": password, "KPI_PG_HOST": "pg.invalid"}
     kpi_variables_before = {name: value for name, value in os.environ.items() if name.startswith("KPI_")}
-    profiles_before = set(Path(tempfile.gettempdir()).glob("kpi-dbt-profile-*"))
+    # this process's profile directories only: other workers' and sessions' dbt runs make and remove theirs meanwhile
+    own_profiles = f"kpi-dbt-profile-{os.getpid()}-*"
+    profiles_before = set(Path(tempfile.gettempdir()).glob(own_profiles))
     (tmp_path / "dagster_home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     result = run_job(env, *all_years(), instance=instance, job="kpi_transform_publish")
@@ -98,7 +100,7 @@ def test_a_dbt_build_gets_its_profile_without_the_process_environment(built_ware
     assert any(event.step_key == "kpi_dbt_models" and event.is_step_success for event in result.all_events)
     assert {name: value for name, value in os.environ.items() if name.startswith("KPI_")} == kpi_variables_before
     assert not [name for name, value in os.environ.items() if password in value]
-    assert set(Path(tempfile.gettempdir()).glob("kpi-dbt-profile-*")) == profiles_before  # the profile went with dbt
+    assert set(Path(tempfile.gettempdir()).glob(own_profiles)) == profiles_before  # the profile went with dbt
 
     dbt_artifacts = sorted((DBT_PROJECT_DIR / "target").glob(f"step-*-{result.run_id[:8]}"))
     assert dbt_artifacts and any((path / "run_results.json").is_file() for path in dbt_artifacts)
