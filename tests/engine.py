@@ -246,6 +246,9 @@ def engine_settings(root: Path, snapshot_dir: Path, countries: tuple[str, ...] |
         "KPI_SOURCE_MODE": "replay", "KPI_SNAPSHOT_DIR": str(snapshot_dir),
         "KPI_WAREHOUSE_PATH": str(root / "warehouse" / WAREHOUSE_FILE), "KPI_SERVING_DIR": str(root / "serving"),
         "KPI_LANDING_DIR": str(root / "landing"), "KPI_LOG_DIR": str(root / "logs"),
+        # its own results store: publishing renders the Data Docs of every stored result, which other
+        # workers' tests would be writing and pruning in the checkout's data/validation meanwhile
+        "KPI_VALIDATION_DIR": str(root / "validation"),
     }
     if countries:
         env["KPI_COUNTRIES"] = ",".join(countries)

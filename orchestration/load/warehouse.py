@@ -204,7 +204,7 @@ META_SCHEMA = "meta"
 TRANSFORM_TABLE = "transform_builds"
 TRANSFORM_TABLE_DDL = (f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.{TRANSFORM_TABLE} (load_seq BIGINT, transform_fingerprint "
                        "VARCHAR, run_id VARCHAR, first_year INTEGER, last_year INTEGER, built_at TIMESTAMP, attempt_seq BIGINT)")
-# warehouses built before 0.3.2 have no attempt_seq: their builds name no attempt (the next build builds everything)
+# warehouses built by 0.3.1 or earlier have no attempt_seq: their builds name no attempt (the next build builds everything)
 TRANSFORM_TABLE_UPGRADE = f"ALTER TABLE {META_SCHEMA}.{TRANSFORM_TABLE} ADD COLUMN IF NOT EXISTS attempt_seq BIGINT"
 TRANSFORM_INSERT_SQL = (f"INSERT INTO {META_SCHEMA}.{TRANSFORM_TABLE} (load_seq, transform_fingerprint, run_id, first_year, "
                         "last_year, built_at, attempt_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -242,7 +242,7 @@ def transform_row(load_seq: int, transform_fingerprint: str, run_id: str | None,
 
 
 def transform_record(row, columns: list[str]) -> dict | None:
-    """{load_seq, transform_fingerprint, run_id, attempt_seq (None before 0.3.2)} of a transform_builds row."""
+    """{load_seq, transform_fingerprint, run_id, attempt_seq (None: built by 0.3.1 or earlier)} of a transform_builds row."""
     if row is None:
         return None
     values = dict(zip(columns, row))
