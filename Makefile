@@ -49,7 +49,7 @@ daily: setup ## what the daily schedule runs: the revision window; new releases 
 # on one worker in file order (conftest SERIAL_MODULES); the longest tests start first (conftest
 # LONG_RUNNING_FIRST) so both workers end together; earlier versions' builds and the BI clients'
 # virtualenvs are kept in ~/.cache/kpi-warehouse-tests for later runs and clones. PYTEST_ARGS adds arguments.
-test: setup ## the test suite on every core (about 30 minutes on 2 cores; installs test clients when missing)
+test: setup ## the test suite on every core (25-45 minutes on 2 cores, by the machine's other load; installs test clients when missing)
 	@$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The speed benchmarks (issue 8): minutes; prints one table of figures, references and ratios
