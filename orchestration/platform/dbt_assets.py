@@ -38,7 +38,7 @@ from orchestration.transform.plan import (
 )
 from orchestration.core.settings import DBT_PROJECT_DIR
 from orchestration.load.engines import warehouse_for
-from orchestration.load.upgrade import rebuild_changed_relations
+from orchestration.load.upgrade import drop_relations_no_model_defines, rebuild_changed_relations
 
 
 class KpiDbtTranslator(DagsterDbtTranslator):
@@ -97,6 +97,8 @@ def kpi_dbt_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     # seeds and incremental models whose columns changed (an upgrade) are dropped, so this build
     # reloads and rebuilds them whole, and everything downstream of them: every model, every year
     rebuilt_whole = rebuild_changed_relations(store, _manifest(context), DBT_PROJECT_DIR, log=context.log.info)
+    # a model the project no longer has (removed by a new version) leaves no relation to publish
+    drop_relations_no_model_defines(store, _manifest(context), log=context.log.info)
     if rebuilt_whole:
         years = (settings.first_year, settings.last_year)
     context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "

@@ -28,10 +28,31 @@ EARLIER_VERSIONS = [
     pytest.param("7726f43391f76a94f828941e23e75ead2827c084", id="0.1.0"),
     # 0.2.0: versions recorded; before the legacy tables, the lineage of every cell, GX's file context
     pytest.param("d3267cdb4e6a9e470a19b66ecdf336843aff50d0", id="0.2.0"),
+    # 0.3.1: the 13 marts.legacy_* tables (deprecated in 0.3.0) that 0.4.0 removed, in the warehouse
+    # and the live publication: the upgrade drops them and publishes without them
+    pytest.param("68955b8180db73420f88417df13ff7a3516ed74e", id="0.3.1"),
 ]
 # the version each earlier commit's warehouse and publication say they are (None: none recorded)
 RECORDED_VERSION = {"28bfb9ee9e71e072ec306ad5fc552dbf66e8e07f": None, "7726f43391f76a94f828941e23e75ead2827c084": None,
-                    "d3267cdb4e6a9e470a19b66ecdf336843aff50d0": "0.2.0"}
+                    "d3267cdb4e6a9e470a19b66ecdf336843aff50d0": "0.2.0",
+                    "68955b8180db73420f88417df13ff7a3516ed74e": "0.3.1"}
+
+
+def relations_no_model_defines(warehouse_file) -> list[str]:
+    """The tables and views of dbt's schemas in a warehouse that today's dbt project does not define."""
+    from orchestration.load.upgrade import defined_relations
+    from orchestration.transform.manifest import ensure_manifest
+
+    defined = defined_relations(json.loads(ensure_manifest().read_text()))
+    schemas = sorted({schema for schema, _ in defined})
+    with duckdb.connect(str(warehouse_file), read_only=True) as connection:
+        present = connection.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                                     f"WHERE table_schema IN ({', '.join('?' for _ in schemas)})", schemas).fetchall()
+    return sorted(f"{schema}.{name}" for schema, name in present if (schema, name) not in defined)
+
+
+def parquet_files(serving) -> list[str]:
+    return sorted(path.name for path in (serving / "parquet").iterdir())
 
 
 def recorded_versions(warehouse_file) -> list[tuple]:
@@ -55,6 +76,10 @@ def test_an_upgrade_over_an_earlier_versions_warehouse_publishes_what_a_fresh_bu
     daily, daily_seconds = cli(REPO_ROOT, env, "daily")
     assert daily.returncode == 0, daily.stdout[-4000:] + daily.stderr[-4000:]
     assert publication_differences(fresh, serving / "kpi.duckdb") == []
+    # a model the earlier version had and today's project does not (0.3.x's marts.legacy_*) is gone
+    # from the warehouse, and from the publication's Parquet files as from its DuckDB file
+    assert relations_no_model_defines(tmp_path / "warehouse" / "kpi.duckdb") == []
+    assert parquet_files(serving) == parquet_files(fresh.parent)
     versions = recorded_versions(tmp_path / "warehouse" / "kpi.duckdb")
     # upgraded from the earlier version (an unversioned warehouse counts as 0.1.0), recorded: the first
     # record today's version wrote (the earlier version's own records come before it)
