@@ -191,8 +191,7 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
         _write_docs(release_dir / DOCS_DIR, docs_dir, extra_docs or {}, build_data_docs(settings.validation_dir))
         report = _write_report(release_dir)
         live = current_release_dir(serving_dir) or (serving_dir if (serving_dir / SERVING_FILE).is_file() else None)
-        findings = (audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE, defined_marts)
-                    if live is not None else [])
+        findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE, defined_marts) if live is not None else []
         record = {
             "publication_id": publication_id,
             "published_at": now.isoformat(timespec="seconds"),
