@@ -224,6 +224,16 @@ def built_warehouse(tmp_path_factory):
     return root, warehouse_env(root), result
 
 
+def snapshot_of_links(root: Path) -> Path:
+    """``root/snapshot``: the bundled snapshot's landings as links, with room for new releases."""
+    for source_dir in SNAPSHOT_DIR.iterdir():
+        if source_dir.is_dir():
+            (root / "snapshot" / source_dir.name).mkdir(parents=True)
+            for landing in source_dir.iterdir():
+                (root / "snapshot" / source_dir.name / landing.name).symlink_to(landing, target_is_directory=True)
+    return root / "snapshot"
+
+
 def copy_of_built(built_warehouse, root: Path) -> dict[str, str]:
     """A warehouse and serving directory as the shared full build left them (whatever the worker's
     earlier tests did to its own copy), with a snapshot that holds the bundled landings (as links)
@@ -232,11 +242,7 @@ def copy_of_built(built_warehouse, root: Path) -> dict[str, str]:
     built_root = result.build_root
     shutil.copytree(built_root / "warehouse", root / "warehouse")
     shutil.copytree(built_root / "serving", root / "serving", symlinks=True)
-    for source_dir in SNAPSHOT_DIR.iterdir():
-        if source_dir.is_dir():
-            (root / "snapshot" / source_dir.name).mkdir(parents=True)
-            for landing in source_dir.iterdir():
-                (root / "snapshot" / source_dir.name / landing.name).symlink_to(landing, target_is_directory=True)
+    snapshot_of_links(root)
     return {**env, "KPI_WAREHOUSE_PATH": str(root / "warehouse" / "kpi.duckdb"), "KPI_SERVING_DIR": str(root / "serving"),
             "KPI_SNAPSHOT_DIR": str(root / "snapshot"), "KPI_LANDING_DIR": str(root / "landing"),
             "KPI_FAILURES_DIR": str(root / "failures")}

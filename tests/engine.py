@@ -44,9 +44,11 @@ from orchestration.platform.jobs import SOURCES
 from orchestration.publish import publication as publishing
 from orchestration.publish.publication import current_publication, published_load_seq
 from orchestration.transform.contracts import source_contract_rows
-from orchestration.transform.dbt_runner import list_nodes, parsed_manifest, profiles_dir, project_args, release_warehouse
-from orchestration.transform.manifest import ensure_manifest, project_fingerprint
-from orchestration.transform.plan import changed_sources, dbt_vars, incremental_range, source_selection
+from orchestration.transform.dbt_runner import (
+    list_nodes, parsed_manifest, parsed_manifest_json, profiles_dir, project_args, release_warehouse,
+)
+from orchestration.transform.plan import dbt_vars, plan_transform
+from orchestration.transform.state import ProjectVersion, current_version, modified_nodes, record_attempt
 
 # what the engine leaves out of the dbt asset's build: the data tests write nothing the marts hold
 WITHOUT_TESTS = ("--exclude-resource-type", "test", "unit_test")
@@ -90,7 +92,12 @@ class DbtProject:
     manifest: dict  # target/manifest.json, as the Dagster definitions read it
     parsed: object  # dbt's own Manifest, handed to every dbtRunner so no invocation parses again
     parse_profile: dict  # the profile it was parsed with (dbt_runner keeps one parse per profile)
-    fingerprint: str = field(default_factory=project_fingerprint)
+    project_dir: Path = DBT_PROJECT_DIR
+    version: ProjectVersion = None  # what the project's files say (state.current_version)
+
+    def __post_init__(self):
+        if self.version is None:
+            self.version = current_version(self.project_dir)
 
     def build_order(self) -> list[str]:
         """Seeds, then models after the models they select from: an order ``dbt build`` (one thread) may take."""
@@ -104,12 +111,12 @@ class DbtProject:
         return self.manifest["nodes"][unique_id]["resource_type"] == "model"
 
 
-def load_project(settings: Settings) -> DbtProject:
+def load_project(settings: Settings, project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
     """The project as the dbt asset sees it, parsed with dbt's own parser (partial parse: quick when
     the project did not change since the last parse on this machine)."""
-    manifest = json.loads(ensure_manifest().read_text())
     profile = settings.dbt_env()
-    return DbtProject(manifest, parsed_manifest(DBT_PROJECT_DIR, profile), profile)
+    manifest = json.loads(parsed_manifest_json(project_dir, profile))
+    return DbtProject(manifest, parsed_manifest(project_dir, profile), profile, project_dir)
 
 
 def invoke_dbt(settings: Settings, project: DbtProject, args: list[str]) -> None:
@@ -118,11 +125,11 @@ def invoke_dbt(settings: Settings, project: DbtProject, args: list[str]) -> None
 
     target = settings.warehouse_path.parent / "dbt-target"
     # the profile as the dbt asset hands it over: rendered from the settings, never in the environment
-    with profiles_dir(DBT_PROJECT_DIR, settings.dbt_env()) as profiles:
+    with profiles_dir(project.project_dir, settings.dbt_env()) as profiles:
         try:
             result = dbtRunner(manifest=project.parsed).invoke(
                 ["--quiet", "--log-level", "none", "--log-level-file", "none", *args, "--no-write-json",
-                 *project_args(DBT_PROJECT_DIR, target, profiles)])
+                 *project_args(project.project_dir, target, profiles)])
         finally:
             release_warehouse()  # the load and publishing that follow open the file themselves
     failed = [f"{node.node.unique_id}: {node.status}: {node.message}" for node in getattr(result.result, "results", None) or []
@@ -131,15 +138,15 @@ def invoke_dbt(settings: Settings, project: DbtProject, args: list[str]) -> None
         raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or failed}")
 
 
-_selections: dict[tuple[str, ...], frozenset[str]] = {}
+_selections: dict[tuple[str, ...], frozenset[str]] = {}  # by project directory and selection
 
 
 def _selected_nodes(project: DbtProject, selection: list[str]) -> tuple[str, ...]:
     """The seeds and models dbt's ``selection`` picks (``dbt ls``, once per selection), in build order."""
-    key = tuple(selection)
+    key = (str(project.project_dir), *selection)
     if key not in _selections:
         # the profile parsed already: no second parse
-        _selections[key] = frozenset(list_nodes(selection, ("model", "seed", "snapshot"), DBT_PROJECT_DIR, project.parse_profile))
+        _selections[key] = frozenset(list_nodes(selection, ("model", "seed", "snapshot"), project.project_dir, project.parse_profile))
     return tuple(uid for uid in project.build_order() if uid in _selections[key])
 
 
@@ -151,14 +158,15 @@ def transform(settings: Settings, project: DbtProject, run_range: tuple[int, int
     publication = current_publication(settings.serving_dir)
     pending = warehouse.load_history(after_seq=published_load_seq(settings.serving_dir))
     load_seq = warehouse.last_load_seq()
-    years = incremental_range(publication, pending, run_range, project.fingerprint, (settings.first_year, settings.last_year))
-    rebuilt_whole = rebuild_changed_relations(warehouse, project.manifest, DBT_PROJECT_DIR, log=lambda message: None)
-    if rebuilt_whole:
-        years = (settings.first_year, settings.last_year)
-    sources = None if rebuilt_whole else changed_sources(publication, pending, project.fingerprint, {spec.name for spec in SOURCES})
-    selection = [] if sources is None else source_selection(sources)
+    rebuilt_whole = rebuild_changed_relations(warehouse, project.manifest, project.project_dir, log=lambda message: None)
+    modified = None if rebuilt_whole else modified_nodes(warehouse, publication, project.version, project.project_dir,
+                                                         project.parse_profile)
+    plan = plan_transform(publication is not None, pending, run_range, (settings.first_year, settings.last_year),
+                          {spec.name for spec in SOURCES}, modified, project.manifest)
+    years, selection = plan.years, plan.selection or []
     args = [*dbt_build_args(dbt_vars(years)), *selection, *WITHOUT_TESTS]
     nodes = _selected_nodes(project, selection) if selection else tuple(project.build_order())
+    attempt = record_attempt(warehouse, project.version, None, publication, project.project_dir, project.parse_profile)
     for position, unique_id in enumerate(nodes):
         if project.is_model(unique_id) and kill.point("transform", f"transform before {project.name(unique_id)}"):
             done = nodes[:position]
@@ -167,7 +175,7 @@ def transform(settings: Settings, project: DbtProject, run_range: tuple[int, int
                                                *(project.name(uid) for uid in done), *WITHOUT_TESTS])
             raise Killed(f"transform before {project.name(unique_id)}")
     invoke_dbt(settings, project, args)
-    warehouse.record_transform_build(load_seq, project.fingerprint, None, years)
+    warehouse.record_transform_build(load_seq, project.version.transform_fingerprint, None, years, attempt)
 
 
 def publish(settings: Settings, kill: Kill, run_id: str) -> dict:
@@ -189,7 +197,8 @@ def publish(settings: Settings, kill: Kill, run_id: str) -> dict:
     try:
         return publishing.publish(settings, run_id=run_id, accept_shrink=True, log=lambda message: None,
                                   warehouse_load_seq=build.get("load_seq", 0),
-                                  transform_fingerprint=build.get("transform_fingerprint"))
+                                  transform_fingerprint=build.get("transform_fingerprint"),
+                                  transform_attempt=build.get("attempt_seq"))
     finally:
         publishing._switch, publishing._write_report = original_switch, original_report
 
@@ -237,6 +246,9 @@ def engine_settings(root: Path, snapshot_dir: Path, countries: tuple[str, ...] |
         "KPI_SOURCE_MODE": "replay", "KPI_SNAPSHOT_DIR": str(snapshot_dir),
         "KPI_WAREHOUSE_PATH": str(root / "warehouse" / WAREHOUSE_FILE), "KPI_SERVING_DIR": str(root / "serving"),
         "KPI_LANDING_DIR": str(root / "landing"), "KPI_LOG_DIR": str(root / "logs"),
+        # its own results store: publishing renders the Data Docs of every stored result, which other
+        # workers' tests would be writing and pruning in the checkout's data/validation meanwhile
+        "KPI_VALIDATION_DIR": str(root / "validation"),
     }
     if countries:
         env["KPI_COUNTRIES"] = ",".join(countries)

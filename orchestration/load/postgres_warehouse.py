@@ -29,10 +29,12 @@ from orchestration.load.raw_schema import create_table_sql, declared_columns
 from orchestration.core.sql import identifier, pyformat
 from orchestration.load.lock import DDL_LOCK, LEDGER_LOCK, WRITER_LOCK  # noqa: F401
 from orchestration.load.warehouse import (
-    LAST_LOAD_SEQ_SQL, LAST_TRANSFORM_SQL, LEDGER_INSERT_SQL, LEDGER_TABLE, LOAD_HISTORY_SQL, META_SCHEMA, RAW_SCHEMA,
-    SOURCE_CONTRACTS_DDL, SOURCE_CONTRACTS_INSERT_SQL, SOURCE_CONTRACTS_TABLE,
-    TABLE_EXISTS_SQL, TRANSFORM_INSERT_SQL, TRANSFORM_TABLE, TRANSFORM_TABLE_DDL, LoadRecord, RawLoad, _records,
-    delete_replaced_sql, history_sql, ledger_ddl, ledger_row, raw_table_names, transform_record, transform_row,
+    ATTEMPT_INSERT_SQL, ATTEMPTS_SINCE_SQL, ATTEMPTS_TABLE, LAST_LOAD_SEQ_SQL, LAST_TRANSFORM_SQL, LEDGER_INSERT_SQL,
+    LEDGER_TABLE, LOAD_HISTORY_SQL, META_SCHEMA, RAW_SCHEMA, SOURCE_CONTRACTS_DDL, SOURCE_CONTRACTS_INSERT_SQL,
+    SOURCE_CONTRACTS_TABLE, STATE_INSERT_SQL, STATE_SQL, STATES_PRUNE_SQL, STATES_TABLE, TABLE_EXISTS_SQL,
+    TRANSFORM_INSERT_SQL, TRANSFORM_META_DDL, TRANSFORM_TABLE, TransformAttempt, LoadRecord, RawLoad, _records,
+    attempt_records, attempt_row, delete_replaced_sql, history_sql, ledger_ddl, ledger_row, raw_table_names,
+    transform_record, transform_row,
 )
 
 # advisory lock keys (two 32-bit ints: this application's class, then the lock)
@@ -137,10 +139,41 @@ class PostgresWarehouse:
             return int(cursor.fetchone()[0])
 
     def record_transform_build(self, load_seq: int, transform_fingerprint: str, run_id: str | None,
-                               years: tuple[int, int] | None) -> None:
-        self._ddl([f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}", TRANSFORM_TABLE_DDL])
+                               years: tuple[int, int] | None, attempt_seq: int | None = None) -> None:
+        self._ddl(list(TRANSFORM_META_DDL))
         with self._transaction() as cursor:
-            cursor.execute(pyformat(TRANSFORM_INSERT_SQL), transform_row(load_seq, transform_fingerprint, run_id, years))
+            cursor.execute(pyformat(TRANSFORM_INSERT_SQL), transform_row(load_seq, transform_fingerprint, run_id, years, attempt_seq))
+
+    def record_transform_attempt(self, attempt: TransformAttempt, manifest_gzip: bytes | None) -> int:
+        """As ``warehouse.record_transform_attempt``; numbered under the ledger's lock (one writer at a time)."""
+        self._ddl(list(TRANSFORM_META_DDL))
+        with self._transaction() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", LEDGER_LOCK)
+            cursor.execute(pyformat(STATE_SQL), [attempt.transform_fingerprint])
+            if manifest_gzip is not None and not cursor.fetchall():
+                cursor.execute(pyformat(STATE_INSERT_SQL), [attempt.transform_fingerprint, manifest_gzip])
+            cursor.execute(pyformat(ATTEMPT_INSERT_SQL), attempt_row(attempt))
+            return int(cursor.fetchone()[0])
+
+    def transform_attempts(self, since_seq: int) -> list[TransformAttempt]:
+        with self._transaction() as cursor:
+            if not self._exists(cursor, META_SCHEMA, ATTEMPTS_TABLE):
+                return []
+            cursor.execute(pyformat(ATTEMPTS_SINCE_SQL), [since_seq])
+            return attempt_records(cursor.fetchall())
+
+    def transform_state(self, transform_fingerprint: str) -> bytes | None:
+        with self._transaction() as cursor:
+            if not self._exists(cursor, META_SCHEMA, STATES_TABLE):
+                return None
+            cursor.execute(pyformat(STATE_SQL), [transform_fingerprint])
+            row = cursor.fetchone()
+            return None if row is None else bytes(row[0])
+
+    def prune_transform_states(self, since_seq: int) -> None:
+        with self._transaction() as cursor:
+            if self._exists(cursor, META_SCHEMA, STATES_TABLE):
+                cursor.execute(pyformat(STATES_PRUNE_SQL), [since_seq])
 
     def record_source_contracts(self, rows: list[dict]) -> None:
         self._ddl([f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}", SOURCE_CONTRACTS_DDL])
@@ -153,7 +186,7 @@ class PostgresWarehouse:
             if not self._exists(cursor, META_SCHEMA, TRANSFORM_TABLE):
                 return None
             cursor.execute(LAST_TRANSFORM_SQL)
-            return transform_record(cursor.fetchone())
+            return transform_record(cursor.fetchone(), [column[0] for column in cursor.description])
 
     def raw_history(self, table: str, columns: list[str], match: pd.DataFrame) -> pd.DataFrame:
         """As ``warehouse.raw_history``, with the same column types."""

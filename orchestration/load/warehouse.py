@@ -203,30 +203,126 @@ def last_load_seq(path: Path) -> int:
 META_SCHEMA = "meta"
 TRANSFORM_TABLE = "transform_builds"
 TRANSFORM_TABLE_DDL = (f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.{TRANSFORM_TABLE} (load_seq BIGINT, transform_fingerprint "
-                       "VARCHAR, run_id VARCHAR, first_year INTEGER, last_year INTEGER, built_at TIMESTAMP)")
-TRANSFORM_INSERT_SQL = f"INSERT INTO {META_SCHEMA}.{TRANSFORM_TABLE} VALUES (?, ?, ?, ?, ?, ?)"
-LAST_TRANSFORM_SQL = (f"SELECT load_seq, transform_fingerprint, run_id FROM {META_SCHEMA}.{TRANSFORM_TABLE} "
-                      "ORDER BY built_at DESC LIMIT 1")
+                       "VARCHAR, run_id VARCHAR, first_year INTEGER, last_year INTEGER, built_at TIMESTAMP, attempt_seq BIGINT)")
+# warehouses built by 0.3.1 or earlier have no attempt_seq: their builds name no attempt (the next build builds everything)
+TRANSFORM_TABLE_UPGRADE = f"ALTER TABLE {META_SCHEMA}.{TRANSFORM_TABLE} ADD COLUMN IF NOT EXISTS attempt_seq BIGINT"
+TRANSFORM_INSERT_SQL = (f"INSERT INTO {META_SCHEMA}.{TRANSFORM_TABLE} (load_seq, transform_fingerprint, run_id, first_year, "
+                        "last_year, built_at, attempt_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
+LAST_TRANSFORM_SQL = f"SELECT * FROM {META_SCHEMA}.{TRANSFORM_TABLE} ORDER BY built_at DESC LIMIT 1"
 TABLE_EXISTS_SQL = ("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ? "
                     "AND table_type = 'BASE TABLE'")
 
+# every dbt build that started (finished or not), and the manifest of each dbt project one of them built
+# with: what the next build compares the project with (dbt's state:modified+, orchestration.transform.state)
+ATTEMPTS_TABLE = "transform_attempts"
+ATTEMPTS_DDL = (f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.{ATTEMPTS_TABLE} (attempt_seq BIGINT, run_id VARCHAR, "
+                "transform_fingerprint VARCHAR, contracts_fingerprint VARCHAR, settings_fingerprint VARCHAR, "
+                "dbt_versions VARCHAR, started_at TIMESTAMP)")
+ATTEMPT_COLUMNS = ("attempt_seq", "run_id", "transform_fingerprint", "contracts_fingerprint", "settings_fingerprint",
+                   "dbt_versions", "started_at")
+ATTEMPT_INSERT_SQL = (f"INSERT INTO {META_SCHEMA}.{ATTEMPTS_TABLE} SELECT coalesce(max(attempt_seq), 0) + 1, ?, ?, ?, ?, ?, ? "
+                      f"FROM {META_SCHEMA}.{ATTEMPTS_TABLE} RETURNING attempt_seq")
+ATTEMPTS_SINCE_SQL = (f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM {META_SCHEMA}.{ATTEMPTS_TABLE} WHERE attempt_seq >= ? "
+                      "ORDER BY attempt_seq")
+STATES_TABLE = "transform_states"
+STATES_DDL = f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.{STATES_TABLE} (transform_fingerprint VARCHAR, manifest_gzip BYTEA)"
+STATE_SQL = f"SELECT manifest_gzip FROM {META_SCHEMA}.{STATES_TABLE} WHERE transform_fingerprint = ?"
+STATE_INSERT_SQL = f"INSERT INTO {META_SCHEMA}.{STATES_TABLE} VALUES (?, ?)"
+# a state no attempt since ``?`` (the live publication's) built with is never compared with again
+STATES_PRUNE_SQL = (f"DELETE FROM {META_SCHEMA}.{STATES_TABLE} WHERE transform_fingerprint NOT IN "
+                    f"(SELECT transform_fingerprint FROM {META_SCHEMA}.{ATTEMPTS_TABLE} WHERE attempt_seq >= ?)")
+TRANSFORM_META_DDL = (f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}", TRANSFORM_TABLE_DDL, TRANSFORM_TABLE_UPGRADE,
+                      ATTEMPTS_DDL, STATES_DDL)
 
-def transform_row(load_seq: int, transform_fingerprint: str, run_id: str | None, years: tuple[int, int] | None) -> list:
-    return [load_seq, transform_fingerprint, run_id, *(years or (None, None)), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)]
+
+def transform_row(load_seq: int, transform_fingerprint: str, run_id: str | None, years: tuple[int, int] | None,
+                  attempt_seq: int | None = None) -> list:
+    return [load_seq, transform_fingerprint, run_id, *(years or (None, None)),
+            dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), attempt_seq]
 
 
-def transform_record(row) -> dict | None:
-    return None if row is None else {"load_seq": int(row[0]), "transform_fingerprint": row[1], "run_id": row[2]}
+def transform_record(row, columns: list[str]) -> dict | None:
+    """{load_seq, transform_fingerprint, run_id, attempt_seq (None: built by 0.3.1 or earlier)} of a transform_builds row."""
+    if row is None:
+        return None
+    values = dict(zip(columns, row))
+    return {"load_seq": int(values["load_seq"]), "transform_fingerprint": values["transform_fingerprint"],
+            "run_id": values["run_id"], "attempt_seq": values.get("attempt_seq")}
+
+
+def attempt_row(attempt: "TransformAttempt") -> list:
+    return [attempt.run_id, attempt.transform_fingerprint, attempt.contracts_fingerprint, attempt.settings_fingerprint,
+            attempt.dbt_versions, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)]
+
+
+@dataclass(frozen=True)
+class TransformAttempt:
+    """A dbt build that started: the project it built with (``orchestration.transform.state.ProjectVersion``)."""
+
+    run_id: str | None
+    transform_fingerprint: str
+    contracts_fingerprint: str
+    settings_fingerprint: str
+    dbt_versions: str
+    attempt_seq: int | None = None
+
+
+def attempt_records(rows) -> list[TransformAttempt]:
+    return [TransformAttempt(attempt_seq=int(row[0]), run_id=row[1], transform_fingerprint=row[2],
+                             contracts_fingerprint=row[3], settings_fingerprint=row[4], dbt_versions=row[5]) for row in rows]
 
 
 def record_transform_build(path: Path, load_seq: int, transform_fingerprint: str, run_id: str | None,
-                           years: tuple[int, int] | None) -> None:
+                           years: tuple[int, int] | None, attempt_seq: int | None = None) -> None:
     """Note a successful dbt build: the marts now reflect every load up to ``load_seq``, computed by
-    the dbt project with ``transform_fingerprint``. Publishing records what it publishes from this."""
+    the dbt project with ``transform_fingerprint``, in the attempt ``attempt_seq``. Publishing records
+    what it publishes from this."""
     with connect(path) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}").fetchall()
-        conn.execute(TRANSFORM_TABLE_DDL).fetchall()
-        conn.execute(TRANSFORM_INSERT_SQL, transform_row(load_seq, transform_fingerprint, run_id, years)).fetchall()
+        for statement in TRANSFORM_META_DDL:
+            conn.execute(statement).fetchall()
+        conn.execute(TRANSFORM_INSERT_SQL, transform_row(load_seq, transform_fingerprint, run_id, years, attempt_seq)).fetchall()
+
+
+def record_transform_attempt(path: Path, attempt: TransformAttempt, manifest_gzip: bytes | None) -> int:
+    """Note that a dbt build starts, before it writes anything, and keep its project's manifest (gzip)
+    unless one is kept for the same fingerprint. Returns the attempt's number."""
+    with connect(path) as conn:
+        for statement in TRANSFORM_META_DDL:
+            conn.execute(statement).fetchall()
+        conn.execute("BEGIN TRANSACTION")
+        if manifest_gzip is not None and not conn.execute(STATE_SQL, [attempt.transform_fingerprint]).fetchall():
+            conn.execute(STATE_INSERT_SQL, [attempt.transform_fingerprint, manifest_gzip])
+        seq = int(conn.execute(ATTEMPT_INSERT_SQL, attempt_row(attempt)).fetchone()[0])
+        conn.execute("COMMIT")
+        return seq
+
+
+def transform_attempts(path: Path, since_seq: int) -> list[TransformAttempt]:
+    """The attempts numbered ``since_seq`` or later, oldest first."""
+    if not path.exists():
+        return []
+    with connect(path) as conn:
+        if not conn.execute(TABLE_EXISTS_SQL, [META_SCHEMA, ATTEMPTS_TABLE]).fetchone()[0]:
+            return []
+        return attempt_records(conn.execute(ATTEMPTS_SINCE_SQL, [since_seq]).fetchall())
+
+
+def transform_state(path: Path, transform_fingerprint: str) -> bytes | None:
+    """The manifest (gzip) kept for the dbt project ``transform_fingerprint``, or None."""
+    if not path.exists():
+        return None
+    with connect(path) as conn:
+        if not conn.execute(TABLE_EXISTS_SQL, [META_SCHEMA, STATES_TABLE]).fetchone()[0]:
+            return None
+        row = conn.execute(STATE_SQL, [transform_fingerprint]).fetchone()
+        return None if row is None else bytes(row[0])
+
+
+def prune_transform_states(path: Path, since_seq: int) -> None:
+    """Drop the manifests no attempt numbered ``since_seq`` or later built with."""
+    with connect(path) as conn:
+        if conn.execute(TABLE_EXISTS_SQL, [META_SCHEMA, STATES_TABLE]).fetchone()[0]:
+            conn.execute(STATES_PRUNE_SQL, [since_seq]).fetchall()
 
 
 SOURCE_CONTRACTS_TABLE = "source_contracts"
@@ -248,13 +344,14 @@ def record_source_contracts(path: Path, rows: list[dict]) -> None:
 
 
 def last_transform_build(path: Path) -> dict | None:
-    """The newest successful dbt build: {load_seq, transform_fingerprint, run_id}, or None."""
+    """The newest successful dbt build: {load_seq, transform_fingerprint, run_id, attempt_seq}, or None."""
     if not path.exists():
         return None
     with connect(path) as conn:
         if not conn.execute(TABLE_EXISTS_SQL, [META_SCHEMA, TRANSFORM_TABLE]).fetchone()[0]:
             return None
-        return transform_record(conn.execute(LAST_TRANSFORM_SQL).fetchone())
+        cursor = conn.execute(LAST_TRANSFORM_SQL)
+        return transform_record(cursor.fetchone(), [column[0] for column in cursor.description])
 
 
 def sample_rows(path: Path, query: str, limit: int = 5) -> list[dict]:
@@ -341,8 +438,12 @@ class Warehouse(Protocol):
     def load_history(self, source: str | None = None, after_seq: int = 0) -> list[LoadRecord]: ...
     def last_load_seq(self) -> int: ...
     def record_transform_build(self, load_seq: int, transform_fingerprint: str, run_id: str | None,
-                               years: tuple[int, int] | None) -> None: ...
+                               years: tuple[int, int] | None, attempt_seq: int | None = None) -> None: ...
     def last_transform_build(self) -> dict | None: ...
+    def record_transform_attempt(self, attempt: TransformAttempt, manifest_gzip: bytes | None) -> int: ...
+    def transform_attempts(self, since_seq: int) -> list[TransformAttempt]: ...
+    def transform_state(self, transform_fingerprint: str) -> bytes | None: ...
+    def prune_transform_states(self, since_seq: int) -> None: ...
     def record_source_contracts(self, rows: list[dict]) -> None: ...
     def raw_history(self, table: str, columns: list[str], match: pd.DataFrame) -> pd.DataFrame: ...
     def sample_rows(self, query: str, limit: int = 5) -> list[dict]: ...
@@ -373,8 +474,20 @@ class DuckDBWarehouse:
     def last_load_seq(self):
         return last_load_seq(self.path)
 
-    def record_transform_build(self, load_seq, transform_fingerprint, run_id, years):
-        record_transform_build(self.path, load_seq, transform_fingerprint, run_id, years)
+    def record_transform_build(self, load_seq, transform_fingerprint, run_id, years, attempt_seq=None):
+        record_transform_build(self.path, load_seq, transform_fingerprint, run_id, years, attempt_seq)
+
+    def record_transform_attempt(self, attempt, manifest_gzip):
+        return record_transform_attempt(self.path, attempt, manifest_gzip)
+
+    def transform_attempts(self, since_seq):
+        return transform_attempts(self.path, since_seq)
+
+    def transform_state(self, transform_fingerprint):
+        return transform_state(self.path, transform_fingerprint)
+
+    def prune_transform_states(self, since_seq):
+        prune_transform_states(self.path, since_seq)
 
     def record_source_contracts(self, rows):
         record_source_contracts(self.path, rows)

@@ -13,8 +13,11 @@ a partitioned fact behind an unpartitioned view. dbt runs in-process (``orchestr
 The step builds only the models downstream of the sources with loads since the live publication
 (the load ledger says which); every test with a rebuilt parent runs. Models outside that yield
 no materialization and their tests' planned checks end skipped, so the run and the asset graph
-show what was rebuilt and checked, and what was not. A changed dbt project, no publication, or a
-run with nothing pending builds everything.
+show what was rebuilt and checked, and what was not. A changed dbt project rebuilds what dbt's
+``state:modified+`` finds changed against every build the warehouse may hold
+(``orchestration.transform.state``): each build records itself and its project's manifest before it
+writes anything. No publication, a project dbt cannot compare, or a run with nothing pending
+builds everything.
 """
 
 import json
@@ -28,14 +31,13 @@ from orchestration.platform.resources import (
     AlertingResource, HttpResource, ServingResource, SourcesResource, WarehouseResource, settings_for_step,
 )
 from orchestration.platform.source_assets import RAW_PREFIX, WAREHOUSE_POOL, confirm_writer
-from orchestration.transform.manifest import ensure_manifest, project_fingerprint
+from orchestration.transform.manifest import ensure_manifest
 from orchestration.transform.dbt_runner import build
 from orchestration.platform.jobs import SOURCES
 from orchestration.platform.partitions import run_partition_range
 from orchestration.publish.publication import current_publication, published_load_seq
-from orchestration.transform.plan import (
-    changed_sources, dbt_vars, incremental_range, source_selection,
-)
+from orchestration.transform.plan import dbt_vars, plan_transform
+from orchestration.transform.state import current_version, modified_nodes, record_attempt
 from orchestration.core.settings import DBT_PROJECT_DIR
 from orchestration.load.engines import warehouse_for
 from orchestration.load.upgrade import drop_relations_no_model_defines, rebuild_changed_relations
@@ -66,16 +68,6 @@ def dbt_build_args(dbt_vars: Mapping[str, int] | None = None) -> list[str]:
     return args
 
 
-def changed_selection(context: dg.AssetExecutionContext, sources: frozenset[str] | None) -> list[str] | None:
-    """dbt selection arguments for the models downstream of ``sources`` (None: build everything)."""
-    if sources is None:
-        context.log.info("models: every model (never published, a changed dbt project, every source changed, or nothing pending)")
-        return None
-    context.log.info(f"models: those downstream of the source(s) that changed since the live publication "
-                     f"({', '.join(sorted(sources))}); the others keep what the last build left (their inputs did not change)")
-    return source_selection(sources)
-
-
 def _manifest(context: dg.AssetExecutionContext) -> Mapping[str, Any]:
     from orchestration.transform.dbt_internals import manifest_and_translator
 
@@ -88,24 +80,25 @@ def kpi_dbt_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     settings = settings_for_step(warehouse, sources, http, serving, alerting)
     warehouse.hold(context, settings)
     store = warehouse_for(settings)
+    profile = settings.dbt_env()  # the profile's values go to dbt alone, never to os.environ
     publication = current_publication(settings.serving_dir)
     pending = store.load_history(after_seq=published_load_seq(settings.serving_dir))
-    fingerprint = project_fingerprint()
     load_seq = store.last_load_seq()
-    years = incremental_range(publication, pending, run_partition_range(context.run.tags), fingerprint,
-                              (settings.first_year, settings.last_year))
+    project = current_version()
+    manifest = _manifest(context)
     # seeds and incremental models whose columns changed (an upgrade) are dropped, so this build
     # reloads and rebuilds them whole, and everything downstream of them: every model, every year
-    rebuilt_whole = rebuild_changed_relations(store, _manifest(context), DBT_PROJECT_DIR, log=context.log.info)
+    rebuilt_whole = rebuild_changed_relations(store, manifest, DBT_PROJECT_DIR, log=context.log.info)
     # a model the project no longer has (removed by a new version) leaves no relation to publish
-    drop_relations_no_model_defines(store, _manifest(context), log=context.log.info)
-    if rebuilt_whole:
-        years = (settings.first_year, settings.last_year)
-    context.log.info("incremental facts: " + (f"rebuilding {years[0]}-{years[1]}" if years else "nothing changed since the "
-                     "live publication") + f" ({len(pending)} load(s) since the publication)")
-    narrow_to = None if rebuilt_whole else changed_selection(
-        context, changed_sources(publication, pending, fingerprint, {spec.name for spec in SOURCES}))
+    drop_relations_no_model_defines(store, manifest, log=context.log.info)
+    modified = None if rebuilt_whole else modified_nodes(store, publication, project, DBT_PROJECT_DIR, profile)
+    plan = plan_transform(publication is not None, pending, run_partition_range(context.run.tags),
+                          (settings.first_year, settings.last_year), {spec.name for spec in SOURCES}, modified, manifest)
+    context.log.info("incremental facts: " + (f"rebuilding {plan.years[0]}-{plan.years[1]}" if plan.years else
+                     "nothing changed since the live publication") + f" ({len(pending)} load(s) since the publication)")
+    context.log.info(plan.reason)
     confirm_writer(context, settings)
-    yield from build(context, dbt_build_args(dbt_vars(years)), sample_rows=store.sample_rows, narrow_to=narrow_to,
-                     profile=settings.dbt_env())  # the profile's values go to dbt alone, never to os.environ
-    store.record_transform_build(load_seq, fingerprint, context.run_id, years)
+    attempt = record_attempt(store, project, context.run_id, publication, DBT_PROJECT_DIR, profile)
+    yield from build(context, dbt_build_args(dbt_vars(plan.years)), sample_rows=store.sample_rows,
+                     narrow_to=plan.selection, profile=profile)
+    store.record_transform_build(load_seq, project.transform_fingerprint, context.run_id, plan.years, attempt)

@@ -183,7 +183,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             extra_docs={"validation.html": validation_summary_html(checks, f"Run {context.run.run_id}.")},
             accept_shrink=context.run.tags.get(ACCEPT_SHRINK_TAG, "false").lower() == "true",
             warehouse_load_seq=build.get("load_seq", 0), transform_fingerprint=build.get("transform_fingerprint"),
-            defined_marts=defined_marts(), log=context.log.warning,
+            transform_attempt=build.get("attempt_seq"), defined_marts=defined_marts(), log=context.log.warning,
         )
     except PublicationRejected as exc:
         raise dg.Failure(description=str(exc), allow_retries=False,

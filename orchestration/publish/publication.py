@@ -167,14 +167,16 @@ def _write_report(release_dir: Path) -> dict:
 def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None = None,
             extra_docs: Mapping[str, str] | None = None, postgres: PostgresTarget | None = None,
             accept_shrink: bool = False, warehouse_load_seq: int = 0, transform_fingerprint: str | None = None,
-            defined_marts: Collection[str] | None = None, log: Callable[[str], None] = print) -> dict:
+            transform_attempt: int | None = None, defined_marts: Collection[str] | None = None,
+            log: Callable[[str], None] = print) -> dict:
     """Build a publication of every table of the warehouse's marts schema, audit it against the live
     one, and make it current (see the module's docstring). Returns its record.
 
     ``docs_dir``: files (dbt docs) copied into the release's ``docs/``; ``extra_docs``: more pages for
     it, name -> HTML. ``postgres``: when its ``publish`` is set, the marts also replace its schema.
     ``accept_shrink``: publish even when the audit finds lost years or rows (a deliberate change).
-    ``warehouse_load_seq`` and ``transform_fingerprint`` are recorded: what the publication includes.
+    ``warehouse_load_seq``, ``transform_fingerprint`` and ``transform_attempt`` (the dbt build's number,
+    ``meta.transform_attempts``) are recorded: what the publication includes.
     ``defined_marts``: the marts the dbt project defines; a live one missing from the candidate and not
     among them was removed from the project on purpose, not lost (None: every live mart must stay).
     Raises ``PublicationRejected`` (nothing switched; the candidate kept under ``rejected/``).
@@ -203,6 +205,7 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
             "storage_version": SERVING_STORAGE_VERSION,
             "warehouse_load_seq": warehouse_load_seq,
             "transform_fingerprint": transform_fingerprint,
+            "transform_attempt": transform_attempt,
             "audit": {"findings": [finding.describe() for finding in findings], "accepted": bool(findings) and accept_shrink},
             "report": report,
             "cleaned_stale": cleaned,

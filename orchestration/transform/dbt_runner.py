@@ -31,6 +31,7 @@ RESULT_EVENT_NAMES = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotR
 _PROFILE_ENV = ("KPI_WAREHOUSE_PATH", "KPI_DBT_TARGET", "KPI_PG_HOST", "KPI_PG_PORT", "KPI_PG_USER",
                 "KPI_PG_DATABASE")
 _parsed_manifests: dict[tuple, Any] = {}
+_parsed_manifest_json: dict[tuple, bytes] = {}
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
@@ -148,8 +149,9 @@ def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR, profile: Mapping[str, s
     dbt keeps its partial-parse state in the target path; one state per profile (without the
     warehouse's directory, see ``dbt_internals.duckdb_path_not_in_profile_hash``) lives in ``target/parse-*``.
     Each parse works on a private copy and puts the state back by one rename, so processes parsing
-    at once (test workers) never read a half-written state. --no-write-json: target/manifest.json
-    stays the one the definitions were built from."""
+    at once (test workers) never read a half-written state. The parse's manifest.json (written in the
+    private copy: target/manifest.json stays the one the definitions were built from) is kept in
+    memory for ``parsed_manifest_json``."""
     import shutil
 
     from dbt.cli.main import dbtRunner
@@ -165,8 +167,9 @@ def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR, profile: Mapping[str, s
             shutil.copyfile(shared_state, private / PARTIAL_PARSE_FILE)
         try:
             with duckdb_path_not_in_profile_hash(), profiles_dir(project_dir, profile) as profiles:
-                result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json",
-                                             *project_args(project_dir, private, profiles)])
+                result = dbtRunner().invoke(["parse", "--quiet", *project_args(project_dir, private, profiles)])
+            if result.success:
+                _parsed_manifest_json[key] = (private / "manifest.json").read_bytes()
             if result.success and (private / PARTIAL_PARSE_FILE).is_file():
                 shared_state.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(private / PARTIAL_PARSE_FILE, shared_state)
@@ -178,6 +181,12 @@ def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR, profile: Mapping[str, s
         _parsed_manifests[key] = result.result
         _prune_oldest(project_dir / "target", "parse-*", keep=8)
     return _parsed_manifests[key]
+
+
+def parsed_manifest_json(project_dir: Path = DBT_PROJECT_DIR, profile: Mapping[str, str] | None = None) -> bytes:
+    """The manifest.json of ``parsed_manifest``'s parse: the state a later ``--state`` compares with."""
+    parsed_manifest(project_dir, profile)
+    return _parsed_manifest_json[_profile_key(project_dir, profile)]
 
 
 def list_nodes(selection: Sequence[str], resource_types: Sequence[str] = ("model",),

@@ -32,10 +32,10 @@ from orchestration.config import load_settings
 from orchestration.core.postgres import PostgresTarget
 from orchestration.publish.publication import current_publication, publish
 from orchestration.load.engines import warehouse_for
-from orchestration.load.warehouse import RawLoad, new_load_id
+from orchestration.load.warehouse import DuckDBWarehouse, RawLoad, TransformAttempt, new_load_id
 from orchestration.load.lock import PostgresAdvisoryLock, current_holder, warehouse_writer
 from orchestration.load.postgres_warehouse import LEDGER_LOCK, PostgresWarehouse
-from tests.conftest import REPO_ROOT, SNAPSHOT_DIR, all_years, schedule_away_from_now, warehouse_env
+from tests.conftest import REPO_ROOT, all_years, schedule_away_from_now, snapshot_of_links, warehouse_env
 from tests.helpers_serving import environment
 from tests.pg import free_port, running_cluster
 from tests.publications import publication_differences
@@ -61,16 +61,6 @@ def cluster():
             cur.execute(f"CREATE ROLE {READER_ROLE} LOGIN PASSWORD '{READER_PASSWORD}'")
         conn.close()
         yield cluster
-
-
-def snapshot_of_links(root: Path) -> Path:
-    """The bundled snapshot's landings as links, with room for new releases."""
-    for source_dir in SNAPSHOT_DIR.iterdir():
-        if source_dir.is_dir():
-            (root / "snapshot" / source_dir.name).mkdir(parents=True)
-            for landing in source_dir.iterdir():
-                (root / "snapshot" / source_dir.name / landing.name).symlink_to(landing, target_is_directory=True)
-    return root / "snapshot"
 
 
 def deployment_env(cluster, root: Path) -> dict[str, str]:
@@ -341,6 +331,47 @@ def test_a_second_writer_on_another_machine_waits_for_the_advisory_lock(cluster,
     assert "a writer on another machine" in message and "gave up after waiting 3 s" in message
     assert cluster.password not in message
     assert current_holder(lock) is None
+
+
+OLD_TRANSFORM_BUILDS = ("CREATE TABLE meta.transform_builds (load_seq BIGINT, transform_fingerprint VARCHAR, run_id VARCHAR, "
+                        "first_year INTEGER, last_year INTEGER, built_at TIMESTAMP)")
+
+
+def test_both_engines_keep_the_transform_attempts_and_manifests_alike_over_an_older_warehouse(cluster, tmp_path):
+    """What orchestration/transform/state.py reads, on DuckDB and on PostgreSQL: the attempts in order,
+    one manifest per project (bytes as written), the manifests no attempt since the publication used
+    dropped; over a warehouse whose transform_builds predates attempts (built by 0.3.1)."""
+    cluster.create_databases("kpi_attempts")
+    postgres = PostgresWarehouse(PostgresTarget.from_env({**cluster.env(), "KPI_PG_DATABASE": "kpi_attempts"}))
+    duck = DuckDBWarehouse(tmp_path / "kpi.duckdb")
+    with duckdb.connect(str(duck.path)) as conn:
+        conn.execute("CREATE SCHEMA meta")
+        conn.execute(OLD_TRANSFORM_BUILDS)
+        conn.execute("INSERT INTO meta.transform_builds VALUES (3, 'f0', 'run-0', 2000, 2026, now())")
+    with cluster.connect("kpi_attempts") as conn, conn.cursor() as cur:
+        cur.execute("CREATE SCHEMA meta")
+        cur.execute(OLD_TRANSFORM_BUILDS)
+        cur.execute("INSERT INTO meta.transform_builds VALUES (3, 'f0', 'run-0', 2000, 2026, now())")
+
+    def attempt(fingerprint: str) -> TransformAttempt:
+        return TransformAttempt("run", fingerprint, "contracts", "settings", "dbt-core==1")
+
+    manifest = bytes(range(256)) * 3  # a gzip is binary: every byte value survives
+    for warehouse in (duck, postgres):
+        assert warehouse.last_transform_build() == {"load_seq": 3, "transform_fingerprint": "f0", "run_id": "run-0",
+                                                    "attempt_seq": None}, warehouse.engine
+        assert warehouse.transform_attempts(0) == [] and warehouse.transform_state("f1") is None
+        assert warehouse.record_transform_attempt(attempt("f1"), manifest) == 1
+        assert warehouse.record_transform_attempt(attempt("f1"), b"not kept: f1 has one") == 2
+        warehouse.record_transform_build(4, "f1", "run", (2000, 2026), 2)
+        assert warehouse.last_transform_build()["attempt_seq"] == 2
+        assert warehouse.record_transform_attempt(attempt("f2"), b"f2") == 3
+        assert [(a.attempt_seq, a.transform_fingerprint) for a in warehouse.transform_attempts(2)] == [(2, "f1"), (3, "f2")]
+        assert warehouse.transform_state("f1") == manifest
+        warehouse.prune_transform_states(2)
+        assert warehouse.transform_state("f1") == manifest and warehouse.transform_state("f2") == b"f2"
+        warehouse.prune_transform_states(3)  # a publication from attempt 3: f1 is never compared with again
+        assert warehouse.transform_state("f1") is None and warehouse.transform_state("f2") == b"f2", warehouse.engine
 
 
 def test_two_loads_at_once_get_load_numbers_in_commit_order(cluster):

@@ -44,19 +44,15 @@ def test_no_history_means_every_release_is_new():
     assert plan_load([], {"a": "first"}, (2024, 2026), ALL, False, 0).whole_release
 
 
-PUBLISHED = {"transform_fingerprint": "f"}
-
-
-@pytest.mark.parametrize(("publication", "pending", "run_range", "expected"), [
-    (None, [], (2024, 2026), (2000, 2026)),  # never published: every year
-    ({"transform_fingerprint": "old"}, [], None, (2000, 2026)),  # the dbt project changed: every year
-    (PUBLISHED, [], None, None),  # nothing changed: nothing to rebuild
-    (PUBLISHED, [], (2024, 2026), (2024, 2026)),  # the run's own range
-    (PUBLISHED, [load(2, whole=False, years=(2005, 2006))], (2024, 2026), (2005, 2026)),  # a pending backfill too
-    (PUBLISHED, [load(2, years=ALL)], (2024, 2026), (2000, 2026)),  # a release loaded whole: every year (clipped to the marts)
+@pytest.mark.parametrize(("pending", "run_range", "every_year", "expected"), [
+    ([], (2024, 2026), True, (2000, 2026)),  # never published, or the facts' code changed: every year
+    ([], None, False, None),  # nothing changed: nothing to rebuild
+    ([], (2024, 2026), False, (2024, 2026)),  # the run's own range
+    ([load(2, whole=False, years=(2005, 2006))], (2024, 2026), False, (2005, 2026)),  # a pending backfill too
+    ([load(2, years=ALL)], (2024, 2026), False, (2000, 2026)),  # a release loaded whole: every year (clipped to the marts)
 ])
-def test_the_incremental_facts_cover_everything_since_the_live_publication(publication, pending, run_range, expected):
-    assert incremental_range(publication, pending, run_range, "f", (2000, 2026)) == expected
+def test_the_incremental_facts_cover_everything_since_the_live_publication(pending, run_range, every_year, expected):
+    assert incremental_range(pending, run_range, (2000, 2026), every_year) == expected
 
 
 def test_nothing_to_rebuild_is_an_empty_range_for_dbt():
