@@ -28,10 +28,13 @@ EARLIER_VERSIONS = [
     pytest.param("7726f43391f76a94f828941e23e75ead2827c084", id="0.1.0"),
     # 0.2.0: versions recorded; before the legacy tables, the lineage of every cell, GX's file context
     pytest.param("d3267cdb4e6a9e470a19b66ecdf336843aff50d0", id="0.2.0"),
+    # 0.3.1: publications that name no dbt build (state:modified+ has nothing to compare with), the
+    # 13 marts.legacy_* tables 0.4.0 removed
+    pytest.param("68955b8180db73420f88417df13ff7a3516ed74e", id="0.3.1"),
 ]
 # the version each earlier commit's warehouse and publication say they are (None: none recorded)
 RECORDED_VERSION = {"28bfb9ee9e71e072ec306ad5fc552dbf66e8e07f": None, "7726f43391f76a94f828941e23e75ead2827c084": None,
-                    "d3267cdb4e6a9e470a19b66ecdf336843aff50d0": "0.2.0"}
+                    "d3267cdb4e6a9e470a19b66ecdf336843aff50d0": "0.2.0", "68955b8180db73420f88417df13ff7a3516ed74e": "0.3.1"}
 # 0.3.1 (main of 2026-12-06): its warehouse and live publication hold the 13 marts.legacy_* tables
 # (deprecated in 0.3.0) whose models the project has since removed
 WITH_LEGACY_TABLES = "68955b8180db73420f88417df13ff7a3516ed74e"
