@@ -1,5 +1,6 @@
 """Print the naive sums a BI tool makes over every fact, before (the 0.1.0 shape, published as
-``legacy_<fact>`` until 0.4.0) and now, against the KPI in kpi_annual.
+``legacy_<fact>`` by 0.3.x; run it on a 0.3.x publication for that column, 0.4.0 removed them) and
+now, against the KPI in kpi_annual.
 
 For each measure that dbt's ``sums_to_kpi_annual`` declares (the published dbt docs' manifest), the
 query a drag-and-drop tool makes (the measure summed, grouped by country and year, no filter) runs
@@ -62,9 +63,14 @@ def main(serving: Path) -> None:
                 "SELECT country_iso3, year, value FROM marts.kpi_annual WHERE kpi_id = ?", [m["kpi_id"]]).fetchall()}
             now = naive(connection, m["table"], "country_iso3", m["column"], m["year_column"])
             old_country, old_column = COLUMNS_OF_0_1_0.get((m["table"], m["column"]), ("country_iso3", m["column"]))
-            # a fact whose 0.1.0 shape is unchanged (no legacy table) is its own 0.1.0 shape
-            legacy = f"legacy_{m['table']}" if f"legacy_{m['table']}" in tables else m["table"]
-            before = naive(connection, legacy, old_country, old_column, m["year_column"])
+            # a fact whose 0.1.0 shape is unchanged (no legacy table) is its own 0.1.0 shape; a reshaped
+            # one has its 0.1.0 shape only in a 0.3.x publication (0.4.0 removed the legacy tables)
+            if f"legacy_{m['table']}" in tables:
+                before = naive(connection, f"legacy_{m['table']}", old_country, old_column, m["year_column"])
+            elif (m["table"], m["column"]) in COLUMNS_OF_0_1_0:
+                before = {}
+            else:
+                before = naive(connection, m["table"], old_country, old_column, m["year_column"])
 
             def agree(sums: dict) -> int:
                 return sum(1 for key, value in kpi.items()

@@ -29,6 +29,7 @@ LONG_RUNNING_FIRST = (
     "tests/integration/test_postgres_deployment.py",  # its module fixture: a full build through three processes
     "tests/integration/test_upgrades.py::test_an_upgrade_over_an_earlier_versions_postgres_warehouse",
     "tests/integration/test_upgrades.py::test_an_upgrade_over_an_earlier_versions_warehouse",
+    "tests/integration/test_upgrades.py::test_a_build_over_a_warehouse_with_tables_of_removed_models",
     "tests/integration/test_path_independence.py",
     "tests/integration/test_writers_through_the_daemon.py",
     "tests/integration/test_writers.py",

@@ -77,7 +77,7 @@ MUTATIONS = (
              "tests/integration/test_publication_kills.py"),
     Mutation("P28-skip-the-audit", "28: a candidate that loses years is audited and refused",
              "orchestration/publish/publication.py",
-             "        findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE) if live is not None else []\n",
+             "        findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE, defined_marts) if live is not None else []\n",
              "        findings = []  # mutation: no audit\n",
              "tests/integration/test_operation_paths.py::test_a_year_a_release_no_longer_has_leaves_the_facts_and_the_audit_asks_first"),
     Mutation("P28-no-agreement-test", "28: a fact that disagrees with kpi_annual never reaches publishing",

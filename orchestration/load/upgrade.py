@@ -18,6 +18,11 @@ dropped, so the build reloads the seed whole and rebuilds the model whole (its h
 raw, which keeps every release), and everything else with it. Without this, dbt-duckdb's seed
 ``COPY`` into the old table fails with "Error when sniffing file" and an incremental model fails
 on ``on_schema_change: fail``, on every run, with a message far from the cause.
+
+Beside it, every build, ``drop_relations_no_model_defines``: a table or view in a schema dbt builds
+whose model or seed the project no longer has (a model removed by a new version, e.g. 0.4.0's
+``marts.legacy_*``) is dropped, so it is neither published (publishing copies the whole marts
+schema) nor read by a BI user as if it were current.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ BUILT_BEFORE_VERSIONS_SQL = ("SELECT count(*) FROM information_schema.tables WHE
                              "AND table_type = 'BASE TABLE'")
 TABLE_EXISTS_SQL = ("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ? "
                     "AND table_type = 'BASE TABLE'")
+RELATIONS_SQL = ("SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                 "WHERE table_schema IN ({schemas}) ORDER BY table_schema, table_name")
 COLUMNS_SQL = ("SELECT table_schema, table_name, column_name FROM information_schema.columns "
                "WHERE table_schema IN ({schemas}) ORDER BY table_schema, table_name, ordinal_position")
 
@@ -341,6 +348,52 @@ def rebuild_changed_relations(warehouse, manifest: Mapping, project_dir: Path,
         for relation in changed:
             session.run(f"DROP TABLE {identifier(relation.schema)}.{identifier(relation.name)}{cascade}")
         changes = [relation.describe() for relation in changed]
+        current = project_version()
+        _record(session, current, current, changes)
+    for change in changes:
+        log(f"upgrade: {change}")
+    return changes
+
+
+# --- relations no model defines any more ---------------------------------------------------------
+
+
+def defined_relations(manifest: Mapping) -> set[tuple[str, str]]:
+    """(schema, name) of every relation the dbt project builds: its models, seeds and snapshots."""
+    nodes = [*manifest["nodes"].values(), *manifest.get("snapshots", {}).values()]
+    return {(node["schema"], node.get("alias") or node["name"]) for node in nodes
+            if node["resource_type"] in ("model", "seed", "snapshot")}
+
+
+def undefined_relations(defined: set[tuple[str, str]], present: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(schema, name, table type) of the ``present`` relations of dbt's schemas that no node of
+    ``defined`` builds (pure, unit-tested); views first, so no view outlives the table it reads."""
+    schemas = {schema for schema, _ in defined}
+    orphans = [relation for relation in present if relation[0] in schemas and relation[:2] not in defined]
+    return sorted(orphans, key=lambda relation: (relation[2] != "VIEW", relation[0], relation[1]))
+
+
+def drop_relations_no_model_defines(warehouse, manifest: Mapping, log: Callable[[str], None] = print) -> list[str]:
+    """Drop every table or view of the schemas dbt builds that no model, seed or snapshot of the
+    project defines any more (a model a new version removed), in ONE transaction with the record of
+    it. Returns what was dropped. Only dbt's schemas are looked at: raw and meta belong to the loads,
+    and what dbt stores elsewhere (test failures) is not published."""
+    defined = defined_relations(manifest)
+    schemas = sorted({schema for schema, _ in defined})
+    for schema in schemas:
+        identifier(schema)
+    with _session(warehouse) as session:
+        present = session.rows(RELATIONS_SQL.format(schemas=", ".join("?" for _ in schemas)), schemas)
+        orphans = undefined_relations(defined, [tuple(row) for row in present])
+        if not orphans:
+            return []
+        # PostgreSQL: a view of an earlier version still reading a dropped table goes with it
+        cascade = " CASCADE" if session.engine == "postgres" else ""
+        for schema, name, table_type in orphans:
+            kind = "VIEW" if table_type == "VIEW" else "TABLE"
+            session.run(f"DROP {kind} IF EXISTS {identifier(schema)}.{identifier(name)}{cascade}")
+        changes = [f"{'view' if table_type == 'VIEW' else 'table'} {schema}.{name} dropped (no model defines it any more)"
+                   for schema, name, table_type in orphans]
         current = project_version()
         _record(session, current, current, changes)
     for change in changes:

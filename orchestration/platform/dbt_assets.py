@@ -40,7 +40,7 @@ from orchestration.transform.plan import dbt_vars, plan_transform
 from orchestration.transform.state import current_version, modified_nodes, record_attempt
 from orchestration.core.settings import DBT_PROJECT_DIR
 from orchestration.load.engines import warehouse_for
-from orchestration.load.upgrade import rebuild_changed_relations
+from orchestration.load.upgrade import drop_relations_no_model_defines, rebuild_changed_relations
 
 
 class KpiDbtTranslator(DagsterDbtTranslator):
@@ -89,6 +89,8 @@ def kpi_dbt_models(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     # seeds and incremental models whose columns changed (an upgrade) are dropped, so this build
     # reloads and rebuilds them whole, and everything downstream of them: every model, every year
     rebuilt_whole = rebuild_changed_relations(store, manifest, DBT_PROJECT_DIR, log=context.log.info)
+    # a model the project no longer has (removed by a new version) leaves no relation to publish
+    drop_relations_no_model_defines(store, manifest, log=context.log.info)
     modified = None if rebuilt_whole else modified_nodes(store, publication, project, DBT_PROJECT_DIR, profile)
     plan = plan_transform(publication is not None, pending, run_partition_range(context.run.tags),
                           (settings.first_year, settings.last_year), {spec.name for spec in SOURCES}, modified, manifest)

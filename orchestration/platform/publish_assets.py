@@ -43,6 +43,12 @@ def models_every_build_rebuilds() -> list[dg.AssetKey]:
     return sorted(selection.resolve([kpi_dbt_models]), key=lambda key: key.to_user_string())
 
 
+def defined_marts() -> frozenset[str]:
+    """The marts the dbt project builds (the asset keys marts/<name> of its models): a live mart not
+    among them was removed from the project, and the publication audit does not count it as lost."""
+    return frozenset(key.path[-1] for key in kpi_dbt_models.keys if key.path[0] == "marts")
+
+
 def last_check_results(context: dg.AssetExecutionContext) -> list[dict]:
     """The latest evaluation of every asset check of the code location (GX suites and dbt tests)."""
     # every check of the code location (the loaders' suites and dbt's tests), also when this run is a subset
@@ -177,7 +183,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             extra_docs={"validation.html": validation_summary_html(checks, f"Run {context.run.run_id}.")},
             accept_shrink=context.run.tags.get(ACCEPT_SHRINK_TAG, "false").lower() == "true",
             warehouse_load_seq=build.get("load_seq", 0), transform_fingerprint=build.get("transform_fingerprint"),
-            transform_attempt=build.get("attempt_seq"), log=context.log.warning,
+            transform_attempt=build.get("attempt_seq"), defined_marts=defined_marts(), log=context.log.warning,
         )
     except PublicationRejected as exc:
         raise dg.Failure(description=str(exc), allow_retries=False,

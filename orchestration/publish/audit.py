@@ -5,12 +5,15 @@ change. A (country, KPI) series of ``kpi_annual`` that loses years, or a mart th
 finding (a mart whose columns changed, reshaped by a new version of the project, is not compared by rows): publishers add and revise, they rarely take away, and when the warehouse does it is
 usually a partial load, a lost release or a bug in a path no test named. Findings refuse the
 publication unless the run was told to accept them (``--accept-shrink``, run tag
-``kpi/accept_shrink=true``). That facts agree with ``kpi_annual`` is a dbt test of each fact
+``kpi/accept_shrink=true``). A live mart that no model of the project defines any more (removed
+by a new version, e.g. 0.4.0's ``legacy_*`` tables) is not a loss: its model is gone on purpose, and
+the dbt step dropped its table. That facts agree with ``kpi_annual`` is a dbt test of each fact
 (``agrees_with_kpi_annual``), run in the same build: a disagreement never reaches publishing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,12 +65,14 @@ def _columns(connection: duckdb.DuckDBPyConnection, database: str, table: str) -
     ).fetchall()}
 
 
-def _lost_rows(connection: duckdb.DuckDBPyConnection) -> list[AuditFinding]:
+def _lost_rows(connection: duckdb.DuckDBPyConnection, defined_marts: Collection[str] | None) -> list[AuditFinding]:
     findings = []
     candidate_tables = set(_tables(connection, "candidate"))
     for table in _tables(connection, "live"):
         if table in NOT_AUDITED:
             continue
+        if table not in candidate_tables and defined_marts is not None and table not in defined_marts:
+            continue  # its model was removed from the project: gone on purpose
         live_rows = connection.execute(f"SELECT count(*) FROM live.{MARTS_SCHEMA}.{identifier(table)}").fetchone()[0]
         if table not in candidate_tables:
             findings.append(AuditFinding("mart_lost_rows", f"marts.{table}", f"missing from the candidate ({live_rows:,} rows live)"))
@@ -104,8 +109,9 @@ def _lost_years(connection: duckdb.DuckDBPyConnection) -> list[AuditFinding]:
             for country, kpi, years in rows]
 
 
-def audit_candidate(live_file: Path, candidate_file: Path) -> list[AuditFinding]:
-    """What the candidate loses against the live publication (empty: nothing lost)."""
+def audit_candidate(live_file: Path, candidate_file: Path, defined_marts: Collection[str] | None = None) -> list[AuditFinding]:
+    """What the candidate loses against the live publication (empty: nothing lost). ``defined_marts``:
+    the marts the dbt project defines (None: every live mart is expected in the candidate)."""
     if not live_file.is_file():
         return []
     with duckdb.connect() as connection:
@@ -115,7 +121,7 @@ def audit_candidate(live_file: Path, candidate_file: Path) -> list[AuditFinding]
         both = set(_tables(connection, "live")) & set(_tables(connection, "candidate"))
         if "kpi_annual" in both:
             findings += _lost_years(connection)
-        findings += _lost_rows(connection)
+        findings += _lost_rows(connection, defined_marts)
     return findings
 
 

@@ -34,7 +34,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 import duckdb
@@ -167,7 +167,8 @@ def _write_report(release_dir: Path) -> dict:
 def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None = None,
             extra_docs: Mapping[str, str] | None = None, postgres: PostgresTarget | None = None,
             accept_shrink: bool = False, warehouse_load_seq: int = 0, transform_fingerprint: str | None = None,
-            transform_attempt: int | None = None, log: Callable[[str], None] = print) -> dict:
+            transform_attempt: int | None = None, defined_marts: Collection[str] | None = None,
+            log: Callable[[str], None] = print) -> dict:
     """Build a publication of every table of the warehouse's marts schema, audit it against the live
     one, and make it current (see the module's docstring). Returns its record.
 
@@ -176,6 +177,8 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
     ``accept_shrink``: publish even when the audit finds lost years or rows (a deliberate change).
     ``warehouse_load_seq``, ``transform_fingerprint`` and ``transform_attempt`` (the dbt build's number,
     ``meta.transform_attempts``) are recorded: what the publication includes.
+    ``defined_marts``: the marts the dbt project defines; a live one missing from the candidate and not
+    among them was removed from the project on purpose, not lost (None: every live mart must stay).
     Raises ``PublicationRejected`` (nothing switched; the candidate kept under ``rejected/``).
     """
     now = dt.datetime.now(dt.timezone.utc)
@@ -190,7 +193,7 @@ def publish(settings: Settings, run_id: str | None = None, docs_dir: Path | None
         _write_docs(release_dir / DOCS_DIR, docs_dir, extra_docs or {}, build_data_docs(settings.validation_dir))
         report = _write_report(release_dir)
         live = current_release_dir(serving_dir) or (serving_dir if (serving_dir / SERVING_FILE).is_file() else None)
-        findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE) if live is not None else []
+        findings = audit_candidate(live / SERVING_FILE, release_dir / SERVING_FILE, defined_marts) if live is not None else []
         record = {
             "publication_id": publication_id,
             "published_at": now.isoformat(timespec="seconds"),

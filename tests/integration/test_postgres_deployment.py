@@ -234,7 +234,7 @@ def test_a_full_build_through_the_deployment_publishes_the_same_kpi_annual_as_du
 
 def test_every_mart_built_by_postgres_equals_duckdbs(deployment, built_warehouse):
     """The shared models are portable: every mart the deployment built in PostgreSQL and published (the
-    facts, the bridge, the legacy tables) has DuckDB's columns and rows (floats to single precision)."""
+    facts, the bridge, the dimensions) has DuckDB's columns and rows (floats to single precision)."""
     _, env, _, status, logs = deployment
     assert status == "SUCCESS", logs
     built_root, _, _ = built_warehouse

@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.load.upgrade import VERSIONS_TABLE
 from orchestration.core.version import project_version
-from tests.publications import publication_differences
+from tests.publications import marts_tables, publication_differences
 from tests.upgrades import cli, copy_build, earlier_build, run_env
 from tests.conftest import REPO_ROOT
 
@@ -28,10 +28,33 @@ EARLIER_VERSIONS = [
     pytest.param("7726f43391f76a94f828941e23e75ead2827c084", id="0.1.0"),
     # 0.2.0: versions recorded; before the legacy tables, the lineage of every cell, GX's file context
     pytest.param("d3267cdb4e6a9e470a19b66ecdf336843aff50d0", id="0.2.0"),
+    # 0.3.1: publications that name no dbt build (state:modified+ has nothing to compare with), the
+    # 13 marts.legacy_* tables 0.4.0 removed
+    pytest.param("68955b8180db73420f88417df13ff7a3516ed74e", id="0.3.1"),
 ]
 # the version each earlier commit's warehouse and publication say they are (None: none recorded)
 RECORDED_VERSION = {"28bfb9ee9e71e072ec306ad5fc552dbf66e8e07f": None, "7726f43391f76a94f828941e23e75ead2827c084": None,
-                    "d3267cdb4e6a9e470a19b66ecdf336843aff50d0": "0.2.0"}
+                    "d3267cdb4e6a9e470a19b66ecdf336843aff50d0": "0.2.0", "68955b8180db73420f88417df13ff7a3516ed74e": "0.3.1"}
+# 0.3.1 (main of 2026-12-06): its warehouse and live publication hold the 13 marts.legacy_* tables
+# (deprecated in 0.3.0) whose models the project has since removed
+WITH_LEGACY_TABLES = "68955b8180db73420f88417df13ff7a3516ed74e"
+
+
+def relations_no_model_defines(warehouse_file) -> list[str]:
+    """The tables and views of dbt's schemas in a warehouse that today's dbt project does not define."""
+    from orchestration.load.upgrade import defined_relations
+    from orchestration.transform.manifest import ensure_manifest
+
+    defined = defined_relations(json.loads(ensure_manifest().read_text()))
+    schemas = sorted({schema for schema, _ in defined})
+    with duckdb.connect(str(warehouse_file), read_only=True) as connection:
+        present = connection.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                                     f"WHERE table_schema IN ({', '.join('?' for _ in schemas)})", schemas).fetchall()
+    return sorted(f"{schema}.{name}" for schema, name in present if (schema, name) not in defined)
+
+
+def parquet_files(serving) -> list[str]:
+    return sorted(path.name for path in (serving / "parquet").iterdir())
 
 
 def recorded_versions(warehouse_file) -> list[tuple]:
@@ -72,6 +95,30 @@ def test_an_upgrade_over_an_earlier_versions_warehouse_publishes_what_a_fresh_bu
     with duckdb.connect(str(serving / "kpi.duckdb"), read_only=True) as connection:
         assert connection.execute("SELECT version FROM marts.publication").fetchall() == [(project_version(),)]
     print(f"upgrade from {commit[:7]}: make daily {daily_seconds:.1f} s, make run {full_seconds:.1f} s")
+
+
+@pytest.mark.integration
+def test_a_build_over_a_warehouse_with_tables_of_removed_models_drops_them_and_publishes_without_them(
+        built_warehouse, tmp_path):
+    fresh = built_warehouse[2].build_root / "first_publication" / "kpi.duckdb"
+    build = earlier_build(WITH_LEGACY_TABLES) / "build"
+    copy_build(build, tmp_path)
+    warehouse_file, serving = tmp_path / "warehouse" / "kpi.duckdb", tmp_path / "serving"
+    removed = relations_no_model_defines(warehouse_file)
+    assert len([name for name in removed if name.startswith("marts.legacy_")]) == 13, removed
+    assert "legacy_fct_asylum_usa" in marts_tables(serving / "kpi.duckdb")  # and published by that version
+
+    full, _ = cli(REPO_ROOT, run_env(tmp_path), "run")
+    assert full.returncode == 0, full.stdout[-4000:] + full.stderr[-4000:]
+    # gone from the warehouse (and recorded), from the publication's DuckDB file and its Parquet
+    # files; the audit did not refuse the publication for the tables it no longer has
+    assert relations_no_model_defines(warehouse_file) == []
+    assert publication_differences(fresh, serving / "kpi.duckdb") == []
+    assert parquet_files(serving) == parquet_files(fresh.parent)
+    assert not any("legacy_" in table for table in json.loads((serving / "publication.json").read_text())["row_counts"])
+    dropped = [change for version in recorded_versions(warehouse_file) for change in json.loads(version[2])
+               if change.endswith("dropped (no model defines it any more)")]
+    assert sorted(change.split(" ")[1] for change in dropped) == removed
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------

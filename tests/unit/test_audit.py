@@ -72,3 +72,16 @@ def test_a_long_list_of_findings_is_shortened():
     findings = [AuditFinding("series_lost_years", f"C{i} k", "lost 2000 (1 year(s))") for i in range(12)]
     text = describe_findings(findings)
     assert text.startswith("12 finding(s): ") and text.endswith("and 4 more")
+
+
+def test_a_mart_whose_model_the_project_removed_is_not_lost_but_one_it_defines_is(tmp_path):
+    live = publication(tmp_path / "live.duckdb", LIVE)
+    with duckdb.connect(str(live)) as conn:
+        conn.execute("create table marts.legacy_fct_other as select range as id from range(4)")
+    candidate = publication(tmp_path / "candidate.duckdb", LIVE)
+    # the project (e.g. 0.4.0) no longer defines legacy_fct_other: gone on purpose, not a finding
+    assert audit_candidate(live, candidate, defined_marts={"kpi_annual", "fct_other"}) == []
+    # a mart the project still defines that the candidate lacks is lost, and so is any missing mart without the list
+    lost = AuditFinding("mart_lost_rows", "marts.legacy_fct_other", "missing from the candidate (4 rows live)")
+    assert audit_candidate(live, candidate, defined_marts={"kpi_annual", "fct_other", "legacy_fct_other"}) == [lost]
+    assert audit_candidate(live, candidate) == [lost]

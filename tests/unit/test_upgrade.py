@@ -16,8 +16,8 @@ import pytest
 from orchestration.platform.instance_config import EARLIER_CONFIGS, REPOSITORY_CONFIG, install_instance_config
 from orchestration.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from orchestration.load.upgrade import (
-    VERSIONS_TABLE, ChangedRelation, UpgradeRefused, changed_relations, check_writable, expected_columns, prepare_warehouse,
-    rebuild_changed_relations, refusal_for, warehouse_version,
+    VERSIONS_TABLE, ChangedRelation, UpgradeRefused, changed_relations, check_writable, drop_relations_no_model_defines,
+    expected_columns, prepare_warehouse, rebuild_changed_relations, refusal_for, undefined_relations, warehouse_version,
 )
 from orchestration.core.version import UNVERSIONED, project_version
 from orchestration.load.warehouse import DuckDBWarehouse
@@ -164,6 +164,35 @@ def test_a_seed_whose_columns_changed_is_dropped_for_a_whole_reload_and_recorded
     assert "reference.dim_kpi_definitions" not in tables and "marts.fct_homicides" in tables  # unchanged: kept
     assert rebuild_changed_relations(warehouse, manifest, DBT_PROJECT_DIR, log=lambda _: None) == []
     assert _sql(warehouse.path, f"SELECT changes FROM meta.{VERSIONS_TABLE} ORDER BY recorded_at")[-1] == (json.dumps(changes),)
+
+
+def test_relations_no_model_defines_are_only_those_of_dbts_schemas_views_first():
+    defined = {("marts", "fct_homicides"), ("reference", "dim_country")}
+    present = [("marts", "fct_homicides", "BASE TABLE"), ("marts", "legacy_fct_old", "BASE TABLE"),
+               ("marts", "legacy_view", "VIEW"), ("raw", "cbp_rows", "BASE TABLE"), ("reference", "dim_country", "BASE TABLE")]
+    assert undefined_relations(defined, present) == [("marts", "legacy_view", "VIEW"), ("marts", "legacy_fct_old", "BASE TABLE")]
+
+
+def test_a_table_or_view_whose_model_was_removed_is_dropped_and_recorded_the_rest_kept(tmp_path, manifest):
+    warehouse = DuckDBWarehouse(tmp_path / "kpi.duckdb")
+    prepare_warehouse(warehouse, log=lambda _: None)
+    # what a 0.3.x build leaves that 0.4.0's project no longer has: a legacy table and a view over it,
+    # beside a model the project still defines, a raw table and a test-failures table
+    _sql(warehouse.path, "CREATE SCHEMA marts", "CREATE TABLE marts.fct_homicides (country_iso3 VARCHAR)",
+         "CREATE TABLE marts.legacy_fct_asylum_usa AS SELECT 1 AS year", "CREATE SCHEMA intermediate",
+         "CREATE VIEW intermediate.int_removed AS SELECT * FROM marts.legacy_fct_asylum_usa",
+         "CREATE SCHEMA raw", "CREATE TABLE raw.cbp_rows (year INTEGER)",
+         "CREATE SCHEMA dbt_test__audit", "CREATE TABLE dbt_test__audit.failures (year INTEGER)")
+    logged = []
+    changes = drop_relations_no_model_defines(warehouse, manifest, log=logged.append)
+    assert changes == ["view intermediate.int_removed dropped (no model defines it any more)",
+                       "table marts.legacy_fct_asylum_usa dropped (no model defines it any more)"]
+    assert logged == [f"upgrade: {change}" for change in changes]
+    tables = {row[0] for row in _sql(warehouse.path, "SELECT table_schema || '.' || table_name FROM information_schema.tables")}
+    assert {"marts.fct_homicides", "raw.cbp_rows", "dbt_test__audit.failures"} <= tables
+    assert not {"marts.legacy_fct_asylum_usa", "intermediate.int_removed"} & tables
+    assert _sql(warehouse.path, f"SELECT changes FROM meta.{VERSIONS_TABLE} ORDER BY recorded_at")[-1] == (json.dumps(changes),)
+    assert drop_relations_no_model_defines(warehouse, manifest, log=logged.append) == []  # nothing left: nothing recorded
 
 
 # --- DAGSTER_HOME's dagster.yaml ------------------------------------------------------------------
