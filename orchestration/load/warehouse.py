@@ -218,12 +218,10 @@ ATTEMPTS_TABLE = "transform_attempts"
 ATTEMPTS_DDL = (f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.{ATTEMPTS_TABLE} (attempt_seq BIGINT, run_id VARCHAR, "
                 "transform_fingerprint VARCHAR, contracts_fingerprint VARCHAR, settings_fingerprint VARCHAR, "
                 "dbt_versions VARCHAR, started_at TIMESTAMP)")
-ATTEMPT_COLUMNS = ("attempt_seq", "run_id", "transform_fingerprint", "contracts_fingerprint", "settings_fingerprint",
-                   "dbt_versions", "started_at")
 ATTEMPT_INSERT_SQL = (f"INSERT INTO {META_SCHEMA}.{ATTEMPTS_TABLE} SELECT coalesce(max(attempt_seq), 0) + 1, ?, ?, ?, ?, ?, ? "
                       f"FROM {META_SCHEMA}.{ATTEMPTS_TABLE} RETURNING attempt_seq")
-ATTEMPTS_SINCE_SQL = (f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM {META_SCHEMA}.{ATTEMPTS_TABLE} WHERE attempt_seq >= ? "
-                      "ORDER BY attempt_seq")
+ATTEMPTS_SINCE_SQL = (f"SELECT attempt_seq, run_id, transform_fingerprint, contracts_fingerprint, settings_fingerprint, "
+                      f"dbt_versions FROM {META_SCHEMA}.{ATTEMPTS_TABLE} WHERE attempt_seq >= ? ORDER BY attempt_seq")
 STATES_TABLE = "transform_states"
 STATES_DDL = f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.{STATES_TABLE} (transform_fingerprint VARCHAR, manifest_gzip BYTEA)"
 STATE_SQL = f"SELECT manifest_gzip FROM {META_SCHEMA}.{STATES_TABLE} WHERE transform_fingerprint = ?"

@@ -37,11 +37,11 @@ from orchestration.load.lock import warehouse_writer
 go = Path(sys.argv[1])
 lost_rows = audit._lost_rows
 
-def paused(connection):
+def paused(connection, *arguments):
     print("auditing: both publications open", flush=True)
     while not go.exists():
         time.sleep(0.05)
-    return lost_rows(connection)
+    return lost_rows(connection, *arguments)
 
 audit._lost_rows = paused
 settings = load_settings()
