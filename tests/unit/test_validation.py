@@ -114,3 +114,29 @@ def test_data_docs_render_each_stored_result_once_and_index_them_all(values, tmp
     assert "2101" in pages[2].read_text()
     index = (site / "index.html").read_text()
     assert all(page.parent.name in index for page in pages)  # each run time is linked from the index
+
+
+def test_a_passing_run_stores_its_basic_result_and_a_failing_run_only_the_checkpoints_detailed_one(values, tmp_path):
+    """Every run validates first in GX's BASIC format; only a failure runs the checkpoint's own format
+    (value counts, and the suite's identifying columns for each failing row), whose result replaces the
+    BASIC one under the same key: one stored result per run, the detailed one when it failed."""
+    import json
+
+    from orchestration.check.validation import QUICK_RESULT_FORMAT
+
+    def stored_results() -> list[dict]:
+        return [json.loads(path.read_text()) for path in sorted((tmp_path / "results").rglob("*.json"))]
+
+    assert validate_frame(DATASET, values, tmp_path).success
+    (passed,) = stored_results()
+    assert passed["success"] and {item["expectation_config"]["type"] for item in passed["results"]}
+    assert all(item["result"].get("partial_unexpected_counts") is None for item in passed["results"])
+    assert QUICK_RESULT_FORMAT == "BASIC"
+
+    assert not validate_frame(DATASET, _corrupt(values, value=-5.0), tmp_path).success
+    results = stored_results()
+    assert len(results) == 2
+    (failed,) = [result for result in results if not result["success"]]
+    failures = [item for item in failed["results"] if not item["success"]]
+    assert failures and all("partial_unexpected_counts" in item["result"] for item in failures)
+    assert {"value": -5.0, "count": 1} in [count for item in failures for count in item["result"]["partial_unexpected_counts"]]
