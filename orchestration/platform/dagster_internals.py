@@ -25,7 +25,9 @@ from dagster._core.execution.retries import RetryMode  # noqa: F401
 from dagster._core.executor.in_process import InProcessExecutor  # noqa: F401
 from dagster._core.executor.multiprocess import MultiprocessExecutor  # noqa: F401
 # instance_storage.py: the SQLite storages it extends (one pooled engine per shard, batched events)
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage  # noqa: F401
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (  # noqa: F401
+    INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage,
+)
 from dagster._core.storage.runs import SqliteRunStorage  # noqa: F401
 from dagster._core.storage.schedules import SqliteScheduleStorage  # noqa: F401
 from dagster._core.storage.sqlite_storage import (  # noqa: F401

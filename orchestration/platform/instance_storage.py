@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from orchestration.platform.dagster_internals import (
+    INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     DagsterSqliteStorage,
     SqliteEventLogStorage,
@@ -51,6 +52,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
         self._batch = threading.local()  # the open connections of the batch this thread is writing
+        self._schema_present: set[tuple[str, ...]] = set()  # see has_table
         super().__init__(base_dir, inst_data=inst_data)
         # Dagster hands a step's batch of events (the run's planned materializations and checks, a
         # partition range's materializations) to store_event_batch only when this is set.
@@ -119,6 +121,28 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._batch.connections = None
                 for connection, _ in connections.values():
                     connection.close()
+
+    # Before it writes each asset event and each check evaluation, Dagster asks whether a table (or the
+    # asset key table's index column) exists, by inspecting the index file's schema, has_table with a new
+    # engine and connection every time: about 1,000 schema reads in a full build. A migration adds a table
+    # or column and nothing drops one while the instance is up, so a "present" is kept; an "absent" is
+    # asked again (a migration may run meanwhile). tests/unit/test_instance_storage.py checks both.
+    def has_table(self, table_name: str) -> bool:
+        if ("table", table_name) in self._schema_present:
+            return True
+        with self._engine(INDEX_SHARD_NAME).connect() as conn:
+            present = bool(conn.dialect.has_table(conn, table_name))
+        if present:
+            self._schema_present.add(("table", table_name))
+        return present
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        if ("asset_keys column", column_name) in self._schema_present:
+            return True
+        present = super()._has_asset_key_col_on_connection(conn, column_name)
+        if present:
+            self._schema_present.add(("asset_keys column", column_name))
+        return present
 
     def delete_events(self, run_id: str) -> None:
         # a deleted run is never written again: release its pooled connection (an open file handle)

@@ -36,6 +36,10 @@ def test_dagster_storage_internals():
     # instance_storage.py overrides _connect(shard) and calls these of the SQLite event log it extends
     storage = dagster_internals.SqliteEventLogStorage
     assert parameters(storage._connect) == {"self", "shard"}
+    # ... and answers these two schema questions, which Dagster asks before each asset event, from memory
+    assert parameters(storage.has_table) == {"self", "table_name"}
+    assert parameters(storage._has_asset_key_col_on_connection) == {"self", "conn", "column_name"}
+    assert dagster_internals.INDEX_SHARD_NAME == "index"
     for name in ("store_event", "delete_events", "dispose", "conn_string_for_shard", "_initdb"):
         assert callable(getattr(storage, name, None)), name
     assert {"base_dir", "inst_data"} <= parameters(dagster_internals.DagsterSqliteStorage.__init__)

@@ -128,3 +128,55 @@ def test_a_batch_that_fails_half_way_stores_none_of_its_events(dagster_home, mon
         assert len(storage.get_records_for_run(run_id).records) == stored_before
         storage.store_event_batch(events)  # and the storage is usable after it
         assert len(storage.get_records_for_run(run_id).records) == stored_before + 3
+
+
+MANY_YEARS = dg.StaticPartitionsDefinition([str(year) for year in range(2000, 2025)])
+
+
+@dg.asset(partitions_def=MANY_YEARS, backfill_policy=dg.BackfillPolicy.single_run())
+def many_years(context: dg.AssetExecutionContext) -> None:
+    return None
+
+
+@dg.asset_check(asset=many_years, blocking=True)
+def many_years_checked() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def test_schema_reads_do_not_grow_with_the_events_of_a_run(dagster_home, monkeypatch):
+    """Dagster asks before each asset event and check evaluation whether the tables and the asset key
+    index column exist; the pooled event log answers a "present" from memory (never an "absent"), so a
+    run of 25 materializations reads the schema no more often than a run of 2."""
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+
+    asked = []
+    has_table, get_columns = SQLiteDialect.has_table, SQLiteDialect.get_columns
+
+    def counting_has_table(self, connection, table_name, *args, **kwargs):
+        asked.append(table_name)
+        return has_table(self, connection, table_name, *args, **kwargs)
+
+    def counting_get_columns(self, connection, table_name, *args, **kwargs):
+        asked.append(f"columns of {table_name}")
+        return get_columns(self, connection, table_name, *args, **kwargs)
+
+    monkeypatch.setattr(SQLiteDialect, "has_table", counting_has_table)
+    monkeypatch.setattr(SQLiteDialect, "get_columns", counting_get_columns)
+
+    def schema_reads(first: str, last: str) -> dict[str, int]:
+        with dg.DagsterInstance.get() as instance:
+            asked.clear()  # the instance's start-up checks are not the question
+            tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+            assert dg.materialize([many_years, many_years_checked], instance=instance, tags=tags).success
+            reads = {name: asked.count(name) for name in ("asset_event_tags", "asset_check_executions", "columns of asset_keys")}
+            storage = instance.event_log_storage
+            assert not storage.has_table("kpi_no_such_table") and not storage.has_table("kpi_no_such_table")
+            assert asked.count("kpi_no_such_table") == 2
+            return reads
+
+    two, twenty_five = schema_reads("2023", "2024"), schema_reads("2000", "2024")
+    assert two == twenty_five and all(two.values()), (two, twenty_five)
+    with dg.DagsterInstance.get() as instance:  # what was written with those answers is all there
+        assert len(instance.fetch_materializations(many_years.key, limit=100).records) == 27
+        check_key = dg.AssetCheckKey(many_years.key, "many_years_checked")
+        assert len(instance.event_log_storage.get_asset_check_execution_history(check_key, limit=20)) == 2
