@@ -83,10 +83,18 @@ def cache_key(spec: SourceSpec, landings: list[Landing], settings: Settings) -> 
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
+def cache_entry(spec: SourceSpec, landings: list[Landing], settings: Settings) -> Path:
+    return parse_cache_dir(settings) / spec.name / f"{cache_key(spec, landings, settings)}.pickle"
+
+
+def cached_frames_exist(spec: SourceSpec, landings: list[Landing], settings: Settings) -> bool:
+    return cache_entry(spec, landings, settings).is_file()
+
+
 def parse_with_cache(spec: SourceSpec, landings: list[Landing], settings: Settings,
                      report: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """``spec.parse(landings, settings)``, or the frames it returned before for the same key."""
-    entry = parse_cache_dir(settings) / spec.name / f"{cache_key(spec, landings, settings)}.pickle"
+    entry = cache_entry(spec, landings, settings)
     frames = _read(entry, report)
     if frames is not None:
         report(f"{spec.name}: parsed frames of these landings reused ({entry.name[:12]}: same files, same parser)")

@@ -27,6 +27,7 @@ from orchestration.load.fetch_phase import acquire_source
 from orchestration.fetch.archive import Landing, describe_landings, landings_fingerprint
 from orchestration.check.validation import ValidationReport, build_data_docs, validate_frame
 from orchestration.load.engines import warehouse_for
+from orchestration.load.parse_ahead import ParseAhead
 from orchestration.load.parse_cache import parse_with_cache
 from orchestration.load.plausibility_inputs import plausibility_check_frames
 from orchestration.load.warehouse import LoadRecord, RawLoad, loaded_releases, new_load_id, release_key
@@ -113,7 +114,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
              validate: Callable[[str, pd.DataFrame], ValidationReport] | None = None,
              parse: Callable | None = None,
              fetched: Callable[[SourceSpec], list[Landing] | None] | None = None,
-             before_write: Callable[[], None] | None = None, outdated_publication: str | None = None) -> LoadOutcome:
+             before_write: Callable[[], None] | None = None, outdated_publication: str | None = None,
+             ahead: ParseAhead | None = None) -> LoadOutcome:
     """Fetch (or replay) one source, decide, and load what the plan says.
 
     Nothing is written when a suite fails: the outcome's ``failed`` lists the reports. ``parse``
@@ -122,6 +124,7 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     stored under ``settings.validation_dir`` and rendered as Data Docs by the publication, or at once
     when they fail). ``fetched`` gives the landings of the run's fetch phase; ``before_write`` is called right before the write.
     ``outdated_publication``: why the live publication is not this version's (see ``plan_load``).
+    ``ahead``: the run's parse-ahead worker (orchestration/load/parse_ahead.py), waited for when it took the source.
     """
     landings = acquire(spec, settings, fetched)
     fingerprint = landings_fingerprint(landings)
@@ -137,6 +140,8 @@ def run_load(spec: SourceSpec, settings: Settings, run_years: tuple[int, int], f
     if plan.action != LOAD:
         return outcome
     log(f"{spec.name}: parsing {len(landings)} landing(s) for {plan.years[0]}-{plan.years[1]} ({settings.source_mode} mode)")
+    if parse is None and ahead is not None and ahead.claim_or_wait(spec.name) == "worker":
+        log(f"{spec.name}: parsed ahead by process {ahead.process.pid} while the sources before it loaded")
     parsed = parse(landings, settings) if parse is not None else parse_with_cache(spec, landings, settings, log)
     frames = {dataset.name: in_years(parsed[dataset.name], dataset.year_column, plan.years) for dataset in spec.datasets}
     del parsed  # rows outside the years are freed before validation and loading

@@ -18,7 +18,9 @@ from orchestration.core.settings import Settings
 from orchestration.sources.contract import SourceSpec
 from orchestration.load.engines import warehouse_for
 from orchestration.load.lock import WriterLockLost, check_still_writer
-from orchestration.load.fetch_phase import FETCH_PHASE_TAG, landings_from, run_phase
+from orchestration.load import parse_ahead
+from orchestration.load.fetch_phase import FETCH_PHASE_TAG, acquire_source, landings_from, run_phase
+from orchestration.load.parse_ahead import ParseAhead, needs_parse
 from orchestration.platform.resources import (
     AlertingResource, HttpResource, ServingResource, SourcesResource, WarehouseResource, settings_for_step,
 )
@@ -123,6 +125,31 @@ def fetch_phase_of_run(context: dg.AssetExecutionContext, settings: Settings):
     return landings_from(results, settings)
 
 
+def parse_ahead_of_run(context: dg.AssetExecutionContext, settings: Settings, fetched) -> ParseAhead | None:
+    """The run's parse-ahead worker (orchestration/load/parse_ahead.py), started by its first loading
+    step: the sources of the run that will parse, with the landings the run has for them (the snapshot's,
+    or its fetch phase's; a live source without a phase record fetches in its step, so it is left out).
+    None with PostgreSQL, whose loading steps run in processes of their own."""
+    store = warehouse_for(settings)
+    if store.concurrent_writers:
+        return None
+
+    def jobs() -> dict:
+        todo = {}
+        for spec in specs_in_selection(context.dagster_run.asset_selection):
+            try:
+                landings = fetched(spec) if fetched is not None else None
+                if landings is None and settings.source_mode == "replay":
+                    landings = acquire_source(spec, settings)
+            except KpiWarehouseError:
+                continue  # its step raises it
+            if landings and needs_parse(store.load_history(spec.name), landings, settings.countries, forced(context)):
+                todo[spec.name] = landings
+        return todo
+
+    return parse_ahead.start(context.run_id, jobs, settings, log=context.log.info)
+
+
 def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"load_{spec.name}",
@@ -147,11 +174,12 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         settings = settings_for_step(warehouse, sources, http, serving, alerting)
         fetched = fetch_phase_of_run(context, settings)  # before the lock: fetching never holds it
         warehouse.hold(context, settings)
+        ahead = parse_ahead_of_run(context, settings, fetched)
         with _fail_at_once_unless_retryable():
             outcome = run_load(spec, settings, year_range(context), forced(context),
                                published_load_seq(settings.serving_dir), run_id=context.run_id, log=context.log.info,
                                fetched=fetched, before_write=lambda: confirm_writer(context, settings),
-                               outdated_publication=outdated_publication(settings.serving_dir))
+                               outdated_publication=outdated_publication(settings.serving_dir), ahead=ahead)
         plan = outcome.plan
         selected = [dataset for dataset in spec.datasets if raw_asset_key(dataset.name) in context.selected_asset_keys]
         if plan.action != LOAD:
