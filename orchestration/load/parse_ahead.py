@@ -127,7 +127,6 @@ def _work(sources: tuple[str, ...], jobs: dict[str, list[Landing]], settings: Se
     from orchestration.sources import discover
 
     close_inherited(lock_path(settings.warehouse_path))
-
     specs = {spec.name: spec for spec in discover()}
     try:
         for index, name in enumerate(sources):

@@ -147,7 +147,11 @@ def parse_ahead_of_run(context: dg.AssetExecutionContext, settings: Settings, fe
                 todo[spec.name] = landings
         return todo
 
-    return parse_ahead.start(context.run_id, jobs, settings, log=context.log.info)
+    try:
+        return parse_ahead.start(context.run_id, jobs, settings, log=context.log.info)
+    except Exception as exc:  # noqa: BLE001 - parsing ahead only saves time: without it, each step parses
+        context.log.warning(f"not parsing ahead ({type(exc).__name__}: {exc}); each step parses its own source")
+        return None
 
 
 def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
