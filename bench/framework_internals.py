@@ -5,11 +5,14 @@ same machine:
 - Dagster: a full build (``python -m orchestration.cli run`` on the bundled snapshot, a fresh work
   directory each time) with the repository's ``dagster.yaml`` (pooled, batched SQLite event log:
   orchestration/platform/instance_storage.py) against the same file with ``storage: sqlite``;
+- Dagster's event log: a run of 100 partitions with a blocking check on the pooled storage, with its
+  schema answers kept (``has_table`` and the asset key column check, instance_storage.py) and with
+  Dagster's own methods, which read the schema before every event;
 - dbt-duckdb: ``dbt parse`` of the project for a warehouse at a new path, beside the partial-parse
   state another path left, with ``duckdb_path_not_in_profile_hash`` (the state is reused) and
   without (dbt parses everything again).
 
-    .venv/bin/python bench/framework_internals.py [--rounds 2] [--skip dagster|dbt]
+    .venv/bin/python bench/framework_internals.py [--rounds 2] [--skip dagster|dbt|schema]
 
 The figures go into those modules' docstrings; run by hand, never in the test suite.
 """
@@ -89,11 +92,61 @@ def dbt_figures(rounds: int) -> dict[str, list[float]]:
     return seconds
 
 
+def schema_memo_seconds(memo: bool, partitions: int = 100) -> float:
+    """One run materializing ``partitions`` yearly partitions of an asset with a blocking check, on the
+    project's pooled instance storage, with its schema answers kept (``memo``) or asked every time as
+    Dagster's own event log does (the overrides bypassed)."""
+    import tempfile
+    import time
+
+    import dagster as dg
+
+    from orchestration.platform.dagster_internals import SqliteEventLogStorage
+    from orchestration.platform.instance_storage import PooledSqliteEventLogStorage
+
+    keys = dg.StaticPartitionsDefinition([str(year) for year in range(1900, 1900 + partitions)])
+
+    # no annotations below: they would be strings (__future__) naming a local import; Nothing as the
+    # output type, as the loading assets (no IO manager)
+    @dg.asset(partitions_def=keys, backfill_policy=dg.BackfillPolicy.single_run(), dagster_type=dg.Nothing)
+    def yearly(context):
+        return None
+
+    @dg.asset_check(asset=yearly, blocking=True)
+    def yearly_checked():
+        return dg.AssetCheckResult(passed=True)
+
+    saved = {name: PooledSqliteEventLogStorage.__dict__[name] for name in ("has_table", "_has_asset_key_col_on_connection")}
+    if not memo:
+        for name in saved:
+            setattr(PooledSqliteEventLogStorage, name, getattr(SqliteEventLogStorage, name))
+    try:
+        with tempfile.TemporaryDirectory(prefix="kpi-bench-schema-") as home:
+            (Path(home) / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+            with dg.instance_for_test(temp_dir=home) as instance:
+                tags = {"dagster/asset_partition_range_start": keys.get_partition_keys()[0],
+                        "dagster/asset_partition_range_end": keys.get_partition_keys()[-1]}
+                started = time.perf_counter()
+                assert dg.materialize([yearly, yearly_checked], instance=instance, tags=tags).success
+                return time.perf_counter() - started
+    finally:
+        for name, method in saved.items():
+            setattr(PooledSqliteEventLogStorage, name, method)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--skip", choices=("dagster", "dbt"), action="append", default=[])
+    parser.add_argument("--skip", choices=("dagster", "dbt", "schema"), action="append", default=[])
     args = parser.parse_args(argv)
+    if "schema" not in args.skip:
+        seconds = {"schema answers kept (instance_storage.py)": [], "asked before every event (Dagster's own)": []}
+        for _ in range(max(args.rounds, 3)):
+            for name, memo in zip(seconds, (True, False)):
+                seconds[name].append(schema_memo_seconds(memo))
+        print_rows(["event log, a run of 100 partitions with a check", "seconds", "median (s)"],
+                   [[name, " ".join(f"{value:.2f}" for value in values), round(statistics.median(values), 2)]
+                    for name, values in seconds.items()])
     if "dbt" not in args.skip:
         print_rows(["dbt-duckdb", "seconds", "median (s)"],
                    [[name, " ".join(f"{value:.1f}" for value in values), round(statistics.median(values), 1)]
