@@ -12,6 +12,7 @@ file returns no metric rows (GX issues 10738 and 11579; tests/unit/test_validati
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -155,9 +156,7 @@ def _validate(checkpoint, frame: pd.DataFrame, parameters: dict | None):
     """The suite's result on ``frame``: a BASIC pass, then, only when it fails, the checkpoint in its own
     result format under the same run id (the same key in the results store, so the detailed result
     is the one stored and rendered)."""
-    import datetime as dt
-
-    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.core.run_identifier import RunIdentifier  # deferred, as every GX import here
 
     run_id = RunIdentifier(run_time=dt.datetime.now(dt.timezone.utc))
     (definition,) = checkpoint.validation_definitions

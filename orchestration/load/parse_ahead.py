@@ -28,7 +28,6 @@ from orchestration.core.settings import Settings
 from orchestration.fetch.archive import Landing
 from orchestration.load.lock import lock_path
 from orchestration.load.parse_cache import cached_frames_exist, parse_with_cache
-from orchestration.load.warehouse import LoadRecord, loaded_releases, release_key
 
 # a source's state, shared with the worker (one byte each, changed under the array's lock)
 FREE, WORKER, STEP, DONE = 0, 1, 2, 3
@@ -64,15 +63,6 @@ class ParseAhead:
 
 
 _runs: dict[str, ParseAhead | None] = {}  # run id -> its worker (None: the run parses nothing ahead)
-
-
-def needs_parse(history: list[LoadRecord], landings: list[Landing], countries: tuple[str, ...], forced: bool) -> bool:
-    """Whether the source's step will parse: a forced run (full build, backfill) loads every source;
-    otherwise only a source with a release the warehouse has not loaded whole (pure, unit-tested)."""
-    if forced:
-        return True
-    known = loaded_releases(history)
-    return any(release_key(landing.sha256, countries) not in known for landing in landings)
 
 
 def landing_bytes(landings: list[Landing]) -> int:

@@ -75,6 +75,13 @@ def plan_load(history: list[LoadRecord], releases: dict[str, str], run_years: tu
                     "no new release since the loads already published: nothing parsed, loaded or rebuilt")
 
 
+def needs_parse(history: list[LoadRecord], landings: list[Landing], countries: tuple[str, ...], forced: bool) -> bool:
+    """Whether the source's step will parse (``plan_load`` says LOAD: a forced run, or a release the
+    warehouse has not loaded whole); the run's years and publication only decide between the other plans."""
+    releases = {release_key(landing.sha256, countries): landing.fetch_id for landing in landings}
+    return plan_load(history, releases, (0, 0), (0, 0), forced, published_seq=0).action == LOAD
+
+
 @dataclass
 class LoadOutcome:
     plan: LoadPlan

@@ -10,7 +10,7 @@ import contextlib
 import dagster as dg
 
 from orchestration.core.errors import KpiWarehouseError
-from orchestration.load.step import LOAD, PENDING, run_load
+from orchestration.load.step import LOAD, PENDING, needs_parse, run_load
 from orchestration.platform.partitions import YEARLY, forced, year_range
 from orchestration.check.plausibility import CHECK_SUITE as PLAUSIBILITY_SUITE
 from orchestration.publish.publication import outdated_publication, published_load_seq
@@ -20,7 +20,7 @@ from orchestration.load.engines import warehouse_for
 from orchestration.load.lock import WriterLockLost, check_still_writer
 from orchestration.load import parse_ahead
 from orchestration.load.fetch_phase import FETCH_PHASE_TAG, acquire_source, landings_from, run_phase
-from orchestration.load.parse_ahead import ParseAhead, needs_parse
+from orchestration.load.parse_ahead import ParseAhead
 from orchestration.platform.resources import (
     AlertingResource, HttpResource, ServingResource, SourcesResource, WarehouseResource, settings_for_step,
 )

@@ -13,8 +13,8 @@ import pytest
 from orchestration.config import load_settings
 from orchestration.fetch.archive import list_landings
 from orchestration.load import parse_ahead
-from orchestration.load.parse_ahead import needs_parse
 from orchestration.load.parse_cache import cached_frames_exist, parse_with_cache
+from orchestration.load.step import needs_parse
 from orchestration.load.warehouse import LoadRecord, release_key
 from orchestration.sources import discover
 from tests.conftest import SNAPSHOT_DIR, warehouse_env
