@@ -7,6 +7,9 @@
 Figures and their references are measured in the same invocation, on this machine:
 - framework reference: a trivial one-model dbt-duckdb project via ``dagster asset materialize`` with
   Dagster's defaults (bench/framework_reference.py);
+- the framework at the project's shape: the same, with as many seeds, models and data tests as the
+  project, each trivial (nothing to compute), by ``dagster asset materialize`` and by dbt in-process
+  as the pipeline runs it (bench/framework_reference.py ``--shaped``);
 - floor: the pipeline's own parsing and SQL in one process straight on DuckDB (bench/floor.py).
 Every pipeline figure is the wall time of the command a user runs (``python -m orchestration.cli``),
 from process start to exit, on the bundled snapshot, in a fresh work directory. The changed-source
@@ -97,7 +100,7 @@ def changed_source_day(root: Path) -> tuple[float, float]:
     return day.seconds, before.seconds
 
 
-def pipeline_figures(reference_seconds: float) -> list[Figure]:
+def pipeline_figures(reference_seconds: float, shaped_seconds: float) -> list[Figure]:
     from bench import floor
 
     with work_root("kpi-bench-changed-") as root:
@@ -118,6 +121,8 @@ def pipeline_figures(reference_seconds: float) -> list[Figure]:
     return [
         Figure("full build (bundled snapshot, empty warehouse)", full.seconds, "s", reference_seconds, "framework ref.", 1.0),
         Figure("full build vs the floor", full.seconds, "s", floor_seconds, "floor", 3.0),
+        Figure("full build vs the framework at the project's shape (in-process)", full.seconds, "s", shaped_seconds,
+               "framework shaped"),
         Figure("no-change daily run", no_change.seconds, "s", reference_seconds, "framework ref.", 0.3),
         Figure("changed-source day (World Bank release: its models, shared marts, publish)", changed_day, "s",
                full.seconds, "full build", 0.5),
@@ -200,9 +205,19 @@ def main(argv: list[str] | None = None) -> int:
     print("framework reference (trivial dbt-duckdb model, `dagster asset materialize`, defaults) ...", flush=True)
     reference = framework_reference.measure()
     figures = [Figure("framework reference (median of 3)", reference["seconds"], "s")]
+    shape = framework_reference.own_project_shape()
+    print(f"the same at the project's shape ({shape.counts}): `dagster asset materialize`, then dbt in-process ...", flush=True)
+    shaped = framework_reference.measure(shape=shape)
+    shaped_in_process = framework_reference.measure(shape=shape, in_process=True)
+    figures += [
+        Figure(f"framework at the project's shape, nothing to compute ({shape.counts}; median of 3)", shaped["seconds"], "s",
+               reference["seconds"], "framework ref."),
+        Figure("the same, dbt in-process as the pipeline runs it (median of 3)", shaped_in_process["seconds"], "s",
+               reference["seconds"], "framework ref."),
+    ]
     if "pipeline" not in skip:
         print("pipeline on the bundled snapshot ...", flush=True)
-        figures += pipeline_figures(reference["seconds"])
+        figures += pipeline_figures(reference["seconds"], shaped_in_process["seconds"])
     if "scale" not in skip:
         print("scale runs (synthetic CBP releases) ...", flush=True)
         figures += scale_figures([int(factor) for factor in args.factors.split(",")])
