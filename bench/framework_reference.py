@@ -6,8 +6,8 @@ default multiprocess executor, a dbt process); the pipeline's full build is comp
 
 The same at this project's shape (``--shaped``): as many seeds, models and data tests as the
 project's own manifest holds, each model depending on the same parents and materialized the same
-way, every model returning one row, every test a ``not_null`` (or, for a singular test, a query of
-no rows) on it. No source, no load, no validation, no publication: what Dagster and dbt cost for
+way, every model returning one row, every test of a model a ``not_null`` on it, every other test
+(singular, or on a seed) a singular test of no rows. No source, no load, no validation, no publication: what Dagster and dbt cost for
 this many nodes, used the standard way (dagster-dbt's ``dbt build`` stream, each data test an asset
 check), with nothing to compute. The pipeline's full build does everything that does, and its work.
 
@@ -85,7 +85,7 @@ def venv_bin(name: str) -> str:
 @dataclass(frozen=True)
 class ProjectShape:
     """The nodes of a dbt project, without their SQL: seeds, models (name -> materialization, parents,
-    data tests attached) and the data tests attached to no model."""
+    data tests attached) and the data tests attached to no model (singular tests, tests of seeds)."""
 
     seeds: tuple[str, ...]
     models: dict[str, tuple[str, tuple[str, ...], int]]
