@@ -18,6 +18,7 @@ check), with nothing to compute. The pipeline's full build does everything that 
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -161,8 +162,6 @@ def write_reference_project(root: Path, shape: ProjectShape | None = None) -> Pa
 
 def own_project_shape() -> ProjectShape:
     """The shape of this repository's dbt project (its manifest, parsed as the pipeline parses it)."""
-    import json
-
     from orchestration.transform.manifest import ensure_manifest
 
     return project_shape(json.loads(ensure_manifest().read_text()))
